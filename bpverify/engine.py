@@ -1,0 +1,266 @@
+"""Run every check of every item under Hypothesis and build the result model.
+
+Runs are deterministic: each check's Hypothesis seed is derived from the run's printed seed and
+the check's name, the example database is off, and the same seed gives the same results.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis.errors import Flaky
+
+from . import __version__
+from .checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
+from .contract import CIRCUITS, ITEMS, ContractError, Item
+from .model import CheckResult, ItemResult, SubmissionResult
+from .student import Executor, InProcessExecutor, StudentError, load_submission
+
+__all__ = [
+    "DEFAULT_SEED",
+    "PROFILES",
+    "Profile",
+    "check_item",
+    "check_submission",
+    "resolve_profile",
+]
+
+DEFAULT_SEED = 0
+PROFILE_ENV = "BPVERIFY_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    max_examples: int
+    doc: str
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("dev", 30, "a quick look while you work (the default)"),
+        Profile("ci", 15, "fast enough for every push; the test suite uses it"),
+        Profile("thorough", 300, "before you publish grades"),
+    )
+}
+
+
+def resolve_profile(name: str | None = None) -> Profile:
+    """The named profile, else $BPVERIFY_PROFILE, else "dev"."""
+    chosen = name or os.environ.get(PROFILE_ENV) or "dev"
+    if chosen not in PROFILES:
+        raise ValueError(
+            f"unknown profile {chosen!r}"
+            + (f" (from ${PROFILE_ENV})" if not name else "")
+            + f"; expected one of {', '.join(PROFILES)}"
+        )
+    return PROFILES[chosen]
+
+
+def _check_seed(seed: int, item: str, check: str) -> int:
+    return zlib.crc32(f"{seed}:{item}:{check}".encode())
+
+
+def run_check(
+    item: str, check: Check, executor: Executor, *, seed: int, max_examples: int
+) -> CheckResult:
+    """Run one check under Hypothesis; a failure is shrunk to a minimal example."""
+    check_seed = _check_seed(seed, item, check.name)
+    state: dict[str, Any] = {"runs": 0, "judged": 0, "case": None}
+
+    def prop(case: Any) -> None:
+        state["runs"] += 1
+        state["case"] = case
+        try:
+            judged = check.run(executor, case)
+        except StudentError as exc:
+            tb = f"\n{exc.tb}" if exc.tb else ""
+            raise CheckFailed("raised", f"{exc}{tb}") from None
+        except ContractError as exc:
+            raise CheckFailed("bad-return", str(exc)) from None
+        if judged is not False:
+            state["judged"] += 1
+
+    test = hypothesis.seed(check_seed)(
+        settings(
+            max_examples=max_examples,
+            database=None,
+            deadline=None,
+            derandomize=False,
+            report_multiple_bugs=False,
+            verbosity=Verbosity.quiet,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        )(given(check.strategy)(prop))
+    )
+    base = {"name": check.name, "seed": check_seed}
+    try:
+        test()
+    except CheckFailed as exc:
+        return _failed(base, exc, state)
+    except Flaky as exc:  # a failure that did not repeat: report the first one seen
+        inner = _find(exc, CheckFailed)
+        if inner is not None:
+            return _failed(base, inner, state, note=" (this failure did not always repeat)")
+        return CheckResult(status="failed", kind="flaky", message=str(exc)[:2000],
+                           examples_run=state["runs"], **base)
+    except hypothesis.errors.Unsatisfiable:
+        return CheckResult(status="skipped", message="no valid example could be generated",
+                           examples_run=state["runs"], **base)
+    except Exception:  # a bug in bpverify itself: say so, never blame the submission
+        return CheckResult(
+            status="failed", kind="internal-error",
+            message="bpverify internal error (please report it):\n" + traceback.format_exc(),
+            example=plain_case(state["case"]), examples_run=state["runs"], **base,
+        )
+    if state["judged"] == 0:
+        return CheckResult(
+            status="skipped", examples_run=state["runs"],
+            message="not judged: this check uses your forward, which is wrong on every "
+            "example (see the forward check)", **base,
+        )
+    return CheckResult(status="passed", examples_run=state["runs"], **base)
+
+
+def _find(exc: BaseException, kind: type[CheckFailed]) -> CheckFailed | None:
+    if isinstance(exc, kind):
+        return exc
+    for sub in getattr(exc, "exceptions", ()):
+        found = _find(sub, kind)
+        if found is not None:
+            return found
+    return _find(exc.__cause__, kind) if exc.__cause__ is not None else None
+
+
+def _failed(base: dict[str, Any], exc: CheckFailed, state: dict[str, Any],
+            note: str = "") -> CheckResult:
+    return CheckResult(
+        status="failed",
+        kind=exc.kind,
+        message=exc.message + note,
+        example=plain_case(state["case"]),
+        expected=exc.expected,
+        got=exc.got,
+        mismatches=exc.mismatches,
+        mismatch_count=exc.count or len(exc.mismatches),
+        trace=exc.trace,
+        examples_run=state["runs"],
+        **base,
+    )
+
+
+def _lecture_trace(item: Item, executor: Executor) -> CheckResult:
+    """A passing circuit still gets its gate-by-gate trace at the lecture's values."""
+    spec = CIRCUITS[item.name]
+    values = dict(spec.lecture_values)
+    try:
+        res = executor.call("circuit", name=item.name, values=values, dout=1.0)
+        trace = circuit_trace(item.name, values, 1.0, res)
+    except (StudentError, ContractError) as exc:
+        return CheckResult(name="lecture values", status="failed", kind="raised",
+                           message=str(exc), example=values)
+    ok = all(s.forward_ok and s.backward_ok for s in trace)
+    return CheckResult(
+        name="lecture values", status="passed" if ok else "failed", example=values,
+        trace=tuple(trace), kind="" if ok else "wrong-values",
+        message="" if ok else "the circuit disagrees with the lecture's worked example",
+    )
+
+
+def check_item(
+    item: Item | str,
+    executor: Executor,
+    *,
+    seed: int = DEFAULT_SEED,
+    profile: str | None = None,
+    max_examples: int | None = None,
+    available: Iterable[str] | None = None,
+) -> ItemResult:
+    """Check one contract item (by name or :class:`Item`) through ``executor``."""
+    if isinstance(item, str):
+        by_name = {i.name: i for i in ITEMS}
+        if item not in by_name:
+            raise ValueError(f"unknown item {item!r}; expected one of {', '.join(by_name)}")
+        item = by_name[item]
+    if available is not None:
+        missing = [n for n in item.needs if n not in set(available)]
+        if missing:
+            return ItemResult(
+                name=item.name, category=item.category, status="not implemented",
+                message=f"not implemented: {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} not defined in the submission",
+            )
+    n = max_examples or resolve_profile(profile).max_examples
+    results = [run_check(item.name, c, executor, seed=seed, max_examples=n)
+               for c in checks_for(item)]
+    if item.category == "circuit":
+        results.append(_lecture_trace(item, executor))
+    status = "failed" if any(r.status == "failed" for r in results) else "passed"
+    return ItemResult(name=item.name, category=item.category, status=status,
+                      checks=tuple(results))
+
+
+def check_submission(
+    path: str | Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    profile: str | None = None,
+    max_examples: int | None = None,
+    only: Iterable[str] | None = None,
+    executor_factory: Callable[[Path], Executor] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SubmissionResult:
+    """Grade every contract item of the submission at ``path`` (a .py file or a folder)."""
+    start = time.perf_counter()
+    path = Path(path)
+    prof = resolve_profile(profile)
+    wanted = set(only) if only is not None else None
+    if wanted is not None:
+        unknown = wanted - {i.name for i in ITEMS}
+        if unknown:
+            raise ValueError(
+                f"unknown item(s) {sorted(unknown)}; expected names from "
+                f"{', '.join(i.name for i in ITEMS)}"
+            )
+    if executor_factory is None:
+        executor: Executor = InProcessExecutor(load_submission(path))
+    else:
+        executor = executor_factory(path)
+    try:
+        inv = executor.call("inventory")
+        load_error = "; ".join(inv["load_errors"])
+        items = []
+        for item in ITEMS:
+            if wanted is not None and item.name not in wanted:
+                continue
+            if progress:
+                progress(item.name)
+            result = check_item(item, executor, seed=seed, max_examples=max_examples or
+                                prof.max_examples, available=inv["names"])
+            if result.status == "not implemented" and load_error:
+                result = ItemResult(
+                    name=result.name, category=result.category, status="not implemented",
+                    message=f"{result.message} (the submission failed to import: {load_error})",
+                )
+            items.append(result)
+    finally:
+        executor.close()
+    return SubmissionResult(
+        submission=path.name or str(path),
+        seed=seed,
+        profile=prof.name,
+        items=tuple(items),
+        bpverify_version=__version__,
+        load_error=load_error,
+        duration_s=time.perf_counter() - start,
+    )

@@ -1,0 +1,195 @@
+"""The result model: every output (terminal, JSON, Gradescope, JUnit, HTML) is a function of it.
+
+Records are frozen and hold plain data only (str, int, float, bool, tuples, and nested lists of
+floats for example values), so a result survives a JSON round trip unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "CheckResult",
+    "ElementMismatch",
+    "GateStep",
+    "ItemResult",
+    "Status",
+    "SubmissionResult",
+]
+
+Status = Literal["passed", "failed", "skipped", "not implemented"]
+
+#: How many differing elements a check records; the total is always counted.
+MAX_RECORDED_MISMATCHES = 20
+
+
+@dataclass(frozen=True)
+class ElementMismatch:
+    """One element of one returned value that disagrees with the oracle."""
+
+    value: str  #: which returned value, e.g. "dx", "dW1", "loss"
+    index: tuple[int, ...]
+    expected: float
+    got: float
+    abs_error: float
+    rel_error: float
+
+    def describe(self) -> str:
+        where = f"{self.value}[{', '.join(map(str, self.index))}]" if self.index else self.value
+        return (
+            f"{where}: expected {self.expected:.6g}, got {self.got:.6g} "
+            f"(abs. error {self.abs_error:.3g}, rel. error {self.rel_error:.3g})"
+        )
+
+
+@dataclass(frozen=True)
+class GateStep:
+    """One gate of a circuit, as the submission ran it and as the oracle expects it.
+
+    ``expected_grads`` is what a correct gate returns given the *same* inputs and upstream
+    gradient as this gate actually saw, so the first step whose grads disagree is the guilty one.
+    """
+
+    gate: str  #: the contract name, e.g. "MultiplyGate"
+    label: str  #: the lecture's label, e.g. "*", "+", "*-1", "exp", "+1", "1/x"
+    inputs: tuple[str, ...]  #: wire names feeding the gate
+    output: str  #: wire name of the gate's output
+    input_values: tuple[Any, ...]
+    output_value: Any
+    expected_output: Any
+    upstream: Any
+    grads: tuple[Any, ...]
+    expected_grads: tuple[Any, ...]
+    local_grads: tuple[Any, ...]  #: d output / d input at these inputs (oracle)
+    forward_ok: bool
+    backward_ok: bool
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One property of one item (forward, backward, numerical, hygiene, ...)."""
+
+    name: str
+    status: Status
+    message: str = ""
+    #: The minimal failing example Hypothesis found: input name -> value (floats or nested lists).
+    example: dict[str, Any] | None = None
+    expected: dict[str, Any] | None = None
+    got: dict[str, Any] | None = None
+    mismatches: tuple[ElementMismatch, ...] = ()
+    mismatch_count: int = 0
+    trace: tuple[GateStep, ...] = ()
+    #: Short machine-readable tag of the failure, e.g. "wrong-values", "mutates-input".
+    kind: str = ""
+    examples_run: int = 0
+    seed: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """All checks of one contract name (a gate class, a layer function, a net, a circuit)."""
+
+    name: str
+    category: str  #: "gate", "layer", "loss", "net" or "circuit"
+    status: Status
+    checks: tuple[CheckResult, ...] = ()
+    message: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def first_failure(self) -> CheckResult | None:
+        return next((c for c in self.checks if c.status == "failed"), None)
+
+    def check(self, name: str) -> CheckResult:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no check {name!r}; it has {[c.name for c in self.checks]}")
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """Everything bpverify found about one submission."""
+
+    submission: str
+    seed: int
+    profile: str
+    items: tuple[ItemResult, ...]
+    bpverify_version: str
+    load_error: str = ""
+    duration_s: float = field(default=0.0, compare=False)
+
+    @property
+    def passed(self) -> bool:
+        return all(i.status == "passed" for i in self.items)
+
+    def item(self, name: str) -> ItemResult:
+        for i in self.items:
+            if i.name == name:
+                return i
+        raise KeyError(f"no item {name!r}; items are {[i.name for i in self.items]}")
+
+    @property
+    def failed_items(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.items if i.status == "failed")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
+        items = tuple(
+            ItemResult(
+                name=i["name"],
+                category=i["category"],
+                status=i["status"],
+                message=i.get("message", ""),
+                checks=tuple(_check_from_dict(c) for c in i["checks"]),
+            )
+            for i in data["items"]
+        )
+        return cls(
+            submission=data["submission"],
+            seed=data["seed"],
+            profile=data["profile"],
+            items=items,
+            bpverify_version=data["bpverify_version"],
+            load_error=data.get("load_error", ""),
+            duration_s=data.get("duration_s", 0.0),
+        )
+
+
+def _check_from_dict(c: dict[str, Any]) -> CheckResult:
+    return CheckResult(
+        **{
+            **c,
+            "mismatches": tuple(
+                ElementMismatch(**{**m, "index": tuple(m["index"])}) for m in c["mismatches"]
+            ),
+            "trace": tuple(
+                GateStep(
+                    **{
+                        **s,
+                        **{
+                            k: tuple(s[k])
+                            for k in ("inputs", "input_values", "grads", "expected_grads",
+                                      "local_grads")
+                        },
+                    }
+                )
+                for s in c["trace"]
+            ),
+        }
+    )

@@ -1,0 +1,248 @@
+"""The autodiff oracle: a jax.numpy definition of every contract item, evaluated in float64.
+
+Forward values are compared with these functions and backward passes with ``jax.vjp`` on the
+same inputs and a random upstream gradient.  Where a function has a kink (ReLU at 0, max at a
+tie, a hinge margin at 0) the definitions use ``jnp.where`` with a strict comparison, so the
+oracle picks one valid subgradient; the checks then accept any other valid one.
+
+Speed: XLA compiles every new shape, ~0.2 s for a small net, and Hypothesis draws hundreds of
+shapes.  So every input is zero-padded to a power-of-two *bucket* (masked where padding would
+change the result: extra classes, extra samples) and each item is compiled once per bucket.
+Padding is exact: padded entries are zeros that add nothing to any sum, or masked out.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+# The oracle must be float64: float32 autodiff would be no better than the code it judges.
+# This is process-wide, so it is set once, when the oracle is first imported.
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_platforms", "cpu")
+
+import jax.numpy as jnp  # noqa: E402
+
+__all__ = ["affine", "circuit", "gate", "loss", "net", "relu"]
+
+Array = Any
+_MASKED = -1e30  # the score of a padded class: e^(_MASKED - max) is exactly 0
+
+
+def _bucket(n: int) -> int:
+    return max(4, 1 << math.ceil(math.log2(max(n, 1))))
+
+
+def _pad(a: Any, shape: tuple[int, ...], fill: float = 0.0) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    out = np.full(shape, fill, dtype=np.float64)
+    out[tuple(slice(0, s) for s in a.shape)] = a
+    return out
+
+
+def _sigmoid(x: Array) -> Array:
+    return jax.nn.sigmoid(x)
+
+
+_ELEMENTWISE = {
+    "AddGate": lambda x, y, c: x + y,
+    "MultiplyGate": lambda x, y, c: x * y,
+    "MaxGate": lambda x, y, c: jnp.where(x >= y, x, y),
+    "ExpGate": lambda x, c: jnp.exp(x),
+    "ReciprocalGate": lambda x, c: 1.0 / x,
+    "AddConstGate": lambda x, c: x + c,
+    "ScaleGate": lambda x, c: c * x,
+    "SigmoidGate": lambda x, c: _sigmoid(x),
+}
+
+
+@functools.cache
+def _gate_fn(name: str) -> Any:
+    fn = _ELEMENTWISE[name]
+
+    def run(inputs: tuple[Array, ...], const: Array, dout: Array) -> Any:
+        out, pullback = jax.vjp(lambda *xs: fn(*xs, const), *inputs)
+        return out, pullback(dout)
+
+    return jax.jit(run)
+
+
+@functools.cache
+def _neuron_fn() -> Any:
+    def run(wd: Array, b: Array, x: Array, dout: Array) -> Any:
+        out, pullback = jax.vjp(lambda wd, b, x: _sigmoid(jnp.dot(wd, x) + b), wd, b, x)
+        return out, pullback(dout)
+
+    return jax.jit(run)
+
+
+def gate(name: str, inputs: Sequence[Any], const: Any, dout: Any) -> tuple[Any, list[Any]]:
+    """Output and input gradients of the gate ``name`` for upstream gradient ``dout``."""
+    if name == "SigmoidNeuron":
+        w, x = (np.asarray(v, dtype=np.float64) for v in inputs)
+        n = _bucket(x.size)
+        out, (dwd, db, dx) = _neuron_fn()(
+            _pad(w[:-1], (n,)), w[-1], _pad(x, (n,)), np.float64(dout)
+        )
+        d = x.size
+        return np.asarray(out), [np.append(np.asarray(dwd)[:d], db), np.asarray(dx)[:d]]
+    shape = np.shape(inputs[0])
+    size = int(np.prod(shape))
+    n = _bucket(size)
+    # Pad with ones: 1/x and every other gate are finite there.
+    flat = tuple(_pad(np.ravel(v), (n,), 1.0) for v in inputs)
+    c = np.float64(0.0 if const is None else const)
+    out, grads = _gate_fn(name)(flat, c, _pad(np.ravel(dout), (n,)))
+    return (
+        np.asarray(out)[:size].reshape(shape),
+        [np.asarray(g)[:size].reshape(shape) for g in grads],
+    )
+
+
+@functools.cache
+def _affine_fn() -> Any:
+    def run(x: Array, w: Array, b: Array, dout: Array) -> Any:
+        out, pullback = jax.vjp(lambda x, w, b: x @ w + b, x, w, b)
+        return out, pullback(dout)
+
+    return jax.jit(run)
+
+
+def affine(x: Any, w: Any, b: Any, dout: Any) -> tuple[Any, list[Any]]:
+    """out = x.reshape(N, D) @ w + b and (dx, dw, db) for upstream ``dout``."""
+    x = np.asarray(x, dtype=np.float64)
+    n, d, m = x.shape[0], w.shape[0], w.shape[1]
+    bn, bd, bm = _bucket(n), _bucket(d), _bucket(m)
+    out, (dx, dw, db) = _affine_fn()(
+        _pad(x.reshape(n, d), (bn, bd)), _pad(w, (bd, bm)), _pad(b, (bm,)),
+        _pad(dout, (bn, bm)),
+    )
+    return np.asarray(out)[:n, :m], [
+        np.asarray(dx)[:n, :d].reshape(x.shape), np.asarray(dw)[:d, :m], np.asarray(db)[:m]
+    ]
+
+
+def relu(x: Any, dout: Any) -> tuple[Any, list[Any]]:
+    """max(0, x) and its gradient, with the subgradient 0 chosen at x == 0."""
+    out, (dx,) = _relu(x, dout)
+    return out, [dx]
+
+
+@functools.cache
+def _relu_fn() -> Any:
+    def run(x: Array, dout: Array) -> Any:
+        out, pullback = jax.vjp(lambda x: jnp.where(x > 0, x, 0.0), x)
+        return out, pullback(dout)
+
+    return jax.jit(run)
+
+
+def _relu(x: Any, dout: Any) -> tuple[Any, tuple[Any]]:
+    shape = np.shape(x)
+    size = int(np.prod(shape))
+    n = _bucket(size)
+    out, (dx,) = _relu_fn()(_pad(np.ravel(x), (n,)), _pad(np.ravel(dout), (n,)))
+    return np.asarray(out)[:size].reshape(shape), (np.asarray(dx)[:size].reshape(shape),)
+
+
+def _softmax_data_loss(scores: Array, y: Array, rows: Array) -> Array:
+    log_probs = jax.nn.log_softmax(scores, axis=1)
+    picked = jnp.take_along_axis(log_probs, y[:, None], axis=1)[:, 0]
+    return -jnp.sum(picked * rows) / jnp.sum(rows)
+
+
+def _svm_data_loss(scores: Array, y: Array, rows: Array, classes: Array) -> Array:
+    correct = jnp.take_along_axis(scores, y[:, None], axis=1)
+    margins = scores - correct + 1.0
+    not_y = jnp.arange(scores.shape[1])[None, :] != y[:, None]
+    live = (margins > 0) & not_y & (classes[None, :] > 0) & (rows[:, None] > 0)
+    return jnp.sum(jnp.where(live, margins, 0.0)) / jnp.sum(rows)
+
+
+@functools.cache
+def _loss_fn(name: str) -> Any:
+    def run(scores: Array, y: Array, rows: Array, classes: Array) -> Any:
+        if name == "softmax_loss":
+            masked = lambda s: jnp.where(classes[None, :] > 0, s, _MASKED)  # noqa: E731
+            return jax.value_and_grad(lambda s: _softmax_data_loss(masked(s), y, rows))(scores)
+        return jax.value_and_grad(lambda s: _svm_data_loss(s, y, rows, classes))(scores)
+
+    return jax.jit(run)
+
+
+def loss(name: str, scores: Any, y: Any) -> tuple[float, Any]:
+    """The mean softmax or SVM loss (margin 1) and its gradient with respect to scores."""
+    n, c = np.shape(scores)
+    bn, bc = _bucket(n), _bucket(c)
+    value, ds = _loss_fn(name)(
+        _pad(scores, (bn, bc)), _pad(y, (bn,)).astype(np.int64),
+        _pad(np.ones(n), (bn,)), _pad(np.ones(c), (bc,)),
+    )
+    return float(value), np.asarray(ds)[:n, :c]
+
+
+@functools.cache
+def _net_fn(layers: int) -> Any:
+    def scores_of(params: dict[str, Array], X: Array, classes: Array) -> Array:
+        h = X
+        for i in range(1, layers + 1):
+            h = h @ params[f"W{i}"] + params[f"b{i}"]
+            if i < layers:
+                h = jnp.where(h > 0, h, 0.0)
+        return jnp.where(classes[None, :] > 0, h, _MASKED)
+
+    def loss_of(params: dict[str, Array], X: Array, y: Array, reg: Array, rows: Array,
+                classes: Array) -> Array:
+        data = _softmax_data_loss(scores_of(params, X, classes), y, rows)
+        l2 = sum(jnp.sum(params[f"W{i}"] ** 2) for i in range(1, layers + 1))
+        return data + 0.5 * reg * l2
+
+    def run(params: dict[str, Array], X: Array, y: Array, reg: Array, rows: Array,
+            classes: Array) -> Any:
+        value, grads = jax.value_and_grad(loss_of)(params, X, y, reg, rows, classes)
+        return scores_of(params, X, classes), value, grads
+
+    return jax.jit(run)
+
+
+def net(
+    params: dict[str, Any], X: Any, y: Any, reg: float, layers: int
+) -> tuple[Any, float, dict[str, Any]]:
+    """Scores, loss (softmax + 0.5*reg*sum(W**2) over the weights) and parameter gradients."""
+    dims = [params["W1"].shape[0]] + [params[f"W{i}"].shape[1] for i in range(1, layers + 1)]
+    bdims = [_bucket(d) for d in dims]
+    n = np.shape(X)[0]
+    bn = _bucket(n)
+    padded = {}
+    for i in range(1, layers + 1):
+        padded[f"W{i}"] = _pad(params[f"W{i}"], (bdims[i - 1], bdims[i]))
+        padded[f"b{i}"] = _pad(params[f"b{i}"], (bdims[i],))
+    scores, value, grads = _net_fn(layers)(
+        padded, _pad(X, (bn, bdims[0])), _pad(y, (bn,)).astype(np.int64), np.float64(reg),
+        _pad(np.ones(n), (bn,)), _pad(np.ones(dims[-1]), (bdims[-1],)),
+    )
+    out = {k: np.asarray(g)[tuple(slice(0, s) for s in np.shape(params[k]))]
+           for k, g in grads.items()}
+    return np.asarray(scores)[:n, : dims[-1]], float(value), out
+
+
+def circuit(nodes: Sequence[Any], values: dict[str, float], dout: float) -> tuple[
+    float, dict[str, float]
+]:
+    """Forward and backward through a circuit of gates, all in float64 (the lecture's walk)."""
+    wires = dict(values)
+    for node in nodes:
+        out, _ = gate(node.gate, [wires[w] for w in node.inputs], node.const, 1.0)
+        wires[node.output] = float(out)
+    grads: dict[str, float] = {nodes[-1].output: float(dout)}
+    for node in reversed(nodes):
+        up = grads.get(node.output, 0.0)
+        _, local = gate(node.gate, [wires[w] for w in node.inputs], node.const, up)
+        for w, g in zip(node.inputs, local):
+            grads[w] = grads.get(w, 0.0) + float(g)
+    return wires[nodes[-1].output], grads

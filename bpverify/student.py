@@ -1,0 +1,394 @@
+"""The student side: load a submission and run *scenarios* against it.
+
+A scenario calls the submission's code on inputs the grader chose and returns plain data only:
+floats, numeric arrays (copies), tuples, lists, dicts, None and :class:`Opaque` placeholders.
+The grader never compares anything here; it receives the plain data and judges it.  Keeping
+this boundary strict lets the same scenarios run in-process or in an isolated worker.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+import types
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .contract import CIRCUITS, CONTRACT_NAMES, GATES, ContractError, Opaque, as_gradients
+
+__all__ = [
+    "Executor",
+    "InProcessExecutor",
+    "LoadedSubmission",
+    "StudentError",
+    "load_submission",
+    "run_scenario",
+]
+
+_MAX_TEXT = 2000
+
+
+class StudentError(Exception):
+    """The submission's code raised (or exited) while the grader was calling it."""
+
+    def __init__(self, where: str, exc_type: str, message: str, tb: str = "") -> None:
+        super().__init__(f"{where} raised {exc_type}: {message}")
+        self.where, self.exc_type, self.message, self.tb = where, exc_type, message, tb
+
+
+@dataclass
+class LoadedSubmission:
+    """A submission's namespace: contract name -> object, plus what went wrong loading it."""
+
+    path: Path
+    names: dict[str, Any] = field(default_factory=dict)
+    load_errors: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> Any:
+        obj = self.names.get(name)
+        if obj is None:
+            raise ContractError(f"{name} is not implemented in {self.path.name}")
+        return obj
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 20] + " … [truncated]"
+
+
+def _describe_exception(exc: BaseException, path: Path | None = None) -> str:
+    if isinstance(exc, SyntaxError):
+        where = Path(exc.filename).name if exc.filename else "?"
+        return f"SyntaxError in {where}, line {exc.lineno}: {exc.msg}"
+    return _short(f"{type(exc).__name__}: {exc}")
+
+
+def _student_frames(tb: types.TracebackType | None) -> str:
+    """The traceback without the grader's own frames."""
+    frames = [
+        f
+        for f in traceback.extract_tb(tb)
+        if "bpverify" not in Path(f.filename).parts[-2:-1]
+    ]
+    return _short("".join(traceback.format_list(frames[-5:])))
+
+
+def load_submission(path: str | Path) -> LoadedSubmission:
+    """Import a submission (a .py file or a package folder) and look up every contract name.
+
+    Nothing raised while importing escapes: it is recorded in ``load_errors`` and the names
+    that could not be found are simply missing (graded as not implemented).
+    """
+    path = Path(path).resolve()
+    sub = LoadedSubmission(path=path)
+    modname = f"_bpverify_submission_{zlib.crc32(str(path).encode()):08x}"
+    modules: list[types.ModuleType] = []
+    sys.path.insert(0, str(path if path.is_dir() else path.parent))
+    try:
+        if path.is_dir():
+            init = path / "__init__.py"
+            if init.exists():
+                spec = importlib.util.spec_from_file_location(
+                    modname, init, submodule_search_locations=[str(path)]
+                )
+            else:
+                spec = importlib.util.spec_from_loader(modname, loader=None, is_package=True)
+            pkg = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            if not init.exists():
+                pkg.__path__ = [str(path)]
+            sys.modules[modname] = pkg
+            if _exec(spec, pkg, sub, init.name):
+                modules.append(pkg)
+            for file in sorted(path.glob("*.py")):
+                if file.name == "__init__.py":
+                    continue
+                name = f"{modname}.{file.stem}"
+                if name in sys.modules:
+                    modules.append(sys.modules[name])
+                    continue
+                spec = importlib.util.spec_from_file_location(name, file)
+                mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+                sys.modules[name] = mod
+                if _exec(spec, mod, sub, file.name):
+                    modules.append(mod)
+        elif path.suffix == ".py" and path.is_file():
+            spec = importlib.util.spec_from_file_location(modname, path)
+            mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            sys.modules[modname] = mod
+            if _exec(spec, mod, sub, path.name):
+                modules.append(mod)
+        else:
+            sub.load_errors.append(
+                f"{path} is neither a .py file nor a folder; expected a submission file "
+                "(e.g. solution.py) or a package folder"
+            )
+    finally:
+        sys.path.remove(str(path if path.is_dir() else path.parent))
+    for name in CONTRACT_NAMES:
+        for mod in modules:
+            obj = getattr(mod, name, None)
+            if obj is not None:
+                sub.names[name] = obj
+                break
+    return sub
+
+
+def _exec(spec: Any, module: types.ModuleType, sub: LoadedSubmission, label: str) -> bool:
+    try:
+        with np.errstate(all="ignore"):
+            spec.loader.exec_module(module)
+        return True
+    except BaseException as exc:  # noqa: BLE001 - the student's import may raise anything
+        sub.load_errors.append(f"importing {label} failed: {_describe_exception(exc)}")
+        return False
+
+
+# --- plain data -------------------------------------------------------------------------
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """A copy of ``value`` made of plain data only; anything else becomes :class:`Opaque`."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return Opaque("bool", str(bool(value)))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, np.generic) and value.dtype.kind in "fiu":
+        return np.array(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "fiu" and value.dtype.itemsize <= 8:
+            return np.array(value, copy=True)
+        return Opaque(f"ndarray of dtype {value.dtype}")
+    if depth < 3 and isinstance(value, (tuple, list)):
+        items = [plain(v, depth + 1) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if depth < 3 and isinstance(value, dict):
+        return {str(k): plain(v, depth + 1) for k, v in value.items()}
+    return Opaque(type(value).__name__)
+
+
+def _call(where: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
+        raise StudentError(
+            where, type(exc).__name__, _short(str(exc)), _student_frames(exc.__traceback__)
+        ) from None
+
+
+def _copy(v: Any) -> Any:
+    return np.array(v, copy=True) if isinstance(v, np.ndarray) else v
+
+
+def _pair(value: Any, where: str, what: str) -> tuple[Any, Any]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        n = f" of {len(value)}" if isinstance(value, (tuple, list)) else ""
+        raise ContractError(
+            f"{where} returned {type(value).__name__}{n}; expected a pair {what}"
+        )
+    return value[0], value[1]
+
+
+# --- scenarios ----------------------------------------------------------------------------
+
+
+def _make_gate(sub: LoadedSubmission, name: str, const: float | None) -> Any:
+    cls = sub.get(name)
+    args = () if const is None else (const,)
+    return _call(f"{name}({', '.join(map(repr, args))})", cls, *args)
+
+
+def inventory(sub: LoadedSubmission) -> dict[str, Any]:
+    return {
+        "names": {n: type(o).__name__ for n, o in sub.names.items()},
+        "load_errors": list(sub.load_errors),
+    }
+
+
+def gate(
+    sub: LoadedSubmission, name: str, const: float | None, inputs: list[Any], dout: Any
+) -> dict[str, Any]:
+    g = _make_gate(sub, name, const)
+    ins = [_copy(v) for v in inputs]
+    out = plain(_call(f"{name}.forward", g.forward, *ins))
+    after_forward = plain(ins)
+    d = _copy(dout)
+    grads = plain(_call(f"{name}.backward", g.backward, d))
+    return {
+        "out": out,
+        "grads": grads,
+        "inputs_after_forward": after_forward,
+        "inputs_after": plain(ins),
+        "dout_after": plain(d),
+    }
+
+
+def gate_forward(sub: LoadedSubmission, name: str, const: float | None, inputs: list[Any]) -> Any:
+    g = _make_gate(sub, name, const)
+    return plain(_call(f"{name}.forward", g.forward, *[_copy(v) for v in inputs]))
+
+
+def gate_pair(
+    sub: LoadedSubmission,
+    name: str,
+    consts: tuple[float | None, float | None],
+    inputs_a: list[Any],
+    inputs_b: list[Any],
+    dout_a: Any,
+    dout_b: Any,
+) -> dict[str, Any]:
+    """Two instances forwarded before either runs backward, as in any circuit."""
+    ga, gb = _make_gate(sub, name, consts[0]), _make_gate(sub, name, consts[1])
+    _call(f"{name}.forward (first instance)", ga.forward, *[_copy(v) for v in inputs_a])
+    _call(f"{name}.forward (second instance)", gb.forward, *[_copy(v) for v in inputs_b])
+    grads_a = plain(_call(f"{name}.backward (first instance)", ga.backward, _copy(dout_a)))
+    grads_b = plain(_call(f"{name}.backward (second instance)", gb.backward, _copy(dout_b)))
+    return {"grads_a": grads_a, "grads_b": grads_b}
+
+
+def layer(
+    sub: LoadedSubmission, forward: str, backward: str | None, inputs: list[Any], dout: Any
+) -> dict[str, Any]:
+    fwd = sub.get(forward)
+    ins = [_copy(v) for v in inputs]
+    out, cache = _pair(_call(forward, fwd, *ins), forward, "(out, cache)")
+    result: dict[str, Any] = {"out": plain(out), "inputs_after_forward": plain(ins)}
+    if backward is not None:
+        d = _copy(dout)
+        result["grads"] = plain(_call(backward, sub.get(backward), d, cache))
+        result["dout_after"] = plain(d)
+    result["inputs_after"] = plain(ins)
+    return result
+
+
+def layer_forward(sub: LoadedSubmission, forward: str, inputs: list[Any]) -> Any:
+    out, _ = _pair(
+        _call(forward, sub.get(forward), *[_copy(v) for v in inputs]), forward, "(out, cache)"
+    )
+    return plain(out)
+
+
+def loss(sub: LoadedSubmission, name: str, scores: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    s, labels = _copy(scores), _copy(y)
+    value, dscores = _pair(_call(name, sub.get(name), s, labels), name, "(loss, dscores)")
+    return {"loss": plain(value), "dscores": plain(dscores), "inputs_after": plain([s, labels])}
+
+
+def _make_net(sub: LoadedSubmission, name: str, kwargs: dict[str, Any], params: dict[str, Any]):  # noqa: ANN202
+    cls = sub.get(name)
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    net = _call(f"{name}({args})", cls, **kwargs)
+    own = getattr(net, "params", None)
+    if not isinstance(own, dict):
+        raise ContractError(
+            f"{name}({args}).params is {type(own).__name__}; expected a dict of arrays"
+        )
+    missing = sorted(set(params) - set(own))
+    if missing:
+        raise ContractError(
+            f"{name}({args}).params has keys {sorted(own)}; expected also {missing}"
+        )
+    for k, v in params.items():
+        # Keep the submission's dtype (CS231n nets may work in float32).
+        dtype = own[k].dtype if isinstance(own[k], np.ndarray) else np.float64
+        own[k] = np.array(v, dtype=dtype, copy=True)
+    return net
+
+
+def net(
+    sub: LoadedSubmission,
+    name: str,
+    kwargs: dict[str, Any],
+    params: dict[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+) -> dict[str, Any]:
+    n = _make_net(sub, name, kwargs, params)
+    scores = plain(_call(f"{name}.loss(X)", n.loss, _copy(X)))
+    n = _make_net(sub, name, kwargs, params)
+    value, grads = _pair(_call(f"{name}.loss(X, y)", n.loss, _copy(X), _copy(y)),
+                         f"{name}.loss(X, y)", "(loss, grads)")
+    return {"scores": scores, "loss": plain(value), "grads": plain(grads)}
+
+
+def net_loss(
+    sub: LoadedSubmission,
+    name: str,
+    kwargs: dict[str, Any],
+    params: dict[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+) -> Any:
+    n = _make_net(sub, name, kwargs, params)
+    value, _ = _pair(_call(f"{name}.loss(X, y)", n.loss, _copy(X), _copy(y)),
+                     f"{name}.loss(X, y)", "(loss, grads)")
+    return plain(value)
+
+
+def circuit(
+    sub: LoadedSubmission, name: str, values: dict[str, float], dout: float
+) -> dict[str, Any]:
+    """Run a circuit built from the submission's own gates and record every gate's values."""
+    spec = CIRCUITS[name]
+    wires: dict[str, Any] = dict(values)
+    steps: list[dict[str, Any]] = []
+    gates = []
+    for node in spec.nodes:
+        g = _make_gate(sub, node.gate, node.const)
+        ins = [wires[w] for w in node.inputs]
+        out = _call(f"{node.gate}.forward ({node.label} gate)", g.forward, *ins)
+        wires[node.output] = out
+        gates.append(g)
+        steps.append({"inputs": plain(ins), "output": plain(out)})
+    grads: dict[str, Any] = {spec.output: dout}
+    for node, g, step in zip(reversed(spec.nodes), reversed(gates), reversed(steps)):
+        upstream = grads.get(node.output, 0.0)
+        raw = _call(f"{node.gate}.backward ({node.label} gate)", g.backward, upstream)
+        step["upstream"] = plain(upstream)
+        step["grads"] = plain(raw)
+        parts = as_gradients(
+            raw, GATES[node.gate].grads, f"{node.gate}.backward ({node.label} gate)"
+        )
+        for wire, part in zip(node.inputs, parts):
+            grads[wire] = grads[wire] + part if wire in grads else part  # fan-out adds
+    return {"steps": steps, "input_grads": {w: plain(grads.get(w, 0.0)) for w in spec.inputs}}
+
+
+SCENARIOS: dict[str, Callable[..., Any]] = {
+    f.__name__: f
+    for f in (inventory, gate, gate_forward, gate_pair, layer, layer_forward, loss, net,
+              net_loss, circuit)
+}
+
+
+def run_scenario(sub: LoadedSubmission, scenario: str, **kwargs: Any) -> Any:
+    """Run one scenario; only StudentError and ContractError leave it."""
+    with np.errstate(all="ignore"):
+        return SCENARIOS[scenario](sub, **kwargs)
+
+
+class InProcessExecutor:
+    """Runs scenarios in the grader's own process (fast; no isolation)."""
+
+    def __init__(self, submission: LoadedSubmission) -> None:
+        self.submission = submission
+
+    def call(self, scenario: str, **kwargs: Any) -> Any:
+        return run_scenario(self.submission, scenario, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+class Executor(Protocol):
+    """Where scenarios run: in-process here, in an isolated worker for untrusted code."""
+
+    def call(self, scenario: str, **kwargs: Any) -> Any: ...
+
+    def close(self) -> None: ...
