@@ -129,8 +129,10 @@ def _plain(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
     a = np.asarray(v)
-    if a.dtype.kind in "fiu":
-        return a.astype(np.float64).tolist() if a.ndim else float(a)
+    if a.dtype.kind in "iu":  # labels and dimensions stay integers
+        return a.tolist()
+    if a.dtype.kind == "f":
+        return a.astype(np.float64).tolist()
     return repr(v)
 
 
@@ -369,7 +371,9 @@ def _layer_checks(item: str) -> list[Check]:
     names = ["x", "w", "b"] if base == "affine" else ["x"]
     grad_names = ["d" + n for n in names]
     cases = strategies.affine_cases() if base == "affine" else strategies.relu_cases()
-    oracle = oracles.affine if base == "affine" else oracles.relu
+    oracle: Callable[..., tuple[Any, list[Any]]] = (
+        oracles.affine if base == "affine" else oracles.relu
+    )
 
     def inputs(case: Case) -> list[Any]:
         return [case[n] for n in names]

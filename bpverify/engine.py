@@ -22,7 +22,7 @@ from hypothesis.errors import Flaky
 from . import __version__
 from .checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
 from .contract import CIRCUITS, ITEMS, ContractError, Item
-from .model import CheckResult, ItemResult, SubmissionResult
+from .model import CheckResult, ItemResult, Status, SubmissionResult
 from .student import Executor, InProcessExecutor, StudentError, load_submission
 
 __all__ = [
@@ -103,7 +103,7 @@ def run_check(
             phases=[Phase.explicit, Phase.generate, Phase.shrink],
         )(given(check.strategy)(prop))
     )
-    base = {"name": check.name, "seed": check_seed}
+    base: dict[str, Any] = {"name": check.name, "seed": check_seed}
     try:
         test()
     except CheckFailed as exc:
@@ -179,14 +179,24 @@ def _lecture_trace(item: Item, executor: Executor) -> CheckResult:
 
 def check_item(
     item: Item | str,
-    executor: Executor,
+    submission: Executor | str | Path,
     *,
     seed: int = DEFAULT_SEED,
     profile: str | None = None,
     max_examples: int | None = None,
     available: Iterable[str] | None = None,
 ) -> ItemResult:
-    """Check one contract item (by name or :class:`Item`) through ``executor``."""
+    """Check one contract item (by name or :class:`Item`) of a submission.
+
+    ``submission`` is a path (loaded and run in-process) or an executor to run scenarios with.
+    """
+    if isinstance(submission, (str, Path)):
+        loaded = load_submission(submission)
+        executor: Executor = InProcessExecutor(loaded)
+        if available is None:
+            available = loaded.names
+    else:
+        executor = submission
     if isinstance(item, str):
         by_name = {i.name: i for i in ITEMS}
         if item not in by_name:
@@ -205,7 +215,7 @@ def check_item(
                for c in checks_for(item)]
     if item.category == "circuit":
         results.append(_lecture_trace(item, executor))
-    status = "failed" if any(r.status == "failed" for r in results) else "passed"
+    status: Status = "failed" if any(r.status == "failed" for r in results) else "passed"
     return ItemResult(name=item.name, category=item.category, status=status,
                       checks=tuple(results))
 

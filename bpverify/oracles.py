@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -49,7 +49,7 @@ def _sigmoid(x: Array) -> Array:
     return jax.nn.sigmoid(x)
 
 
-_ELEMENTWISE = {
+_ELEMENTWISE: dict[str, Callable[..., Array]] = {
     "AddGate": lambda x, y, c: x + y,
     "MultiplyGate": lambda x, y, c: x * y,
     "MaxGate": lambda x, y, c: jnp.where(x >= y, x, y),

@@ -143,7 +143,7 @@ def _exec(spec: Any, module: types.ModuleType, sub: LoadedSubmission, label: str
         with np.errstate(all="ignore"):
             spec.loader.exec_module(module)
         return True
-    except BaseException as exc:  # noqa: BLE001 - the student's import may raise anything
+    except BaseException as exc:
         sub.load_errors.append(f"importing {label} failed: {_describe_exception(exc)}")
         return False
 
@@ -280,7 +280,9 @@ def loss(sub: LoadedSubmission, name: str, scores: np.ndarray, y: np.ndarray) ->
     return {"loss": plain(value), "dscores": plain(dscores), "inputs_after": plain([s, labels])}
 
 
-def _make_net(sub: LoadedSubmission, name: str, kwargs: dict[str, Any], params: dict[str, Any]):  # noqa: ANN202
+def _make_net(
+    sub: LoadedSubmission, name: str, kwargs: dict[str, Any], params: dict[str, Any]
+) -> Any:
     cls = sub.get(name)
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     net = _call(f"{name}({args})", cls, **kwargs)

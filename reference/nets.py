@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -19,11 +20,13 @@ class _FullyConnected:
         self.num_layers = len(dims) - 1
         rng = np.random.default_rng(seed)
         self.params: dict[str, np.ndarray] = {}
-        for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
+        for i, (d_in, d_out) in enumerate(itertools.pairwise(dims), start=1):
             self.params[f"W{i}"] = weight_scale * rng.standard_normal((d_in, d_out))
             self.params[f"b{i}"] = np.zeros(d_out)
 
-    def loss(self, X: np.ndarray, y: np.ndarray | None = None):  # noqa: ANN201
+    def loss(
+        self, X: np.ndarray, y: np.ndarray | None = None
+    ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]:
         """Scores when y is None, else (loss, grads) with one gradient per parameter."""
         caches = []
         h = X
