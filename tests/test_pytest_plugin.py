@@ -1,0 +1,103 @@
+"""The pytest plugin, driven through real pytest runs (pytester)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def _reference_importable(monkeypatch: pytest.MonkeyPatch, reference_path: Path) -> None:
+    """Submissions below do `from reference import *`, as the mistake zoo does."""
+    monkeypatch.setenv("PYTHONPATH", str(reference_path.parent))
+
+SWAPPED = """
+from reference import *  # noqa: F403
+
+
+class MultiplyGate:
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, dz):
+        return self.x * dz, self.y * dz
+"""
+
+
+def test_one_test_per_item_check_with_seed_in_header(
+    pytester: pytest.Pytester, reference_path: Path
+) -> None:
+    result = pytester.runpytest_subprocess(
+        "--bpverify-submission", str(reference_path), "--bpverify-examples", "3",
+        "--bpverify-seed", "5", "-k", "MultiplyGate or affine_backward", "-v",
+    )
+    result.assert_outcomes(passed=8)
+    result.stdout.fnmatch_lines([
+        "bpverify: submission * · seed 5 · profile *",
+        "*reference::MultiplyGate::backward PASSED*",
+        "*reference::affine_backward::numerical PASSED*",
+    ])
+
+
+def test_failures_name_the_item_and_the_example(pytester: pytest.Pytester) -> None:
+    sub = pytester.path / "swapped.py"
+    sub.write_text(SWAPPED)
+    result = pytester.runpytest_subprocess(
+        "--bpverify-submission", str(sub), "--bpverify-examples", "5", "-k", "MultiplyGate",
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] >= 2 and outcomes["passed"] >= 2
+    result.stdout.fnmatch_lines([
+        "*MultiplyGate · backward: MultiplyGate.backward(dout): dx, dy differ*",
+        "*minimal example: {'x': *",
+        "*reproduce: bpverify grade * --only 'MultiplyGate' --seed 0*",
+    ])
+
+
+def test_works_under_xdist(pytester: pytest.Pytester, reference_path: Path) -> None:
+    result = pytester.runpytest_subprocess(
+        "--bpverify-submission", str(reference_path), "--bpverify-examples", "2",
+        "-n", "2", "-k", "Gate and not Sigmoid",
+    )
+    result.assert_outcomes(passed=35)
+
+
+def test_missing_names_fail_as_not_implemented(pytester: pytest.Pytester) -> None:
+    sub = pytester.path / "empty.py"
+    sub.write_text("x = 1\n")
+    result = pytester.runpytest_subprocess("--bpverify-submission", str(sub), "-k", "AddGate")
+    result.assert_outcomes(failed=5)
+    result.stdout.fnmatch_lines(["*not implemented: AddGate*"])
+
+
+def test_fixtures_and_strategies_for_your_own_tests(
+    pytester: pytest.Pytester, reference_path: Path
+) -> None:
+    pytester.makepyfile(test_mine="""
+        import numpy as np
+        from hypothesis import given, settings
+        from bpverify.strategies import gate_cases
+
+        @settings(max_examples=10)
+        @given(gate_cases("MultiplyGate"))
+        def test_multiply(bpverify_submission, case):
+            gate = bpverify_submission.names["MultiplyGate"]()
+            out = gate.forward(case["x"], case["y"])
+            dx, dy = gate.backward(case["dout"])
+            assert np.allclose(dx, np.asarray(case["y"]) * case["dout"])
+    """)
+    result = pytester.runpytest_subprocess(
+        "--bpverify-submission", str(reference_path), "test_mine.py", "-k", "test_multiply",
+        "-p", "no:randomly",
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_bad_submission_path_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--bpverify-submission", "nope.py")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--bpverify-submission nope.py: not found*"])
