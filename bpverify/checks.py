@@ -17,10 +17,11 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from . import oracles, strategies
+from .blame import blame_net
 from .compare import Tolerance, compare_values, tolerance_for, working_dtype
 from .contract import CIRCUITS, GATES, ContractError, Item, as_gradients, check_numeric
 from .model import ElementMismatch, GateStep
-from .student import Executor
+from .student import Executor, StudentError
 
 __all__ = ["Check", "CheckFailed", "checks_for"]
 
@@ -618,19 +619,43 @@ def _net_checks(name: str) -> list[Check]:
         _judge(where, ["scores"], [res["scores"]], [expected(case, dtype)[0]],
                tolerance_for(dtype), "the oracle's scores")
 
+    def with_blame(ex: Executor, case: Case, judge: Callable[[], None]) -> None:
+        """Judge; on failure, replay the net layer by layer and name the guilty call."""
+        try:
+            judge()
+        except CheckFailed as exc:
+            try:
+                traced = ex.call("net_traced", name=name, kwargs=_net_kwargs(name, case),
+                                 params=case["params"], X=case["X"], y=case["y"])
+                found = blame_net(name, layers, case, traced)
+            except (StudentError, ContractError):
+                found = None
+            if found is None:
+                raise
+            raise CheckFailed(
+                exc.kind, f"{exc.message}. Guilty: {found.message}.", expected=exc.expected,
+                got=exc.got, mismatches=exc.mismatches, count=exc.count,
+            ) from None
+
     def loss(ex: Executor, case: Case) -> None:
         away_from_kinks(case)
-        judge_loss(case, call(ex, case))
+        res = call(ex, case)
+        with_blame(ex, case, lambda: judge_loss(case, res))
 
     def gradients(ex: Executor, case: Case) -> None:
         away_from_kinks(case)
-        judge_grads(case, call(ex, case), "jax.grad of the loss")
+        res = call(ex, case)
+        with_blame(ex, case, lambda: judge_grads(case, res, "jax.grad of the loss"))
 
     def regularization(ex: Executor, case: Case) -> None:
         away_from_kinks(case)
         res = call(ex, case)
-        judge_loss(case, res)
-        judge_grads(case, res, "jax.grad of the regularized loss")
+
+        def judge() -> None:
+            judge_loss(case, res)
+            judge_grads(case, res, "jax.grad of the regularized loss")
+
+        with_blame(ex, case, judge)
 
     def numerical(ex: Executor, case: Case) -> bool:
         res = call(ex, case)

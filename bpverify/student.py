@@ -49,6 +49,7 @@ class LoadedSubmission:
     path: Path
     names: dict[str, Any] = field(default_factory=dict)
     load_errors: list[str] = field(default_factory=list)
+    modules: list[types.ModuleType] = field(default_factory=list)
 
     def get(self, name: str) -> Any:
         obj = self.names.get(name)
@@ -129,6 +130,7 @@ def load_submission(path: str | Path) -> LoadedSubmission:
             )
     finally:
         sys.path.remove(str(path if path.is_dir() else path.parent))
+    sub.modules = modules
     for name in CONTRACT_NAMES:
         for mod in modules:
             obj = getattr(mod, name, None)
@@ -333,6 +335,71 @@ def net_loss(
     return plain(value)
 
 
+#: The layer functions a net's loss is replayed with, traced.
+TRACED_LAYERS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
+                 "softmax_loss")
+
+
+def net_traced(
+    sub: LoadedSubmission,
+    name: str,
+    kwargs: dict[str, Any],
+    params: dict[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+) -> dict[str, Any]:
+    """Run ``loss(X, y)`` with every layer function the net calls recorded.
+
+    The functions are swapped, for this call only, in the globals of the net's own module and
+    of every module of the submission, so calls made through helpers (``affine_relu_forward``
+    in a layer_utils module) are seen too.  A backward call is linked to the forward call that
+    produced its cache.
+    """
+    n = _make_net(sub, name, kwargs, params)
+    calls: list[dict[str, Any]] = []
+    producer: dict[int, int] = {}  # id(cache) -> index of the forward call that returned it
+    keep: list[Any] = []  # keeps caches alive so that their ids stay unique
+
+    def traced(fname: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            record: dict[str, Any] = {"fn": fname}
+            calls.append(record)
+            if fname.endswith("_backward") and len(args) >= 2:
+                record["dout"] = plain(args[0])
+                record["forward"] = producer.get(id(args[1]), -1)
+            else:
+                record["args"] = plain(list(args))
+            result = fn(*args, **kw)
+            if fname.endswith("_forward") and isinstance(result, tuple) and len(result) == 2:
+                producer[id(result[1])] = len(calls) - 1
+                keep.append(result[1])
+                record["out"] = plain(result[0])
+            else:
+                record["out"] = plain(result)
+            return result
+
+        return wrapper
+
+    modules = list(sub.modules)
+    own = sys.modules.get(type(n).__module__)
+    if own is not None and own not in modules:
+        modules.append(own)
+    patched = []
+    for mod in modules:
+        for fname in TRACED_LAYERS:
+            fn = mod.__dict__.get(fname)
+            if callable(fn):
+                mod.__dict__[fname] = traced(fname, fn)
+                patched.append((mod, fname, fn))
+    try:
+        value, grads = _pair(_call(f"{name}.loss(X, y)", n.loss, _copy(X), _copy(y)),
+                             f"{name}.loss(X, y)", "(loss, grads)")
+    finally:
+        for mod, fname, fn in patched:
+            mod.__dict__[fname] = fn
+    return {"calls": calls, "loss": plain(value), "grads": plain(grads)}
+
+
 def circuit(
     sub: LoadedSubmission, name: str, values: dict[str, float], dout: float
 ) -> dict[str, Any]:
@@ -365,7 +432,7 @@ def circuit(
 SCENARIOS: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (inventory, gate, gate_forward, gate_pair, layer, layer_forward, loss, net,
-              net_loss, circuit)
+              net_loss, net_traced, circuit)
 }
 
 
