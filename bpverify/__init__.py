@@ -13,20 +13,21 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .contract import CIRCUITS, GATES, ITEMS, ContractError, Gate  # noqa: E402
-from .engine import DEFAULT_SEED, PROFILES, check_item, check_submission  # noqa: E402
+from .contract import CIRCUITS, GATES, ITEMS, ContractError, Gate
+from .engine import DEFAULT_SEED, PROFILES, check_item, check_submission
+
 try:
-    from .gradcheck import check_gradient  # noqa: E402
+    from .gradcheck import check_gradient
 except ImportError:  # TEMP until gradcheck lands
     pass
-from .model import (  # noqa: E402
+from .model import (
     CheckResult,
     ElementMismatch,
     GateStep,
     ItemResult,
     SubmissionResult,
 )
-from .student import InProcessExecutor, load_submission  # noqa: E402
+from .student import InProcessExecutor, load_submission
 
 __all__ = [
     "CIRCUITS",

@@ -93,7 +93,7 @@ def _first_wrong_call(calls: list[dict[str, Any]], layer_of: dict[int, int]) -> 
             if fn == "affine_backward":
                 x, w, b = fwd[:3]
                 _, grads = oracles.affine(x, w, b, c["dout"])
-                names = ("dx", "dw", "db")
+                names: tuple[str, ...] = ("dx", "dw", "db")
                 parts = _as_tuple(got, 3)
             else:
                 x = np.asarray(fwd[0], dtype=np.float64)

@@ -102,7 +102,7 @@ def _loaded(config: pytest.Config) -> tuple[Any, dict[str, str]]:
         loaded = load_submission(sub)  # type: ignore[arg-type]
         executor = InProcessExecutor(loaded)
         config.stash[_LOADED] = (executor, executor.call("inventory"))
-    return config.stash[_LOADED]  # type: ignore[no-any-return]
+    return config.stash[_LOADED]  # type: ignore[no-any-return,unused-ignore]
 
 
 class BpverifyFailure(Exception):
