@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .contract import ITEMS
+from .contract import ITEMS, OPTIONAL_ITEMS
 from .engine import DEFAULT_SEED, PROFILE_ENV, PROFILES, check_submission
 from .model import SubmissionResult
 
@@ -114,6 +114,38 @@ def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    import numpy as np
+
+    from .spiral import decision_image, make_spiral, train_softmax_linear, train_spiral, write_png
+    from .student import load_submission
+
+    if args.steps < 1 or args.hidden < 1:
+        raise UsageError(f"--steps and --hidden must be at least 1, got {args.steps}, "
+                         f"{args.hidden}")
+    path = resolve_submission(args.submission)
+    loaded = load_submission(path)
+    cls = loaded.names.get("TwoLayerNet")
+    if cls is None:
+        raise UsageError(f"{path} defines no TwoLayerNet"
+                         + (f" ({'; '.join(loaded.load_errors)})" if loaded.load_errors else ""))
+    X, y = make_spiral(seed=args.seed)
+    net = cls(input_dim=2, hidden_dim=args.hidden, num_classes=3, weight_scale=0.01,
+              reg=args.reg)
+    with console.status(f"training {path.name}'s TwoLayerNet on the spiral…"):
+        run = train_spiral(net, X, y, steps=args.steps, learning_rate=args.learning_rate)
+        linear = train_softmax_linear(X, y)
+    console.print(f"spiral: 3 classes x 100 points, seed {args.seed}")
+    console.print(f"a linear softmax classifier: {linear:.0%} training accuracy")
+    console.print(f"TwoLayerNet (hidden {args.hidden}, reg {args.reg:g}, {args.steps} steps): "
+                  f"{run.accuracy:.0%} training accuracy, final loss {run.final_loss:.3f}")
+    console.print("The hidden layer warps space so that the last layer, a linear classifier, "
+                  "can separate the arms.", style="dim")
+    out = write_png(args.out, decision_image(lambda G: np.argmax(net.loss(G), axis=1), X, y))
+    console.print(f"wrote the decision regions to {out}", style="dim")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bpverify",
@@ -134,10 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"how many examples per check (default: ${PROFILE_ENV} or dev)")
     grade.add_argument("--examples", type=int, help="examples per check (overrides --profile)")
     grade.add_argument("--only", action="append", metavar="ITEM",
-                       choices=[i.name for i in ITEMS],
+                       choices=[i.name for i in (*ITEMS, *OPTIONAL_ITEMS)],
                        help="check only this item (repeatable)")
     grade.add_argument("--json", metavar="FILE", help="write the full result model as JSON")
     grade.set_defaults(func=_cmd_grade)
+    demo = sub.add_parser("demo", help="the lecture's demos",
+                          description="The lecture's demos: 'spiral' trains a TwoLayerNet on "
+                          "spiral data that no linear classifier can separate.")
+    demo.add_argument("name", choices=["spiral"])
+    demo.add_argument("--submission", default="reference",
+                      help="whose TwoLayerNet to train (default: the reference)")
+    demo.add_argument("--reg", type=float, default=1e-3, help="L2 strength (default 1e-3)")
+    demo.add_argument("--hidden", type=int, default=100, help="hidden units (default 100)")
+    demo.add_argument("--steps", type=int, default=3000, help="gradient steps (default 3000)")
+    demo.add_argument("--learning-rate", type=float, default=1.0)
+    demo.add_argument("--seed", type=int, default=0, help="seed of the data (default 0)")
+    demo.add_argument("--out", default="reports/spiral.png", help="PNG of the decision regions")
+    demo.set_defaults(func=_cmd_demo)
     return parser
 
 

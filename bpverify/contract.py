@@ -16,6 +16,7 @@ __all__ = [
     "CIRCUITS",
     "GATES",
     "ITEMS",
+    "OPTIONAL_ITEMS",
     "Circuit",
     "ContractError",
     "Gate",
@@ -153,6 +154,9 @@ ITEMS: tuple[Item, ...] = (
     Item("ThreeLayerNet", "net", ("ThreeLayerNet",)),
     *(Item(c.name, "circuit", c.gates) for c in CIRCUITS.values()),
 )
+
+#: Items graded only when asked for (``only=`` or a rubric): they take seconds, not millis.
+OPTIONAL_ITEMS: tuple[Item, ...] = (Item("TwoLayerNet spiral", "demo", ("TwoLayerNet",)),)
 
 #: Every name the harness looks up in a submission.
 CONTRACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(n for i in ITEMS for n in i.needs))

@@ -21,7 +21,7 @@ from hypothesis.errors import Flaky
 
 from . import __version__
 from .checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
-from .contract import CIRCUITS, ITEMS, ContractError, Item
+from .contract import CIRCUITS, ITEMS, OPTIONAL_ITEMS, ContractError, Item
 from .model import CheckResult, ItemResult, Status, SubmissionResult
 from .student import Executor, InProcessExecutor, StudentError, load_submission
 
@@ -198,7 +198,7 @@ def check_item(
     else:
         executor = submission
     if isinstance(item, str):
-        by_name = {i.name: i for i in ITEMS}
+        by_name = {i.name: i for i in (*ITEMS, *OPTIONAL_ITEMS)}
         if item not in by_name:
             raise ValueError(f"unknown item {item!r}; expected one of {', '.join(by_name)}")
         item = by_name[item]
@@ -211,6 +211,9 @@ def check_item(
                 f"{'is' if len(missing) == 1 else 'are'} not defined in the submission",
             )
     n = max_examples or resolve_profile(profile).max_examples
+    begin_item = getattr(executor, "begin_item", None)
+    if begin_item is not None:  # optional: an isolated executor gives each item its own budget
+        begin_item(item.name)
     results = [run_check(item.name, c, executor, seed=seed, max_examples=n)
                for c in checks_for(item)]
     if item.category == "circuit":
@@ -236,11 +239,11 @@ def check_submission(
     prof = resolve_profile(profile)
     wanted = set(only) if only is not None else None
     if wanted is not None:
-        unknown = wanted - {i.name for i in ITEMS}
+        unknown = wanted - {i.name for i in (*ITEMS, *OPTIONAL_ITEMS)}
         if unknown:
             raise ValueError(
                 f"unknown item(s) {sorted(unknown)}; expected names from "
-                f"{', '.join(i.name for i in ITEMS)}"
+                f"{', '.join(i.name for i in (*ITEMS, *OPTIONAL_ITEMS))}"
             )
     if executor_factory is None:
         executor: Executor = InProcessExecutor(load_submission(path))
@@ -250,7 +253,8 @@ def check_submission(
         inv = executor.call("inventory")
         load_error = "; ".join(inv["load_errors"])
         items = []
-        for item in ITEMS:
+        optional = [i for i in OPTIONAL_ITEMS if wanted is not None and i.name in wanted]
+        for item in (*ITEMS, *optional):
             if wanted is not None and item.name not in wanted:
                 continue
             if progress:

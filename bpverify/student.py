@@ -335,6 +335,24 @@ def net_loss(
     return plain(value)
 
 
+def train_spiral(
+    sub: LoadedSubmission, name: str, kwargs: dict[str, Any], X: np.ndarray, y: np.ndarray,
+    steps: int, learning_rate: float,
+) -> dict[str, Any]:
+    """Train the submission's net by full-batch gradient descent; return its parameters."""
+    cls = sub.get(name)
+    net = _call(f"{name}(...)", cls, **kwargs)
+    for step in range(steps):
+        value, grads = _pair(_call(f"{name}.loss(X, y) at step {step}", net.loss, X, y),
+                             f"{name}.loss(X, y)", "(loss, grads)")
+        if not isinstance(grads, dict):
+            raise ContractError(f"{name}.loss(X, y) returned grads of type "
+                                f"{type(grads).__name__}; expected a dict")
+        for k, g in grads.items():
+            net.params[k] = net.params[k] - learning_rate * np.asarray(g)
+    return {"params": plain(dict(net.params)), "loss": plain(value)}
+
+
 #: The layer functions a net's loss is replayed with, traced.
 TRACED_LAYERS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
                  "softmax_loss")
@@ -432,7 +450,7 @@ def circuit(
 SCENARIOS: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (inventory, gate, gate_forward, gate_pair, layer, layer_forward, loss, net,
-              net_loss, net_traced, circuit)
+              net_loss, net_traced, train_spiral, circuit)
 }
 
 

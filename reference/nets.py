@@ -14,7 +14,7 @@ class _FullyConnected:
     """affine - relu - ... - affine - softmax, with L2 regularization 0.5*reg*sum(W**2)."""
 
     def __init__(
-        self, dims: Sequence[int], weight_scale: float, reg: float, seed: int | None = None
+        self, dims: Sequence[int], weight_scale: float, reg: float, seed: int = 0
     ) -> None:
         self.reg = reg
         self.num_layers = len(dims) - 1
