@@ -11,7 +11,7 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ from . import __version__
 from .checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
 from .contract import CIRCUITS, ITEMS, OPTIONAL_ITEMS, ContractError, Item
 from .model import CheckResult, ItemResult, Status, SubmissionResult
-from .student import Executor, InProcessExecutor, StudentError, load_submission
+from .rubric import Rubric, load_rubric
+from .student import Executor, InProcessExecutor, LoadSpec, StudentError, load_submission
 
 __all__ = [
     "DEFAULT_SEED",
@@ -230,43 +231,54 @@ def check_submission(
     profile: str | None = None,
     max_examples: int | None = None,
     only: Iterable[str] | None = None,
-    executor_factory: Callable[[Path], Executor] | None = None,
+    rubric: str | Path | Rubric | None = None,
+    executor_factory: Callable[[Path, LoadSpec], Executor] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SubmissionResult:
-    """Grade every contract item of the submission at ``path`` (a .py file or a folder)."""
+    """Grade the submission at ``path`` (a .py file or a folder) by a rubric.
+
+    ``rubric`` is a built-in name ("default", "cs231n"), a TOML file or a :class:`Rubric`; it
+    says which items are graded, for how many points, and how the submission is laid out.
+    ``only`` narrows the items further (and may name optional items the rubric leaves out).
+    ``executor_factory(path, load_spec)`` runs the submission elsewhere (an isolated worker);
+    by default it runs in this process.
+    """
     start = time.perf_counter()
     path = Path(path)
     prof = resolve_profile(profile)
-    wanted = set(only) if only is not None else None
-    if wanted is not None:
-        unknown = wanted - {i.name for i in (*ITEMS, *OPTIONAL_ITEMS)}
+    rules = load_rubric(rubric)
+    by_name = {i.name: i for i in (*ITEMS, *OPTIONAL_ITEMS)}
+    wanted = list(rules.item_names)
+    if only is not None:
+        only = list(only)
+        unknown = [n for n in only if n not in by_name]
         if unknown:
             raise ValueError(
-                f"unknown item(s) {sorted(unknown)}; expected names from "
-                f"{', '.join(i.name for i in (*ITEMS, *OPTIONAL_ITEMS))}"
+                f"unknown item(s) {sorted(unknown)}; expected names from {', '.join(by_name)}"
             )
+        wanted = [n for n in by_name if n in only]
+    spec = LoadSpec(layout=rules.layout, options=dict(rules.options), lookup=rules.lookup)
     if executor_factory is None:
-        executor: Executor = InProcessExecutor(load_submission(path))
+        executor: Executor = InProcessExecutor(spec.load(path))
     else:
-        executor = executor_factory(path)
+        # TODO(integration): always pass the spec once every factory accepts it.
+        executor = (executor_factory(path, spec) if spec != LoadSpec()  # type: ignore[call-arg]
+                    else executor_factory(path))  # type: ignore[call-arg]
+    items = []
     try:
         inv = executor.call("inventory")
         load_error = "; ".join(inv["load_errors"])
-        items = []
-        optional = [i for i in OPTIONAL_ITEMS if wanted is not None and i.name in wanted]
-        for item in (*ITEMS, *optional):
-            if wanted is not None and item.name not in wanted:
-                continue
+        for name in wanted:
             if progress:
-                progress(item.name)
-            result = check_item(item, executor, seed=seed, max_examples=max_examples or
-                                prof.max_examples, available=inv["names"])
+                progress(name)
+            result = check_item(by_name[name], executor, seed=seed, max_examples=max_examples
+                                or prof.max_examples, available=inv["names"])
             if result.status == "not implemented" and load_error:
-                result = ItemResult(
-                    name=result.name, category=result.category, status="not implemented",
-                    message=f"{result.message} (the submission failed to import: {load_error})",
-                )
-            items.append(result)
+                result = replace(result, message=f"{result.message} (the submission failed to "
+                                 f"import: {load_error})")
+            score, max_score = rules.score(result)
+            items.append(replace(result, score=score, max_score=max_score,
+                                 visibility=rules.rule(name).visibility))
     finally:
         executor.close()
     return SubmissionResult(
@@ -276,5 +288,6 @@ def check_submission(
         items=tuple(items),
         bpverify_version=__version__,
         load_error=load_error,
+        rubric=rules.name,
         duration_s=time.perf_counter() - start,
     )

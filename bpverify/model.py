@@ -100,6 +100,10 @@ class ItemResult:
     status: Status
     checks: tuple[CheckResult, ...] = ()
     message: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    #: Gradescope's visibility; "hidden" shows the kind of mistake but not its inputs.
+    visibility: str = "visible"
 
     @property
     def passed(self) -> bool:
@@ -126,7 +130,16 @@ class SubmissionResult:
     items: tuple[ItemResult, ...]
     bpverify_version: str
     load_error: str = ""
+    rubric: str = "default"
     duration_s: float = field(default=0.0, compare=False)
+
+    @property
+    def score(self) -> float:
+        return round(sum(i.score for i in self.items), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(i.max_score for i in self.items), 6)
 
     @property
     def passed(self) -> bool:
@@ -157,6 +170,9 @@ class SubmissionResult:
                 status=i["status"],
                 message=i.get("message", ""),
                 checks=tuple(_check_from_dict(c) for c in i["checks"]),
+                score=i.get("score", 0.0),
+                max_score=i.get("max_score", 0.0),
+                visibility=i.get("visibility", "visible"),
             )
             for i in data["items"]
         )
@@ -167,6 +183,7 @@ class SubmissionResult:
             items=items,
             bpverify_version=data["bpverify_version"],
             load_error=data.get("load_error", ""),
+            rubric=data.get("rubric", "default"),
             duration_s=data.get("duration_s", 0.0),
         )
 

@@ -25,6 +25,7 @@ from .contract import CIRCUITS, CONTRACT_NAMES, GATES, ContractError, Opaque, as
 __all__ = [
     "Executor",
     "InProcessExecutor",
+    "LoadSpec",
     "LoadedSubmission",
     "StudentError",
     "load_submission",
@@ -79,14 +80,47 @@ def _student_frames(tb: types.TracebackType | None) -> str:
     return _short("".join(traceback.format_list(frames[-5:])))
 
 
-def load_submission(path: str | Path) -> LoadedSubmission:
-    """Import a submission (a .py file or a package folder) and look up every contract name.
+#: How a submission is laid out: "python" (a file or a folder of modules) or "cs231n".
+LAYOUTS = ("python", "cs231n")
 
-    Nothing raised while importing escapes: it is recorded in ``load_errors`` and the names
-    that could not be found are simply missing (graded as not implemented).
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """How to load a submission (plain data, so it can be sent to an isolated worker)."""
+
+    layout: str = "python"
+    options: dict[str, Any] = field(default_factory=dict)
+    lookup: dict[str, tuple[tuple[str, ...], str | None]] = field(default_factory=dict)
+
+    def load(self, path: str | Path) -> LoadedSubmission:
+        return load_submission(path, layout=self.layout, options=self.options,
+                               lookup=self.lookup)
+
+
+def load_submission(
+    path: str | Path,
+    *,
+    layout: str = "python",
+    options: dict[str, Any] | None = None,
+    lookup: dict[str, tuple[tuple[str, ...], str | None]] | None = None,
+) -> LoadedSubmission:
+    """Import a submission and look up every contract name.
+
+    ``layout="python"``: a .py file or a package folder.  ``layout="cs231n"``: a CS231n
+    assignment folder graded as it is (see :mod:`bpverify.cs231n`).  Nothing raised while
+    importing escapes: it is recorded in ``load_errors`` and the names that could not be found
+    are simply missing (graded as not implemented).  ``lookup`` maps a contract name to the
+    aliases to try and the module (file stem) to look in, from a rubric.
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout={layout!r}; expected one of {', '.join(LAYOUTS)}")
     path = Path(path).resolve()
     sub = LoadedSubmission(path=path)
+    if layout == "cs231n":
+        from .cs231n import load_cs231n
+
+        load_cs231n(sub, options)
+        return sub
     modname = f"_bpverify_submission_{zlib.crc32(str(path).encode()):08x}"
     modules: list[types.ModuleType] = []
     sys.path.insert(0, str(path if path.is_dir() else path.parent))
@@ -131,13 +165,38 @@ def load_submission(path: str | Path) -> LoadedSubmission:
     finally:
         sys.path.remove(str(path if path.is_dir() else path.parent))
     sub.modules = modules
+    lookup = lookup or {}
     for name in CONTRACT_NAMES:
-        for mod in modules:
-            obj = getattr(mod, name, None)
-            if obj is not None:
+        aliases, module = lookup.get(name, ((name,), None))
+        where = [m for m in modules if module is None
+                 or m.__name__.rsplit(".", 1)[-1] == module or (m is modules[0] and
+                                                              module == "__init__")]
+        for alias in aliases:
+            obj = next((getattr(m, alias) for m in where if getattr(m, alias, None) is not None),
+                       None)
+            if obj is None:
+                continue
+            problem = _protocol_problem(name, obj)
+            if problem:
+                sub.load_errors.append(f"{alias} {problem}")
+            else:
                 sub.names[name] = obj
-                break
+            break
     return sub
+
+
+def _protocol_problem(name: str, obj: Any) -> str:
+    """Why ``obj`` cannot be the contract's ``name`` (empty when it can)."""
+    if name in GATES:
+        if not isinstance(obj, type):
+            return f"is a {type(obj).__name__}; expected a class with forward and backward"
+        missing = [m for m in ("forward", "backward") if not callable(getattr(obj, m, None))]
+        return f"has no {' or '.join(missing)} method" if missing else ""
+    if name in ("TwoLayerNet", "ThreeLayerNet"):
+        if not isinstance(obj, type):
+            return f"is a {type(obj).__name__}; expected a class with params and loss"
+        return "" if callable(getattr(obj, "loss", None)) else "has no loss method"
+    return "" if callable(obj) else f"is a {type(obj).__name__}; expected a function"
 
 
 def _exec(spec: Any, module: types.ModuleType, sub: LoadedSubmission, label: str) -> bool:

@@ -1,0 +1,192 @@
+"""Rubrics: which items are graded, for how many points, shown how, and found where.
+
+A rubric is a TOML file (see ``bpverify/rubrics/default.toml``)::
+
+    name = "my-course"
+    layout = "python"          # or "cs231n": an assignment folder graded as it is
+    visibility = "visible"     # visible | hidden | after_due_date | after_published
+
+    [weights]                  # default weight of each check (partial credit per check)
+    backward = 3
+    hygiene = 1                # in-place modification of dout costs this share
+
+    [items.MultiplyGate]
+    points = 4
+    weights = { hygiene = 0 }  # per item: here mutation is reported but costs nothing
+    visibility = "hidden"      # the student sees the kind of mistake, not its inputs
+    names = ["MultiplyGate", "MulGate"]   # where to find it: aliases, first found wins
+    module = "gates"           # only in gates.py of a package folder
+
+Built-in rubrics are named ``default`` and ``cs231n``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .contract import ITEMS, OPTIONAL_ITEMS
+from .model import ItemResult
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["BUILTIN", "ItemRule", "Rubric", "RubricError", "load_rubric"]
+
+BUILTIN = ("default", "cs231n")
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+_LAYOUTS = ("python", "cs231n")
+
+
+class RubricError(ValueError):
+    """A rubric file that does not say what bpverify needs, with where and what was expected."""
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    name: str
+    points: float
+    weights: dict[str, float]
+    visibility: str
+    names: tuple[str, ...] = ()
+    module: str | None = None
+
+    def weight(self, check: str) -> float:
+        return self.weights.get(check, 1.0)
+
+
+@dataclass(frozen=True)
+class Rubric:
+    name: str
+    description: str
+    layout: str
+    visibility: str
+    items: tuple[ItemRule, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+    default_weights: dict[str, float] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def item_names(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.items)
+
+    def rule(self, item: str) -> ItemRule:
+        """The item's rule; an item graded outside the rubric (``only=``) is worth 1 point."""
+        for r in self.items:
+            if r.name == item:
+                return r
+        return ItemRule(item, 1.0, dict(self.default_weights), self.visibility)
+
+    @property
+    def lookup(self) -> dict[str, tuple[tuple[str, ...], str | None]]:
+        """Contract name -> (aliases to try, module to look in), for the loader."""
+        return {r.name: (r.names or (r.name,), r.module) for r in self.items
+                if r.names or r.module}
+
+    def score(self, item: ItemResult) -> tuple[float, float]:
+        """(score, max_score) of one graded item: checks share its points by weight."""
+        rule = self.rule(item.name)
+        if item.status == "not implemented" or not item.checks:
+            return 0.0, rule.points
+        total = sum(rule.weight(c.name) for c in item.checks)
+        if total <= 0:
+            return (rule.points if item.status == "passed" else 0.0), rule.points
+        earned = sum(rule.weight(c.name) for c in item.checks if c.status == "passed")
+        return round(rule.points * earned / total, 6), rule.points
+
+
+def _where(source: str, key: str) -> str:
+    return f"{source}: {key}"
+
+
+def _number(value: Any, where: str, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise RubricError(f"{where} is {value!r}; expected a number >= {minimum:g}")
+    return float(value)
+
+
+def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
+    if value not in choices:
+        raise RubricError(f"{where} is {value!r}; expected one of {', '.join(choices)}")
+    return str(value)
+
+
+def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
+    """Validate a parsed TOML document; every error names the key and what was expected."""
+    known = {"name", "description", "layout", "visibility", "weights", "items", "options"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise RubricError(f"{source}: unknown top-level key(s) {unknown}; expected some of "
+                          f"{sorted(known)}")
+    layout = _choice(data.get("layout", "python"), _LAYOUTS, _where(source, "layout"))
+    visibility = _choice(data.get("visibility", "visible"), VISIBILITIES,
+                         _where(source, "visibility"))
+    weights = {str(k): _number(v, _where(source, f"weights.{k}"))
+               for k, v in dict(data.get("weights", {})).items()}
+    items = data.get("items")
+    if not isinstance(items, dict) or not items:
+        raise RubricError(f"{source}: no [items.NAME] tables; expected at least one item, "
+                          'e.g. [items.MultiplyGate] with points = 4')
+    contract = {i.name for i in (*ITEMS, *OPTIONAL_ITEMS)}
+    rules = []
+    for name, spec in items.items():
+        where = _where(source, f"items.{name!r}")
+        if name not in contract:
+            raise RubricError(f"{where}: no such item; expected one of {', '.join(sorted(contract))}")
+        if not isinstance(spec, dict):
+            raise RubricError(f"{where} is {spec!r}; expected a table with points = N")
+        extra = sorted(set(spec) - {"points", "weights", "visibility", "names", "module"})
+        if extra:
+            raise RubricError(f"{where}: unknown key(s) {extra}; expected points, weights, "
+                              "visibility, names, module")
+        names = spec.get("names", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise RubricError(f"{where}.names is {names!r}; expected a list of names")
+        module = spec.get("module")
+        if module is not None and (not isinstance(module, str) or not module):
+            raise RubricError(f"{where}.module is {module!r}; expected a module name")
+        rules.append(ItemRule(
+            name=name,
+            points=_number(spec.get("points", 1), f"{where}.points"),
+            weights={**weights, **{str(k): _number(v, f"{where}.weights.{k}")
+                                   for k, v in dict(spec.get("weights", {})).items()}},
+            visibility=_choice(spec.get("visibility", visibility), VISIBILITIES,
+                               f"{where}.visibility"),
+            names=tuple(names),
+            module=module,
+        ))
+    order = [i.name for i in (*ITEMS, *OPTIONAL_ITEMS)]
+    rules.sort(key=lambda r: order.index(r.name))
+    return Rubric(
+        name=str(data.get("name", Path(source).stem)),
+        description=str(data.get("description", "")),
+        layout=layout,
+        visibility=visibility,
+        items=tuple(rules),
+        options=dict(data.get("options", {})),
+        default_weights=weights,
+        source=source,
+    )
+
+
+def load_rubric(name_or_path: str | Path | Rubric | None = None) -> Rubric:
+    """A built-in rubric by name (``default``, ``cs231n``) or a TOML file."""
+    if isinstance(name_or_path, Rubric):
+        return name_or_path
+    spec = str(name_or_path or "default")
+    if spec in BUILTIN:
+        path = Path(__file__).parent / "rubrics" / f"{spec}.toml"
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise RubricError(f"rubric {spec!r}: no such file and not a built-in rubric; "
+                              f"expected a .toml file or one of {', '.join(BUILTIN)}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise RubricError(f"{path}: not valid TOML: {exc}") from None
+    return parse_rubric(data, str(path) if spec not in BUILTIN else spec)

@@ -1,0 +1,68 @@
+"""The cs231n rubric grades a CS231n assignment folder as it is handed in."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import bpverify
+
+ASSIGNMENT = Path(__file__).parent / "cs231n_assignment"
+LAYERS = ["affine_forward", "affine_backward", "relu_forward", "relu_backward",
+          "softmax_loss", "svm_loss"]
+
+
+@pytest.fixture
+def assignment(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(ASSIGNMENT, tmp_path / "assignment2"))
+
+
+def test_assignment_folder_graded_as_is(assignment: Path) -> None:
+    result = bpverify.check_submission(assignment, rubric="cs231n", profile="ci")
+    assert result.rubric == "cs231n"
+    assert [i.name for i in result.items] == [*LAYERS, "TwoLayerNet", "ThreeLayerNet"]
+    failures = {i.name: [c.message for c in i.checks if not c.passed] for i in result.items
+                if i.status != "passed"}
+    assert not failures
+    assert result.score == result.max_score == 47.0
+
+
+def test_older_neural_net_two_layer_net(assignment: Path) -> None:
+    (assignment / "cs231n/classifiers/fc_net.py").unlink()
+    (assignment / "cs231n/classifiers/__init__.py").write_text("")
+    result = bpverify.check_submission(assignment, rubric="cs231n", profile="ci",
+                                       only=["TwoLayerNet", "ThreeLayerNet"])
+    two, three = result.items
+    assert two.status == "passed", [c.message for c in two.checks]
+    assert three.status == "not implemented"
+
+
+def test_python2_leftovers_are_reported_not_crashed(assignment: Path) -> None:
+    layers = assignment / "cs231n/layers.py"
+    layers.write_text(layers.read_text().replace("    return out, cache\n",
+                                                 "    print 'done'\n    return out, cache\n", 1))
+    result = bpverify.check_submission(assignment, rubric="cs231n", max_examples=3)
+    assert "importing cs231n/layers.py failed: SyntaxError in layers.py, line" in \
+        result.load_error
+    assert {i.status for i in result.items} == {"not implemented"}
+    assert result.score == 0
+
+
+def test_row_vector_biases_get_a_clear_message(assignment: Path) -> None:
+    fc = assignment / "cs231n/classifiers/fc_net.py"
+    fc.write_text(fc.read_text().replace(
+        "dx, grads['W1'], grads['b1'] = affine_relu_backward(dh, cache1)",
+        "dx, grads['W1'], grads['b1'] = affine_relu_backward(dh, cache1)\n"
+        "        grads['b1'] = grads['b1'].reshape(1, -1)"))
+    result = bpverify.check_submission(assignment, rubric="cs231n", max_examples=5,
+                                       only=["TwoLayerNet"])
+    check = result.items[0].check("gradients")
+    assert check.kind == "wrong-shape"
+    assert "returned b1 of shape (1," in check.message and "expected shape (" in check.message
+
+
+def test_not_an_assignment_folder(tmp_path: Path) -> None:
+    result = bpverify.check_submission(tmp_path, rubric="cs231n", max_examples=2)
+    assert "has no cs231n/ folder" in result.load_error
