@@ -1,11 +1,15 @@
 """The ``bpverify`` command line.
 
-Exit status: 0 when grading completed (whatever the score), 2 on usage errors.
+Exit status: 0 when grading completed (whatever the score), 1 with ``grade --fail-under`` when a
+score is below it, 2 on usage errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +22,14 @@ from . import __version__
 from .contract import ITEMS, OPTIONAL_ITEMS
 from .engine import DEFAULT_SEED, PROFILE_ENV, PROFILES, check_submission
 from .model import SubmissionResult
+from .outputs import write_gradescope, write_json, write_junit
+from .worker import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT,
+    MIN_MEMORY_MB,
+    WorkerExecutor,
+    WorkerStartError,
+)
 
 __all__ = ["main", "render_table"]
 
@@ -53,6 +65,7 @@ def render_table(result: SubmissionResult, console: Console) -> None:
     table.add_column("item")
     table.add_column("checks", justify="right")
     table.add_column("status")
+    table.add_column("points", justify="right")
     table.add_column("first failure", overflow="fold", max_width=70)
     for item in result.items:
         judged = [c for c in item.checks if c.status != "skipped"]
@@ -62,6 +75,7 @@ def render_table(result: SubmissionResult, console: Console) -> None:
             item.name,
             f"{passed}/{len(judged)}" if item.checks else "-",
             Text(item.status, style=_STATUS_STYLE[item.status]),
+            f"{item.score:.3g}/{item.max_score:g}",
             f"{first.name}: {first.message.splitlines()[0]}" if first else item.message,
         )
     console.print(table)
@@ -73,7 +87,9 @@ def render_table(result: SubmissionResult, console: Console) -> None:
             console.print(Text(f"minimal example: {_compact(check.example)}", style="dim"))
     n_pass = sum(i.passed for i in result.items)
     console.print(
-        f"\n{n_pass}/{len(result.items)} items passed in {result.duration_s:.1f} s · "
+        f"\n{n_pass}/{len(result.items)} items passed, "
+        f"{result.score:.4g}/{result.max_score:g} points, "
+        f"in {result.duration_s:.1f} s · "
         f"profile {result.profile} · seed {result.seed}"
     )
     console.print(
@@ -87,31 +103,134 @@ def _compact(value: object, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 5] + " …"
 
 
+#: Output formats of ``grade``: flag -> (writer, file name inside an --out folder).
+_OUTPUTS = {
+    "gradescope": (write_gradescope, "results.json"),
+    "junit": (write_junit, "junit.xml"),
+    "json": (write_json, "bpverify.json"),
+}
+
+
 def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
-    path = resolve_submission(args.submission)
-    if args.examples is not None and args.examples < 1:
-        raise UsageError(f"--examples must be at least 1, got {args.examples}")
+    paths = [resolve_submission(s) for s in args.submission]
+    _check_grade_args(args, paths)
+    isolation = None if args.in_process else {
+        "timeout": args.timeout or DEFAULT_TIMEOUT, "memory_mb": args.memory or DEFAULT_MEMORY_MB}
+    options = {"seed": args.seed, "profile": args.profile, "max_examples": args.examples,
+               "only": args.only, "rubric": getattr(args, "rubric", None)}
+    where = ("in-process (no isolation)" if isolation is None else
+             f"isolated workers ({isolation['timeout']:g} s per call, "
+             f"{isolation['memory_mb']} MB)")
     console.print(
-        f"bpverify {__version__}: grading {path} · seed {args.seed} · "
-        f"profile {args.profile or 'from $' + PROFILE_ENV + ' or dev'}",
+        f"bpverify {__version__}: grading {', '.join(map(str, paths))} · seed {args.seed} · "
+        f"profile {args.profile or 'from $' + PROFILE_ENV + ' or dev'} · {where}",
         style="dim",
     )
-    with console.status("grading…") as status:
-        result = check_submission(
-            path,
-            seed=args.seed,
-            profile=args.profile,
-            max_examples=args.examples,
-            only=args.only,
-            progress=lambda name: status.update(f"checking {name}…"),
-        )
-    render_table(result, console)
-    if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(result.to_json() + "\n")
-        console.print(f"wrote {out}", style="dim")
+    try:
+        results = _grade_all(paths, options, isolation, args.jobs, console)
+    except WorkerStartError as exc:
+        raise UsageError(f"{exc}. Check --memory, or use --in-process for trusted code") from None
+    folders = _folder_names(paths)
+    below = []
+    for result, folder in zip(results, folders):
+        render_table(result, console)
+        for fmt, target in _output_paths(args, folder).items():
+            writer = _OUTPUTS[fmt][0]
+            console.print(f"wrote {writer(result, target)}", style="dim")
+        pct = 100 * result.score / result.max_score if result.max_score else 100.0
+        if args.fail_under is not None and pct < args.fail_under:
+            below.append(f"{result.submission} scored {pct:.1f}%")
+    if below:
+        console.print(f"below --fail-under {args.fail_under:g}%: {'; '.join(below)}",
+                      style="bold red")
+        return 1
     return 0
+
+
+def _check_grade_args(args: argparse.Namespace, paths: list[Path]) -> None:
+    if args.examples is not None and args.examples < 1:
+        raise UsageError(f"--examples must be at least 1, got {args.examples}")
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if args.memory is not None and args.memory < MIN_MEMORY_MB:
+        raise UsageError(f"--memory must be at least {MIN_MEMORY_MB} MB (Python and numpy "
+                         f"alone need about 135 MB), got {args.memory}")
+    if args.in_process and (args.timeout is not None or args.memory is not None):
+        raise UsageError("--timeout and --memory limit the isolated worker; they have no "
+                         "effect with --in-process")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.fail_under is not None and not 0 <= args.fail_under <= 100:
+        raise UsageError(f"--fail-under is a percentage from 0 to 100, got {args.fail_under}")
+    files = [f"--{fmt} {getattr(args, fmt)}" for fmt in _OUTPUTS if getattr(args, fmt)]
+    if len(paths) > 1 and files and not args.out:
+        raise UsageError(f"{len(paths)} submissions would all write {', '.join(files)}; add "
+                         "--out DIR to get one results folder per submission")
+    if args.out:
+        absolute = [f for fmt, f in zip(_OUTPUTS, files) if Path(getattr(args, fmt) or "")
+                    .is_absolute()]
+        if absolute:
+            raise UsageError(f"with --out, output files are named inside each submission's "
+                             f"folder; got the absolute {', '.join(absolute)}")
+
+
+def _grade_all(paths: list[Path], options: dict[str, object], isolation: dict[str, object] | None,
+               jobs: int, console: Console) -> list[SubmissionResult]:
+    if jobs == 1 or len(paths) == 1:
+        results = []
+        with console.status("grading…") as status:
+            for n, path in enumerate(paths, start=1):
+                label = f"{path.name} ({n}/{len(paths)})" if len(paths) > 1 else path.name
+                results.append(check_submission(
+                    path, **options, executor_factory=_factory(isolation),  # type: ignore[arg-type]
+                    progress=lambda item, label=label: status.update(f"{label}: {item}…"),
+                ))
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Spawned, not forked: the grader holds JAX's threads.  Results come back as JSON text.
+    with console.status(f"grading {len(paths)} submissions, {jobs} at a time…"), \
+            ProcessPoolExecutor(min(jobs, len(paths)),
+                                mp_context=multiprocessing.get_context("spawn")) as pool:
+        texts = list(pool.map(_grade_one, [str(p) for p in paths],
+                              [options] * len(paths), [isolation] * len(paths)))
+    return [SubmissionResult.from_dict(json.loads(t)) for t in texts]
+
+
+def _factory(isolation: dict[str, object] | None):  # noqa: ANN202
+    return None if isolation is None else functools.partial(WorkerExecutor, **isolation)
+
+
+def _grade_one(path: str, options: dict[str, object],
+               isolation: dict[str, object] | None) -> str:
+    """One submission, in a pool process: the result model as JSON text."""
+    return check_submission(path, **options,  # type: ignore[arg-type]
+                            executor_factory=_factory(isolation)).to_json()
+
+
+def _folder_names(paths: list[Path]) -> list[str]:
+    """One results folder name per submission: its name, made unique with its parent's."""
+    names = [p.stem if p.is_file() else p.name for p in paths]
+    for i, path in enumerate(paths):
+        if names.count(names[i]) > 1:
+            names[i] = f"{path.resolve().parent.name}-{names[i]}"
+    counts = {n: names.count(n) for n in names}
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if counts[name] > 1:  # still the same: number them in command-line order
+            seen[name] = seen.get(name, 0) + 1
+            names[i] = f"{name}-{seen[name]}"
+    return names
+
+
+def _output_paths(args: argparse.Namespace, folder: str) -> dict[str, Path]:
+    """Format -> file: as given, or inside ``--out DIR/<submission>/`` (every format if none)."""
+    chosen = {fmt: getattr(args, fmt) for fmt in _OUTPUTS if getattr(args, fmt)}
+    if not args.out:
+        return {fmt: Path(f) for fmt, f in chosen.items()}
+    chosen = chosen or {fmt: name for fmt, (_, name) in _OUTPUTS.items()}
+    return {fmt: Path(args.out, folder, f) for fmt, f in chosen.items()}
 
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -156,9 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade = sub.add_parser(
         "grade", help="check a submission against the contract",
         description="Check every contract item of a submission (a .py file or a package "
-        "folder; 'reference' grades the reference implementation).",
+        "folder; 'reference' grades the reference implementation).  Student code runs in an "
+        "isolated worker process (see docs/isolation.md).  Exit status: 0 when grading "
+        "completed, whatever the score; 1 with --fail-under when a score is below it; 2 on "
+        "usage errors.",
     )
-    grade.add_argument("submission", help="a .py file, a package folder, or 'reference'")
+    grade.add_argument("submission", nargs="+",
+                       help="a .py file, a package folder, or 'reference' (several allowed)")
     grade.add_argument("--seed", type=int, default=DEFAULT_SEED,
                        help=f"Hypothesis seed (default {DEFAULT_SEED}); the same seed "
                        "reproduces the same results")
@@ -169,6 +292,24 @@ def build_parser() -> argparse.ArgumentParser:
                        choices=[i.name for i in (*ITEMS, *OPTIONAL_ITEMS)],
                        help="check only this item (repeatable)")
     grade.add_argument("--json", metavar="FILE", help="write the full result model as JSON")
+    grade.add_argument("--gradescope", metavar="FILE",
+                       help="write Gradescope's results.json (one test per item)")
+    grade.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testcase per check)")
+    grade.add_argument("--out", metavar="DIR",
+                       help="one results folder per submission, DIR/<submission>/, holding the "
+                       "files named by --gradescope/--junit/--json (all three if none is given)")
+    grade.add_argument("--fail-under", type=float, metavar="PCT",
+                       help="exit with status 1 when a submission scores below PCT percent")
+    grade.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help=f"wall-clock limit per call into the submission (default "
+                       f"{DEFAULT_TIMEOUT:g}); an item's calls together get 10 times that")
+    grade.add_argument("--memory", type=int, metavar="MB",
+                       help=f"the worker's address-space limit (default {DEFAULT_MEMORY_MB})")
+    grade.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="grade N submissions at a time (default 1)")
+    grade.add_argument("--in-process", action="store_true",
+                       help="run the submission in bpverify's own process: faster, for "
+                       "trusted code and debugging only (no isolation, no limits)")
     grade.set_defaults(func=_cmd_grade)
     demo = sub.add_parser("demo", help="the lecture's demos",
                           description="The lecture's demos: 'spiral' trains a TwoLayerNet on "

@@ -136,7 +136,9 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
     for name, spec in items.items():
         where = _where(source, f"items.{name!r}")
         if name not in contract:
-            raise RubricError(f"{where}: no such item; expected one of {', '.join(sorted(contract))}")
+            raise RubricError(
+                f"{where}: no such item; expected one of {', '.join(sorted(contract))}"
+            )
         if not isinstance(spec, dict):
             raise RubricError(f"{where} is {spec!r}; expected a table with points = N")
         extra = sorted(set(spec) - {"points", "weights", "visibility", "names", "module"})

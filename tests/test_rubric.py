@@ -98,6 +98,6 @@ def test_bad_rubrics_say_what_and_where(tmp_path: Path, text: str, message: str)
 
 
 def test_unknown_rubric_name() -> None:
-    with pytest.raises(RubricError, match="not a built-in rubric; expected a .toml file or "
-                       "one of default, cs231n"):
+    with pytest.raises(RubricError, match=r"not a built-in rubric; expected a \.toml file or "
+                       r"one of default, cs231n"):
         load_rubric("nope")
