@@ -486,6 +486,7 @@ def _loss_checks(name: str) -> list[Check]:
 
     def judge_loss(case: Case, value: Any) -> None:
         where = f"{name}(scores, y)"
+        check_numeric(value, f"{where} (loss)")
         _expect_shape(np.squeeze(value) if np.size(value) == 1 else value, (), "loss", where,
                       "the loss is a scalar averaged over the batch")
         _expect_finite(value, "loss", where)
