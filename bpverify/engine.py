@@ -127,8 +127,7 @@ def run_check(
     if state["judged"] == 0:
         return CheckResult(
             status="skipped", examples_run=state["runs"],
-            message="not judged: this check uses your forward, which is wrong on every "
-            "example (see the forward check)", **base,
+            message=f"not judged: {check.unjudged}", **base,
         )
     return CheckResult(status="passed", examples_run=state["runs"], **base)
 

@@ -38,8 +38,9 @@ class ElementMismatch:
 
     def describe(self) -> str:
         where = f"{self.value}[{', '.join(map(str, self.index))}]" if self.index else self.value
+        # "+ 0.0" turns -0.0 into 0.0: a student should not puzzle over "got -0".
         return (
-            f"{where}: expected {self.expected:.6g}, got {self.got:.6g} "
+            f"{where}: expected {self.expected + 0.0:.6g}, got {self.got + 0.0:.6g} "
             f"(abs. error {self.abs_error:.3g}, rel. error {self.rel_error:.3g})"
         )
 

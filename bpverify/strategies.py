@@ -59,8 +59,14 @@ def _magnitudes(shape: tuple[int, ...], lo: float, hi: float) -> st.SearchStrate
 
 
 def _upstream(shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
-    # Away from zero so that no element of a gradient can hide behind a zero upstream value.
-    return _magnitudes(shape, 0.25, 3.0)
+    # Away from zero, so that no element of a gradient can hide behind a zero upstream value,
+    # and never +-1: a minimal example then shrinks to dout = 2, where "forgot to multiply by
+    # dout" (off by a factor 2) and "sign flipped" (off by -1) look different.
+    magnitude = st.one_of(
+        st.sampled_from([2.0, 0.5, 1.5, 3.0]), _floats(0.25, 3.0).filter(lambda v: v != 1.0)
+    )
+    el = st.tuples(st.sampled_from([1.0, -1.0]), magnitude).map(lambda t: t[0] * t[1])
+    return el if shape == () else hnp.arrays(np.float64, shape, elements=el)
 
 
 def gate_shapes() -> st.SearchStrategy[tuple[int, ...]]:
