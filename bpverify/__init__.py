@@ -15,19 +15,13 @@ __version__ = "0.1.0"
 
 from .contract import CIRCUITS, GATES, ITEMS, ContractError, Gate
 from .engine import DEFAULT_SEED, PROFILES, check_item, check_submission
-
-try:
-    from .gradcheck import check_gradient
-except ImportError:  # TEMP until gradcheck lands
-    pass
-from .model import (
-    CheckResult,
-    ElementMismatch,
-    GateStep,
-    ItemResult,
-    SubmissionResult,
-)
+from .gradcheck import GradCheckResult, check_gradient
+from .model import CheckResult, ElementMismatch, GateStep, ItemResult, SubmissionResult
+from .outputs import to_gradescope, to_junit
+from .report import to_html
+from .rubric import Rubric, load_rubric
 from .student import InProcessExecutor, load_submission
+from .worker import WorkerExecutor
 
 __all__ = [
     "CIRCUITS",
@@ -40,12 +34,19 @@ __all__ = [
     "ElementMismatch",
     "Gate",
     "GateStep",
+    "GradCheckResult",
     "InProcessExecutor",
     "ItemResult",
+    "Rubric",
     "SubmissionResult",
+    "WorkerExecutor",
     "__version__",
     "check_gradient",
     "check_item",
     "check_submission",
+    "load_rubric",
     "load_submission",
+    "to_gradescope",
+    "to_html",
+    "to_junit",
 ]

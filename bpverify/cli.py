@@ -11,18 +11,23 @@ import functools
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
 from . import __version__
 from .contract import ITEMS, OPTIONAL_ITEMS
+from .diagnose import diagnosis_line
 from .engine import DEFAULT_SEED, PROFILE_ENV, PROFILES, check_submission
 from .model import SubmissionResult
 from .outputs import write_gradescope, write_json, write_junit
+from .report import write_html
+from .student import Executor
 from .worker import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT,
@@ -83,6 +88,8 @@ def render_table(result: SubmissionResult, console: Console) -> None:
     for item, check in failures:
         console.print(Text(f"\n{item.name} · {check.name}", style="bold red"))
         console.print(Text(check.message))
+        if hint := diagnosis_line(check, item):
+            console.print(Text(hint, style="yellow"))
         if check.example is not None:
             console.print(Text(f"minimal example: {_compact(check.example)}", style="dim"))
     n_pass = sum(i.passed for i in result.items)
@@ -114,13 +121,12 @@ _OUTPUTS = {
 def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
     paths = [resolve_submission(s) for s in args.submission]
     _check_grade_args(args, paths)
-    isolation = None if args.in_process else {
-        "timeout": args.timeout or DEFAULT_TIMEOUT, "memory_mb": args.memory or DEFAULT_MEMORY_MB}
+    isolation = None if args.in_process else (args.timeout or DEFAULT_TIMEOUT,
+                                              args.memory or DEFAULT_MEMORY_MB)
     options = {"seed": args.seed, "profile": args.profile, "max_examples": args.examples,
                "only": args.only, "rubric": getattr(args, "rubric", None)}
     where = ("in-process (no isolation)" if isolation is None else
-             f"isolated workers ({isolation['timeout']:g} s per call, "
-             f"{isolation['memory_mb']} MB)")
+             f"isolated workers ({isolation[0]:g} s per call, {isolation[1]} MB)")
     console.print(
         f"bpverify {__version__}: grading {', '.join(map(str, paths))} · seed {args.seed} · "
         f"profile {args.profile or 'from $' + PROFILE_ENV + ' or dev'} · {where}",
@@ -137,6 +143,9 @@ def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
         for fmt, target in _output_paths(args, folder).items():
             writer = _OUTPUTS[fmt][0]
             console.print(f"wrote {writer(result, target)}", style="dim")
+        if args.html:
+            html = Path(args.out, folder, args.html) if args.out else Path(args.html)
+            console.print(f"wrote {write_html(result, html)}", style="dim")
         pct = 100 * result.score / result.max_score if result.max_score else 100.0
         if args.fail_under is not None and pct < args.fail_under:
             below.append(f"{result.submission} scored {pct:.1f}%")
@@ -166,25 +175,30 @@ def _check_grade_args(args: argparse.Namespace, paths: list[Path]) -> None:
     if len(paths) > 1 and files and not args.out:
         raise UsageError(f"{len(paths)} submissions would all write {', '.join(files)}; add "
                          "--out DIR to get one results folder per submission")
+    if len(paths) > 1 and args.html and not args.out:
+        raise UsageError(f"{len(paths)} submissions would all write --html {args.html}; add "
+                         "--out DIR to get one report per submission")
     if args.out:
-        absolute = [f for fmt, f in zip(_OUTPUTS, files) if Path(getattr(args, fmt) or "")
-                    .is_absolute()]
+        absolute = [f"--{fmt} {getattr(args, fmt)}" for fmt in _OUTPUTS
+                    if getattr(args, fmt) and Path(getattr(args, fmt)).is_absolute()]
         if absolute:
             raise UsageError(f"with --out, output files are named inside each submission's "
                              f"folder; got the absolute {', '.join(absolute)}")
 
 
-def _grade_all(paths: list[Path], options: dict[str, object], isolation: dict[str, object] | None,
-               jobs: int, console: Console) -> list[SubmissionResult]:
+Isolation = tuple[float, int] | None  #: (timeout, memory_mb) of the worker, or in-process
+
+
+def _grade_all(paths: list[Path], options: dict[str, Any], isolation: Isolation, jobs: int,
+               console: Console) -> list[SubmissionResult]:
     if jobs == 1 or len(paths) == 1:
         results = []
         with console.status("grading…") as status:
             for n, path in enumerate(paths, start=1):
                 label = f"{path.name} ({n}/{len(paths)})" if len(paths) > 1 else path.name
-                results.append(check_submission(
-                    path, **options, executor_factory=_factory(isolation),  # type: ignore[arg-type]
-                    progress=lambda item, label=label: status.update(f"{label}: {item}…"),
-                ))
+                show = functools.partial(_show_progress, status, label)
+                results.append(check_submission(path, **options, progress=show,
+                                                executor_factory=_factory(isolation)))
         return results
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -198,15 +212,20 @@ def _grade_all(paths: list[Path], options: dict[str, object], isolation: dict[st
     return [SubmissionResult.from_dict(json.loads(t)) for t in texts]
 
 
-def _factory(isolation: dict[str, object] | None):  # noqa: ANN202
-    return None if isolation is None else functools.partial(WorkerExecutor, **isolation)
+def _show_progress(status: Status, label: str, item: str) -> None:
+    status.update(f"{label}: {item}…")
 
 
-def _grade_one(path: str, options: dict[str, object],
-               isolation: dict[str, object] | None) -> str:
+def _factory(isolation: Isolation) -> Callable[..., Executor] | None:
+    if isolation is None:
+        return None
+    timeout, memory_mb = isolation
+    return functools.partial(WorkerExecutor, timeout=timeout, memory_mb=memory_mb)
+
+
+def _grade_one(path: str, options: dict[str, Any], isolation: Isolation) -> str:
     """One submission, in a pool process: the result model as JSON text."""
-    return check_submission(path, **options,  # type: ignore[arg-type]
-                            executor_factory=_factory(isolation)).to_json()
+    return check_submission(path, **options, executor_factory=_factory(isolation)).to_json()
 
 
 def _folder_names(paths: list[Path]) -> list[str]:
@@ -295,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--gradescope", metavar="FILE",
                        help="write Gradescope's results.json (one test per item)")
     grade.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testcase per check)")
+    grade.add_argument("--html", metavar="FILE",
+                       help="write a self-contained HTML report: each failure with its minimal "
+                       "example, the differing elements, a diagnosis, and circuit diagrams")
     grade.add_argument("--out", metavar="DIR",
                        help="one results folder per submission, DIR/<submission>/, holding the "
                        "files named by --gradescope/--junit/--json (all three if none is given)")
@@ -324,13 +346,59 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed of the data (default 0)")
     demo.add_argument("--out", default="reports/spiral.png", help="PNG of the decision regions")
     demo.set_defaults(func=_cmd_demo)
+    lecture = sub.add_parser(
+        "lecture", help="the lecture's two backprop examples, gate by gate",
+        description="Walk CS231n lecture 4's examples, (x+y)z and the sigmoid neuron, forward "
+        "and backward through the contract's gates, with every number computed.")
+    lecture.add_argument("--html", metavar="FILE", help="also draw the circuits in an HTML page")
+    lecture.set_defaults(func=_cmd_lecture)
+    explain = sub.add_parser(
+        "explain", help="walk any expression forward and backward, gate by gate",
+        description="Build an expression of + - * /, exp, max, sigmoid and numbers into a "
+        "circuit of the contract's gates and walk it as the lecture does.  Example: "
+        "bpverify explain \"(x+y)*z\" x=-2 y=5 z=-4.  An expression that starts with '-' "
+        "goes after '--'.")
+    explain.add_argument("expression", help="e.g. \"1/(1 + exp(-(w0*x0 + w1*x1 + w2)))\"")
+    explain.add_argument("values", nargs="*", metavar="NAME=VALUE",
+                         help="a value for every variable, e.g. x=-2")
+    explain.add_argument("--html", metavar="FILE", help="also draw the circuit in an HTML page")
+    explain.set_defaults(func=_cmd_explain)
     return parser
+
+
+def _cmd_lecture(args: argparse.Namespace, console: Console) -> int:
+    from .lecture import render_lecture, shortcut_sentences
+    from .report import walks_to_html, write_page
+
+    first, neuron = render_lecture(console)
+    if args.html:
+        page = walks_to_html([first, neuron], title="Lecture 4: backpropagation, gate by gate",
+                             notes=[None, ("The sigmoid shortcut", shortcut_sentences(neuron))])
+        console.print(f"wrote {write_page(args.html, page)}", style="dim")
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace, console: Console) -> int:
+    from .explain import ExplainError, explain, parse_values
+    from .lecture import render_walk
+    from .report import walks_to_html, write_page
+
+    try:
+        walk = explain(args.expression, parse_values(args.values))
+    except ExplainError as exc:
+        raise UsageError(str(exc)) from None
+    render_walk(walk, console)
+    if args.html:
+        page = walks_to_html([walk], title=f"bpverify explain: {walk.title}")
+        console.print(f"wrote {write_page(args.html, page)}", style="dim")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = Console(highlight=False)
+    # soft_wrap: long paths and messages stay on one line (terminals wrap them anyway).
+    console = Console(highlight=False, soft_wrap=True)
     try:
         return int(args.func(args, console))
     except UsageError as exc:

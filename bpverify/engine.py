@@ -260,9 +260,7 @@ def check_submission(
     if executor_factory is None:
         executor: Executor = InProcessExecutor(spec.load(path))
     else:
-        # TODO(integration): always pass the spec once every factory accepts it.
-        executor = (executor_factory(path, spec) if spec != LoadSpec()  # type: ignore[call-arg]
-                    else executor_factory(path))  # type: ignore[call-arg]
+        executor = executor_factory(path, spec)
     items = []
     try:
         inv = executor.call("inventory")

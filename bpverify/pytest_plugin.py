@@ -22,8 +22,10 @@ OPTION_SUBMISSION = "bpverify_submission"
 OPTION_SEED = "bpverify_seed"
 OPTION_PROFILE = "bpverify_profile"
 OPTION_EXAMPLES = "bpverify_examples"
+OPTION_RUBRIC = "bpverify_rubric"
 
 _LOADED = pytest.StashKey[Any]()
+_RUBRIC = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,10 +40,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="examples per check (default: $BPVERIFY_PROFILE or dev)")
     group.addoption("--bpverify-examples", dest=OPTION_EXAMPLES, type=int, default=None,
                     help="examples per check (overrides the profile)")
+    group.addoption("--bpverify-rubric", dest=OPTION_RUBRIC, default=None, metavar="NAME|FILE",
+                    help="which items, and how the submission is laid out (default: default; "
+                    "cs231n grades an assignment folder)")
     for name, help_ in (
         (OPTION_SUBMISSION, "default for --bpverify-submission"),
         (OPTION_SEED, "default for --bpverify-seed"),
         (OPTION_PROFILE, "default for --bpverify-profile"),
+        (OPTION_RUBRIC, "default for --bpverify-rubric"),
     ):
         parser.addini(name, help_, default=None)
 
@@ -70,6 +76,13 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     if examples is not None and examples < 1:
         raise pytest.UsageError(f"--bpverify-examples must be at least 1, got {examples}")
+    if sub is not None:
+        from .rubric import RubricError, load_rubric
+
+        try:
+            config.stash[_RUBRIC] = load_rubric(_opt(config, OPTION_RUBRIC) or "default")
+        except RubricError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if profile is not None:
         from .engine import resolve_profile
 
@@ -86,20 +99,23 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     from .engine import resolve_profile
 
     prof = resolve_profile(profile).name
+    rubric = config.stash[_RUBRIC].name
     return [
-        f"bpverify: submission {sub} · seed {seed} · profile {prof}",
-        f"bpverify: reproduce with --bpverify-submission {sub} --bpverify-seed {seed} "
-        f"--bpverify-profile {prof}",
+        f"bpverify: submission {sub} · rubric {rubric} · seed {seed} · profile {prof}",
+        f"bpverify: reproduce with --bpverify-submission {sub} --bpverify-rubric {rubric} "
+        f"--bpverify-seed {seed} --bpverify-profile {prof}",
     ]
 
 
 def _loaded(config: pytest.Config) -> tuple[Any, dict[str, str]]:
     """The submission, loaded once per process (each xdist worker loads its own)."""
     if _LOADED not in config.stash:
-        from .student import InProcessExecutor, load_submission
+        from .student import InProcessExecutor, LoadSpec
 
         sub, *_ = _settings(config)
-        loaded = load_submission(sub)  # type: ignore[arg-type]
+        rubric = config.stash[_RUBRIC]
+        spec = LoadSpec(layout=rubric.layout, options=dict(rubric.options), lookup=rubric.lookup)
+        loaded = spec.load(sub)  # type: ignore[arg-type]
         executor = InProcessExecutor(loaded)
         config.stash[_LOADED] = (executor, executor.call("inventory"))
     return config.stash[_LOADED]  # type: ignore[no-any-return,unused-ignore]
@@ -118,11 +134,11 @@ class CheckItem(pytest.Item):
 
     def runtest(self) -> None:
         from .checks import checks_for
-        from .contract import ITEMS
+        from .contract import ITEMS, OPTIONAL_ITEMS
         from .engine import _lecture_trace, resolve_profile, run_check
 
         executor, inventory = _loaded(self.config)
-        item = next(i for i in ITEMS if i.name == self.item_name)
+        item = next(i for i in (*ITEMS, *OPTIONAL_ITEMS) if i.name == self.item_name)
         missing = [n for n in item.needs if n not in inventory["names"]]
         if missing:
             why = f" (import failed: {'; '.join(inventory['load_errors'])})" \
@@ -164,9 +180,9 @@ class ItemCollector(pytest.Collector):
 
     def collect(self) -> Iterator[CheckItem]:
         from .checks import checks_for
-        from .contract import ITEMS
+        from .contract import ITEMS, OPTIONAL_ITEMS
 
-        item = next(i for i in ITEMS if i.name == self.item_name)
+        item = next(i for i in (*ITEMS, *OPTIONAL_ITEMS) if i.name == self.item_name)
         names = [c.name for c in checks_for(item)]
         if item.category == "circuit":
             names.append("lecture values")
@@ -178,10 +194,8 @@ class SubmissionCollector(pytest.Collector):
     """Every contract item of the submission."""
 
     def collect(self) -> Iterator[ItemCollector]:
-        from .contract import ITEMS
-
-        for item in ITEMS:
-            yield ItemCollector.from_parent(self, name=item.name, item_name=item.name)
+        for name in self.config.stash[_RUBRIC].item_names:
+            yield ItemCollector.from_parent(self, name=name, item_name=name)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -56,7 +56,7 @@ def test_unknown_names_are_clear_errors(reference_path: Path) -> None:
         strategies.gate_cases("Foo")
 
 
-def _find(strategy, condition):  # noqa: ANN001, ANN202
+def _find(strategy, condition):
     return find(strategy, condition, settings=settings(max_examples=2000, database=None,
                                                        phases=[Phase.generate]))
 

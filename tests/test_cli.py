@@ -13,9 +13,6 @@ import pytest
 from bpverify.cli import main
 
 BROKEN_GATE = """
-from reference import *  # noqa: F403
-
-
 class MultiplyGate:
     def forward(self, x, y):
         self.x, self.y = x, y

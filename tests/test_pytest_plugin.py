@@ -37,7 +37,7 @@ def test_one_test_per_item_check_with_seed_in_header(
     )
     result.assert_outcomes(passed=8)
     result.stdout.fnmatch_lines([
-        "bpverify: submission * · seed 5 · profile *",
+        "bpverify: submission * · rubric default · seed 5 · profile *",
         "*reference::MultiplyGate::backward PASSED*",
         "*reference::affine_backward::numerical PASSED*",
     ])
@@ -101,3 +101,19 @@ def test_bad_submission_path_is_a_usage_error(pytester: pytest.Pytester) -> None
     result = pytester.runpytest_subprocess("--bpverify-submission", "nope.py")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--bpverify-submission nope.py: not found*"])
+
+
+def test_cs231n_rubric_collects_the_assignment_items(pytester: pytest.Pytester) -> None:
+    folder = Path(__file__).parent / "cs231n_assignment"
+    result = pytester.runpytest_subprocess(
+        "--bpverify-submission", str(folder), "--bpverify-rubric", "cs231n",
+        "--bpverify-examples", "2", "-k", "affine_backward or ThreeLayerNet", "-n", "2",
+    )
+    result.assert_outcomes(passed=8)
+
+
+def test_bad_rubric_is_a_usage_error(pytester: pytest.Pytester, reference_path: Path) -> None:
+    result = pytester.runpytest_subprocess("--bpverify-submission", str(reference_path),
+                                           "--bpverify-rubric", "nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*rubric 'nope': no such file and not a built-in rubric*"])

@@ -1,0 +1,714 @@
+"""Run a submission in an isolated worker process; only plain data comes back to the grader.
+
+:class:`WorkerExecutor` implements the :class:`~bpverify.student.Executor` protocol.  Student
+code runs in one long-lived child process per submission (``python -I -B -c <boot>``, not
+``multiprocessing``: its connections unpickle what they receive, and we never unpickle anything
+the worker produced).  The child gets a clean environment, a temporary working directory, its
+own session (so a SIGKILL to the process group also ends whatever the submission spawned), and
+resource limits on address space, core dumps and file size.
+
+The two processes talk over two dedicated pipes, never stdout: a frame is a 4-byte length and a
+body; a body is a JSON tree (tagged: tuples, dicts, arrays, :class:`~bpverify.contract.Opaque`)
+followed by the arrays it refers to, each written by ``np.save`` and read by ``np.load`` with
+``allow_pickle=False``.  The submission's prints go to a bounded in-memory buffer whose tail is
+attached to its error messages.  Every reply is checked by the grader before it is used, and all
+judging happens in the grader.  docs/isolation.md states the threat model.
+
+The worker imports numpy and ``bpverify.student``/``bpverify.contract`` only (never JAX or
+Hypothesis): it is started with a stub ``bpverify`` package so that ``bpverify/__init__.py`` and
+the engine it imports are not loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import re
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .contract import ContractError, Opaque
+from .student import LoadSpec, StudentError, run_scenario
+
+__all__ = [
+    "DEFAULT_MEMORY_MB",
+    "DEFAULT_TIMEOUT",
+    "MIN_MEMORY_MB",
+    "ProtocolError",
+    "WorkerExecutor",
+    "WorkerStartError",
+    "decode",
+    "encode",
+]
+
+#: Wall-clock limit of one call into the submission, in seconds.  The reference answers a call
+#: in well under a millisecond, so a few seconds only ever stops a hung or runaway submission.
+DEFAULT_TIMEOUT = 5.0
+#: An item's calls together may take this many times the per-call limit.
+ITEM_BUDGET_FACTOR = 10
+#: Address-space limit of the worker (RLIMIT_AS), in MB: inside Gradescope's 768 MB-2 GB range.
+#: Python and numpy (one BLAS thread) map about 135 MB, which leaves about 880 MB for the
+#: submission's arrays; RLIMIT_AS counts mapped address space, not resident memory.
+DEFAULT_MEMORY_MB = 1024
+#: Below this numpy cannot even be imported reliably.
+MIN_MEMORY_MB = 256
+#: Starting a worker (interpreter, numpy, the submission's import) may take this much longer than
+#: one call: about 0.1 s on an idle machine, several times that on a loaded one.
+STARTUP_GRACE = 3.0
+#: Largest frame either side accepts: far above any case bpverify draws.
+MAX_FRAME = 64 * 2**20
+#: Files the submission writes are capped (RLIMIT_FSIZE) so that it cannot fill the disk.
+MAX_FILE_BYTES = 256 * 2**20
+#: Strings coming back from the worker are cut to this length.
+MAX_TEXT = 4000
+#: How much of what the submission printed during a call is kept (the tail).
+OUTPUT_TAIL = 1000
+_MAX_DEPTH = 32
+_LEN = struct.Struct("<I")
+_U16 = struct.Struct("<H")
+_ARRAY_KINDS = "biuf"
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
+_INTERRUPTED = 70  #: the worker's exit status when something raised outside a call
+
+
+class ProtocolError(Exception):
+    """A frame that does not decode to the plain data the protocol allows."""
+
+
+class WorkerStartError(RuntimeError):
+    """The worker could not start before reaching the submission (not the student's fault)."""
+
+
+# --- plain data: a tagged encoding --------------------------------------------------------
+
+
+def encode(value: Any) -> bytes:
+    """Plain data as bytes: a JSON tree followed by the arrays it refers to (``np.save``).
+
+    Allowed: None, bool, int, float, str, list, tuple, dict with str keys, numpy arrays and
+    scalars of bool/int/float dtypes (dtype kept), and :class:`Opaque`.
+    """
+    blobs: list[bytes] = []
+    head = json.dumps(_tree(value, blobs, 0), separators=(",", ":"), allow_nan=True).encode()
+    parts = [_LEN.pack(len(head)), head]
+    for blob in blobs:
+        parts += [_LEN.pack(len(blob)), blob]
+    return b"".join(parts)
+
+
+def _tree(v: Any, blobs: list[bytes], depth: int) -> Any:
+    if depth > _MAX_DEPTH:
+        raise ProtocolError(f"data nested more than {_MAX_DEPTH} levels deep")
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, (np.ndarray, np.generic)):
+        arr = np.asarray(v)
+        if arr.dtype.kind not in _ARRAY_KINDS or arr.dtype.names is not None:
+            raise ProtocolError(f"an array of dtype {arr.dtype}; expected bool, int or float")
+        buf = io.BytesIO()
+        np.save(buf, arr, allow_pickle=False)
+        blobs.append(buf.getvalue())
+        return {"g" if isinstance(v, np.generic) else "a": len(blobs) - 1}
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, tuple):
+        return {"t": [_tree(x, blobs, depth + 1) for x in v]}
+    if isinstance(v, list):
+        return [_tree(x, blobs, depth + 1) for x in v]
+    if isinstance(v, dict):
+        if not all(isinstance(k, str) for k in v):
+            raise ProtocolError("a dict with non-str keys; expected str keys")
+        return {"d": {k: _tree(x, blobs, depth + 1) for k, x in v.items()}}
+    if isinstance(v, Opaque):
+        return {"o": [v.type_name, v.text]}
+    raise ProtocolError(f"a {type(v).__name__}; only plain data crosses between processes")
+
+
+def decode(data: bytes | memoryview) -> Any:
+    """The inverse of :func:`encode`; raises :class:`ProtocolError` on anything else."""
+    view = memoryview(data)
+    try:
+        (n,) = _LEN.unpack_from(view, 0)
+        head = json.loads(bytes(view[4 : 4 + n]))
+        blobs, pos = [], 4 + n
+        while pos < len(view):
+            (m,) = _LEN.unpack_from(view, pos)
+            if pos + 4 + m > len(view):
+                raise ProtocolError("an array runs past the end of the frame")
+            blobs.append(view[pos + 4 : pos + 4 + m])
+            pos += 4 + m
+        return _untree(head, blobs, 0)
+    except ProtocolError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError, struct.error) as exc:
+        raise ProtocolError(f"malformed frame: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def _untree(t: Any, blobs: list[memoryview], depth: int) -> Any:
+    if depth > _MAX_DEPTH:
+        raise ProtocolError(f"data nested more than {_MAX_DEPTH} levels deep")
+    if t is None or isinstance(t, (bool, int, float)):
+        return t
+    if isinstance(t, str):
+        t = t if len(t) <= MAX_TEXT else t[: MAX_TEXT - 15] + " … [truncated]"
+        return _UNPRINTABLE.sub("?", t)  # no terminal escapes, no lone surrogates
+    if isinstance(t, list):
+        return [_untree(x, blobs, depth + 1) for x in t]
+    if isinstance(t, dict) and len(t) == 1:
+        ((tag, body),) = t.items()
+        if tag in ("a", "g") and type(body) is int:
+            arr = _load(blobs[body])
+            return arr[()] if tag == "g" else arr
+        if tag == "t" and isinstance(body, list):
+            return tuple(_untree(x, blobs, depth + 1) for x in body)
+        if tag == "d" and isinstance(body, dict):
+            return {k: _untree(x, blobs, depth + 1) for k, x in body.items()}
+        if tag == "o" and isinstance(body, list) and len(body) == 2:
+            name, text = (_untree(x, blobs, depth + 1) for x in body)
+            if isinstance(name, str) and isinstance(text, str):
+                return Opaque(name, text)
+    raise ProtocolError(f"unexpected element {str(t)[:80]!r}")
+
+
+# --- the grader's side ---------------------------------------------------------------------
+
+
+#: .npy header -> (dtype, shape, fortran_order, data offset), for headers np.load accepted.
+_HEADERS: dict[bytes, tuple[np.dtype[Any], tuple[int, ...], bool, int]] = {}
+
+
+def _load(blob: memoryview) -> np.ndarray:
+    """``np.load(blob, allow_pickle=False)``, faster for a header seen before.
+
+    np.load parses each header with ``ast.literal_eval`` (about 25 us, most of a round trip);
+    the engine sends the same few shapes thousands of times, so a header np.load has accepted
+    once is remembered and its data read with ``np.frombuffer``, which cannot unpickle.
+    """
+    major = blob[6] if len(blob) >= 12 else 0
+    size = (10 + _U16.unpack_from(blob, 8)[0] if major == 1
+            else 12 + _LEN.unpack_from(blob, 8)[0] if major else 0)
+    key = bytes(blob[:size])
+    known = _HEADERS.get(key)
+    if known is None:
+        arr = np.load(io.BytesIO(blob), allow_pickle=False)
+        if arr.dtype.kind not in _ARRAY_KINDS or arr.dtype.names is not None:
+            raise ProtocolError(f"an array of dtype {arr.dtype}; expected bool, int or float")
+        if size and len(_HEADERS) < 4096:
+            fortran = arr.ndim > 1 and arr.flags.f_contiguous and not arr.flags.c_contiguous
+            _HEADERS[key] = (arr.dtype, arr.shape, fortran, size)
+        return arr
+    dtype, shape, fortran, offset = known
+    count = math.prod(shape)
+    if len(blob) - offset != count * dtype.itemsize:
+        raise ProtocolError(f"an array of shape {shape} with {len(blob) - offset} data bytes")
+    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
+    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+
+
+class _Lost(Exception):
+    """The worker stopped answering: timed out, died, or broke the protocol."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
+
+
+class WorkerExecutor:
+    """Runs scenarios in an isolated worker process (see the module docstring).
+
+    ``timeout`` limits each call (seconds, wall clock); a call that overruns is killed with
+    SIGKILL and fails with a StudentError, and the worker restarts for the next call.
+    ``item_budget`` (default ``ITEM_BUDGET_FACTOR * timeout``) limits an item's calls together.
+    Once a call of an item has timed out, crashed or run out of memory, the item's remaining
+    calls fail at once with the same error (the engine announces items via :meth:`begin_item`).
+    ``memory_mb`` is the worker's address-space limit (RLIMIT_AS).  ``load_spec`` says how the
+    worker loads the submission (a rubric's layout and name lookup); it is sent as plain data.
+    On Linux the worker dies with the thread that started it (PR_SET_PDEATHSIG), so create and
+    use an executor from one thread.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        load_spec: LoadSpec | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        item_budget: float | None = None,
+    ) -> None:
+        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"timeout={timeout!r}; expected a positive number of seconds")
+        if not isinstance(memory_mb, int) or memory_mb < MIN_MEMORY_MB:
+            raise ValueError(
+                f"memory_mb={memory_mb!r}; expected an int of at least {MIN_MEMORY_MB} "
+                "(Python and numpy alone map about 135 MB)"
+            )
+        if item_budget is not None and not item_budget >= timeout:
+            raise ValueError(f"item_budget={item_budget!r} is less than timeout={timeout!r}")
+        self.path = Path(path).resolve()
+        self.load_spec = load_spec or LoadSpec()
+        self.timeout = float(timeout)
+        self.memory_mb = memory_mb
+        self.item_budget = float(item_budget or ITEM_BUDGET_FACTOR * timeout)
+        self.calls = 0  #: calls answered or failed
+        self.starts = 0  #: workers started (1 + restarts)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._req = self._resp = -1
+        self._home: str | None = None
+        self._seq = 0
+        self._item: str | None = None
+        self._item_used = 0.0
+        self._item_error: StudentError | None = None
+
+    # -- the Executor protocol --
+
+    def call(self, scenario: str, **kwargs: Any) -> Any:
+        err = self._item_error
+        if err is None:
+            self.calls += 1
+            try:
+                if self._proc is None:
+                    self._start()
+                return self._ask(scenario, kwargs)
+            except _Lost as lost:
+                err = self._failure(lost, _where(scenario, kwargs, self.path))
+            if scenario == "inventory":  # the grade goes on: every item says why it got nothing
+                return {"names": {}, "load_errors": [str(err)]}
+            if self._item is not None:
+                self._item_error = err
+        # One raise for the first failure and the repeats: Hypothesis tells failures apart by
+        # where they were raised, and these are one failure.
+        raise StudentError(err.where, err.exc_type, err.message, err.tb)
+
+    def begin_item(self, name: str) -> None:
+        """A new item starts: it gets a fresh time budget, and earlier failures are forgotten."""
+        self._item, self._item_used, self._item_error = name, 0.0, None
+
+    def close(self) -> None:
+        self._stop()
+
+    def __enter__(self) -> WorkerExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_proc", None) is not None:
+            with contextlib.suppress(Exception):  # at interpreter exit modules may be gone
+                self._stop()
+
+    # -- starting and stopping --
+
+    def _start(self) -> None:
+        self._home = tempfile.mkdtemp(prefix="bpverify-worker-")
+        cwd = Path(self._home, "cwd")
+        cwd.mkdir()
+        crash = Path(self._home, "crash.txt")
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+        env.update(HOME=str(cwd), TMPDIR=str(cwd), OPENBLAS_NUM_THREADS="1",
+                   OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-B", "-c", _BOOT, str(Path(__file__).parent),
+                 str(req_r), str(resp_w), str(self.path), str(self.memory_mb), str(os.getpid()),
+                 str(crash)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                cwd=cwd, env=env, pass_fds=(req_r, resp_w), start_new_session=True,
+            )
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self.starts += 1
+        self._req, self._resp = req_w, resp_r
+        os.set_blocking(req_w, False)
+        os.set_blocking(resp_r, False)
+        deadline = time.monotonic() + self.timeout + STARTUP_GRACE
+        try:
+            self._expect(self._receive(deadline), "booted")
+        except _Lost as lost:
+            detail = self._crash_text() or lost.detail
+            self._stop()
+            raise WorkerStartError(
+                f"the isolated worker did not start ({lost.reason}); {detail}".strip()
+            ) from None
+        spec = self.load_spec
+        try:
+            request = encode((0, "load", (spec.layout, spec.options, spec.lookup)))
+            self._send(_LEN.pack(len(request)) + request, deadline)
+            self._expect(self._receive(deadline), "ready")
+        except _Lost as lost:
+            if lost.reason == "timeout":
+                lost.detail = (f"did not finish importing within {self.timeout + STARTUP_GRACE:g}"
+                               f" s (--timeout plus {STARTUP_GRACE:g} s to start a worker)")
+            raise
+
+    def _expect(self, reply: tuple[Any, ...], kind: str) -> None:
+        if reply[:2] != (0, kind):
+            raise _Lost("protocol", f"expected {kind!r}, got {str(reply)[:80]}")
+
+    def _stop(self) -> int | None:
+        """Kill the worker's whole process group; its exit status if it had ended by itself."""
+        proc, status = self._proc, None
+        if proc is not None:
+            ended = _ended(proc.pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the group: what the submission forked too
+            proc.wait()
+            status = proc.returncode if ended else None
+        for fd in (self._req, self._resp):
+            if fd >= 0:
+                os.close(fd)
+        self._proc, self._req, self._resp = None, -1, -1
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+            self._home = None
+        return status
+
+    def _crash_text(self) -> str:
+        """What faulthandler wrote on a crash (the Python stack at the segfault), if anything."""
+        if self._home is None:
+            return ""
+        try:
+            with open(Path(self._home, "crash.txt"), "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - 1500))
+                return f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    # -- one call --
+
+    def _ask(self, scenario: str, kwargs: dict[str, Any]) -> Any:
+        self._seq += 1
+        request = encode((self._seq, scenario, kwargs))
+        budget_left = self.item_budget - self._item_used if self._item else math.inf
+        limit = min(self.timeout, budget_left)
+        start = time.monotonic()
+        try:
+            self._send(_LEN.pack(len(request)) + request, start + limit)
+            reply = self._receive(start + limit)
+        except _Lost as lost:
+            if lost.reason == "timeout":
+                lost.detail = (
+                    f"timed out after {self.timeout:g} s (the limit per call, --timeout)"
+                    if limit == self.timeout else
+                    f"used up the item's time budget of {self.item_budget:g} s "
+                    f"({ITEM_BUDGET_FACTOR} x --timeout)"
+                )
+            raise
+        finally:
+            if self._item:
+                self._item_used += time.monotonic() - start
+        seq, kind, payload = reply
+        if seq != self._seq:
+            raise _Lost("protocol", f"a reply to request {seq!r} while waiting for {self._seq}")
+        if kind == "ok":
+            return _checked(scenario, payload)
+        if kind == "contract" and isinstance(payload, str):
+            raise ContractError(payload)
+        if kind == "student" and isinstance(payload, tuple) and len(payload) == 4 \
+                and all(isinstance(p, str) for p in payload):
+            err = StudentError(*payload)
+            if err.exc_type == "MemoryError":  # restart: the worker may be left without memory
+                raise _Lost("memory", f"{err.message} (out of memory: the worker's limit is "
+                            f"{self.memory_mb} MB, --memory)")
+            raise err
+        raise _Lost("protocol", f"a reply of kind {str(kind)[:40]!r}")
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self._req, view):]
+                continue
+            except BlockingIOError:
+                pass
+            except (BrokenPipeError, OSError):
+                raise _Lost("died") from None
+            if not _wait(self._req, select.POLLOUT, deadline):
+                raise _Lost("timeout")
+
+    def _receive(self, deadline: float) -> tuple[Any, ...]:
+        (n,) = _LEN.unpack(self._read(4, deadline))
+        if n > MAX_FRAME:
+            raise _Lost("protocol", f"a reply of {n / 2**20:.0f} MB (the limit is "
+                        f"{MAX_FRAME // 2**20} MB): the submission returned too much data")
+        try:
+            reply = decode(self._read(n, deadline))
+        except ProtocolError as exc:
+            raise _Lost("protocol", str(exc)) from None
+        if not (isinstance(reply, tuple) and len(reply) == 3 and isinstance(reply[0], int)):
+            raise _Lost("protocol", f"a reply that is not (id, kind, value): {str(reply)[:80]}")
+        return reply
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            try:
+                chunk = os.read(self._resp, min(n - got, 1 << 20))
+            except BlockingIOError:
+                # In slices: a process the submission forked may hold the pipe open after the
+                # worker has died, so end of file alone does not tell us.
+                if not _wait(self._resp, select.POLLIN, min(deadline, time.monotonic() + 0.2)):
+                    if self._proc is not None and _ended(self._proc.pid):
+                        raise _Lost("died") from None
+                    if time.monotonic() >= deadline:
+                        raise _Lost("timeout") from None
+                continue
+            if not chunk:
+                raise _Lost("died")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _failure(self, lost: _Lost, where: str) -> StudentError:
+        """Stop the worker and describe what happened as the submission's error."""
+        crash = self._crash_text()
+        if lost.reason == "died":  # give it a moment to finish dying by itself
+            end = time.monotonic() + 1.0
+            while self._proc is not None and not _ended(self._proc.pid) \
+                    and time.monotonic() < end:
+                time.sleep(0.002)
+        status = self._stop()
+        restart = "the worker was restarted for the next call"
+        if lost.reason == "timeout":
+            return StudentError(where, "TimeoutError", f"{lost.detail}; it was killed with "
+                                f"SIGKILL and {restart}. Look for an infinite loop or a very "
+                                "slow computation.")
+        if lost.reason == "memory":
+            return StudentError(where, "MemoryError", lost.detail)
+        if lost.reason == "protocol":
+            return StudentError(where, "ProtocolError", f"the worker sent malformed data: "
+                                f"{lost.detail}; {restart}")
+        return StudentError(where, *_death(status, self.memory_mb), crash)
+
+
+def _wait(fd: int, event: int, deadline: float) -> bool:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return False
+    poller = select.poll()
+    poller.register(fd, event)
+    return bool(poller.poll(math.ceil(left * 1000)))
+
+
+def _ended(pid: int) -> bool:
+    """Whether the process has ended.  It is not reaped, so its pid (our process group's id)
+    stays reserved until we have sent the group SIGKILL."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+_SIGNALS = {
+    signal.SIGSEGV: ("Crash", "the worker crashed with a segmentation fault (SIGSEGV), e.g. "
+                     "ctypes or a C extension reading invalid memory"),
+    signal.SIGBUS: ("Crash", "the worker crashed with a bus error (SIGBUS)"),
+    signal.SIGILL: ("Crash", "the worker crashed with an illegal instruction (SIGILL)"),
+    signal.SIGFPE: ("Crash", "the worker crashed with a floating-point exception (SIGFPE)"),
+    signal.SIGABRT: ("Crash", "the worker aborted (SIGABRT): a fatal error in C code, which "
+                     "includes running out of memory inside C code"),
+}
+
+
+def _death(status: int | None, memory_mb: int) -> tuple[str, str]:
+    """exc_type and message for a worker that ended during a call."""
+    after = "; the worker was restarted for the next call"
+    if status is None:
+        return "ProtocolError", ("the submission closed the worker's connection to the "
+                                 "grader" + after)
+    if status == _INTERRUPTED:
+        return "Exit", ("the worker was interrupted outside a call (a signal handler or thread "
+                        "of the submission raised)" + after)
+    if status >= 0:
+        return "Exit", (f"the worker process exited with status {status} while running the "
+                        "submission; a submission must not end the process (os._exit?)" + after)
+    sig = -status
+    if sig == signal.SIGKILL:
+        return "MemoryError", ("the worker was killed by SIGKILL, most likely by the system's "
+                               f"out-of-memory killer: too much memory (the limit is {memory_mb} "
+                               "MB, --memory)" + after)
+    if sig in _SIGNALS:
+        kind, text = _SIGNALS[signal.Signals(sig)]
+        return kind, text + after
+    name = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
+    return "Crash", f"the worker was killed by {name}" + after
+
+
+def _where(scenario: str, kwargs: dict[str, Any], path: Path) -> str:
+    if scenario == "inventory":
+        return f"importing {path.name}"
+    name = kwargs.get("name") or kwargs.get("forward")
+    return name if isinstance(name, str) else scenario
+
+
+def _checked(scenario: str, value: Any) -> Any:
+    """The engine indexes into replies; a reply of the wrong shape must not crash the grader."""
+    if scenario == "inventory":
+        ok = (isinstance(value, dict) and isinstance(value.get("names"), dict)
+              and isinstance(value.get("load_errors"), list)
+              and all(isinstance(k, str) and isinstance(v, str)
+                      for k, v in value["names"].items())
+              and all(isinstance(e, str) for e in value["load_errors"]))
+        if not ok:
+            raise _Lost("protocol", "an inventory that is not {names, load_errors}")
+    return value
+
+
+# --- the worker's side -------------------------------------------------------------------------
+
+_BOOT = """\
+import sys, types
+pkg = types.ModuleType("bpverify")
+pkg.__path__ = [sys.argv[1]]
+sys.modules["bpverify"] = pkg
+try:
+    from bpverify.worker import _serve
+except BaseException:
+    import traceback
+    with open(sys.argv[-1], "w") as f:
+        traceback.print_exc(file=f)
+    raise SystemExit(3)
+_serve(sys.argv[2:])
+"""
+
+
+class _Capture(io.TextIOBase):
+    """sys.stdout and sys.stderr in the worker: keeps the tail of what was printed."""
+
+    def __init__(self) -> None:
+        self.tail, self.total = "", 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        self.total += len(s)
+        self.tail = (self.tail + s[-OUTPUT_TAIL:])[-OUTPUT_TAIL:]
+        return len(s)
+
+    def take(self) -> str:
+        text, total = self.tail, self.total
+        self.tail, self.total = "", 0
+        if not text:
+            return ""
+        shown = f"the last {len(text)} of {total} characters" if total > len(text) else "all"
+        return f"\nprinted during the call ({shown}):\n{text}"
+
+
+def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
+    import faulthandler
+    import resource
+
+    req, resp, path, memory_mb, grader_pid, crash_path = argv
+    if sys.platform == "linux":  # if the grader dies, so does a worker stuck in a loop
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != int(grader_pid):  # it died before the line above
+            os._exit(0)
+    for limit, value in ((resource.RLIMIT_AS, int(memory_mb) * 2**20),
+                         (resource.RLIMIT_FSIZE, MAX_FILE_BYTES), (resource.RLIMIT_CORE, 0)):
+        hard = resource.getrlimit(limit)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(limit, (value, value))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, not the worker
+    crash = open(crash_path, "w")  # noqa: SIM115 - open for the life of the process
+    faulthandler.enable(file=crash)
+    req_fd, resp_fd = int(req), int(resp)
+    capture = _Capture()
+    try:
+        _put(resp_fd, (0, "booted", None))
+        _, _, (layout, options, lookup) = decode(_get(req_fd, _LEN.unpack(_get(req_fd, 4))[0]))
+        sys.stdout = sys.stderr = capture
+        sub = LoadSpec(layout, options, lookup).load(path)
+        _put(resp_fd, (0, "ready", None))
+        while True:
+            head = _get(req_fd, 4)
+            if not head:
+                os._exit(0)  # the grader is done; skip atexit handlers the submission set up
+            seq, scenario, kwargs = decode(_get(req_fd, _LEN.unpack(head)[0]))
+            sys.stdout = sys.stderr = capture  # the submission may have replaced them
+            capture.take()
+            reply = _run(sub, seq, scenario, kwargs, capture)
+            try:
+                body = encode(reply)
+            except Exception as exc:  # e.g. MemoryError copying a huge array
+                body = encode((seq, "student", (_where(scenario, kwargs, Path(path)),
+                                                type(exc).__name__, _text(str(exc)), "")))
+            if len(body) > MAX_FRAME:
+                body = encode((seq, "student", (
+                    _where(scenario, kwargs, Path(path)), "ValueError",
+                    f"returned {len(body) / 2**20:.0f} MB of data; the limit is "
+                    f"{MAX_FRAME // 2**20} MB", "")))
+            _put(resp_fd, body)
+    except BaseException:  # e.g. a KeyboardInterrupt the submission scheduled
+        os._exit(_INTERRUPTED)
+
+
+def _run(sub: Any, seq: int, scenario: str, kwargs: dict[str, Any],
+         capture: _Capture) -> tuple[Any, ...]:  # pragma: no cover - runs in the worker
+    try:
+        return (seq, "ok", run_scenario(sub, scenario, **kwargs))
+    except StudentError as exc:
+        fields = (exc.where, exc.exc_type, exc.message, exc.tb + capture.take())
+        return (seq, "student", tuple(_text(f) for f in fields))
+    except ContractError as exc:
+        return (seq, "contract", _text(_safe_str(exc)))
+    except BaseException as exc:  # raised by the submission's objects
+        tb = "".join(traceback.format_tb(exc.__traceback__)[-5:]) + capture.take()
+        where = _where(scenario, kwargs, Path(sub.path))
+        return (seq, "student",
+                (where, _text(type(exc).__name__), _text(_safe_str(exc)), _text(tb)))
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except BaseException:
+        return f"<{type(exc).__name__} whose str() failed>"
+
+
+def _text(s: Any) -> str:
+    s = s if isinstance(s, str) else repr(s)
+    return s if len(s) <= MAX_TEXT else s[: MAX_TEXT - 15] + " … [truncated]"
+
+
+def _put(fd: int, value: Any) -> None:  # pragma: no cover - runs in the worker
+    body = value if isinstance(value, bytes) else encode(value)
+    view = memoryview(_LEN.pack(len(body)) + body)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _get(fd: int, n: int) -> bytes:  # pragma: no cover - runs in the worker
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, n - got)
+        if not chunk:
+            return b""
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,135 @@
+"""Results files: Gradescope's results.json, JUnit XML and the result model's JSON.
+
+Each is a pure function of a SubmissionResult; the same submission, seed and options give the
+same bytes apart from the timing fields.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from bpverify.cli import main
+from bpverify.model import CheckResult, ItemResult, SubmissionResult
+from bpverify.outputs import to_gradescope, to_json, to_junit, write_gradescope
+
+REFERENCE = Path(__file__).resolve().parent.parent / "reference"
+TEST_FIELDS = {"name", "score", "max_score", "status", "output", "visibility", "number"}
+
+
+def _result() -> SubmissionResult:
+    """A small result with every kind of outcome, written by hand."""
+    failed = CheckResult(
+        name="backward", status="failed", kind="wrong-values",
+        message="MultiplyGate.backward(dout): dx differs\x00 from the chain rule\nsecond line",
+        example={"x": [1.0, 2.0], "y": 3.0, "dout": float("nan")},
+    )
+    return SubmissionResult(
+        submission="solution.py", seed=7, profile="ci", bpverify_version="0.1.0",
+        rubric="default", duration_s=12.6,
+        items=(
+            ItemResult("AddGate", "gate", "passed",
+                       checks=(CheckResult("forward", "passed"), CheckResult("backward", "passed")),
+                       score=3.0, max_score=3.0),
+            ItemResult("MultiplyGate", "gate", "failed",
+                       checks=(CheckResult("forward", "passed"), failed,
+                               CheckResult("numerical", "skipped", message="not judged"),
+                               CheckResult("hygiene", "failed", kind="internal-error",
+                                           message="bpverify internal error")),
+                       score=1.0, max_score=4.0, visibility="after_due_date"),
+            ItemResult("relu_backward", "layer", "not implemented",
+                       message="not implemented: relu_backward is not defined", max_score=4.0),
+            ItemResult("circuit (x+y)*z", "circuit", "passed",
+                       checks=(CheckResult("forward", "passed"),), score=3.0, max_score=3.0),
+        ),
+    )
+
+
+def test_gradescope_has_exactly_the_specified_fields() -> None:
+    data = to_gradescope(_result())
+    assert set(data) == {"score", "execution_time", "output", "tests"}
+    assert data["score"] == 7.0 and data["execution_time"] == 13
+    assert "Reproduce: bpverify grade solution.py --seed 7 --profile ci" in data["output"]
+    for n, test in enumerate(data["tests"], start=1):
+        assert set(test) == TEST_FIELDS
+        assert test["number"] == str(n)
+        assert test["status"] in ("passed", "failed")
+    assert [(t["name"], t["score"], t["max_score"], t["status"], t["visibility"])
+            for t in data["tests"]] == [
+        ("AddGate", 3.0, 3.0, "passed", "visible"),
+        ("MultiplyGate", 1.0, 4.0, "failed", "after_due_date"),
+        ("relu_backward", 0.0, 4.0, "failed", "visible"),
+        ("circuit (x+y)*z", 3.0, 3.0, "passed", "visible"),
+    ]
+
+
+def test_gradescope_output_explains_each_check() -> None:
+    tests = {t["name"]: t for t in to_gradescope(_result())["tests"]}
+    out = tests["MultiplyGate"]["output"]
+    assert out.startswith("1 of 4 checks passed.")
+    assert "FAILED  backward\n    MultiplyGate.backward(dout): dx differs? from" in out
+    assert 'minimal example: {"x": [1.0, 2.0], "y": 3.0, "dout": NaN}' in out
+    assert "skipped  numerical" in out
+    assert tests["relu_backward"]["output"] == "not implemented: relu_backward is not defined"
+
+
+def test_gradescope_file_is_strict_json(tmp_path: Path) -> None:
+    path = write_gradescope(_result(), tmp_path / "deep" / "results.json")
+    json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"constant {c}"))
+
+
+def test_junit_parses_with_one_testcase_per_check() -> None:
+    root = ET.fromstring(to_junit(_result()))
+    suite = root.find("testsuite")
+    assert root.tag == "testsuites" and suite is not None
+    assert {k: suite.get(k) for k in ("tests", "failures", "errors", "skipped")} == {
+        "tests": "8", "failures": "2", "errors": "1", "skipped": "1"}
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert list(cases) == [
+        "AddGate forward", "AddGate backward", "MultiplyGate forward", "MultiplyGate backward",
+        "MultiplyGate numerical", "MultiplyGate hygiene", "relu_backward",
+        "circuit (x+y)*z forward",
+    ]
+    failure = cases["MultiplyGate backward"].find("failure")
+    assert failure is not None and failure.get("type") == "wrong-values"
+    assert failure.get("message") == "MultiplyGate.backward(dout): dx differs? from the chain rule"
+    assert cases["MultiplyGate hygiene"].find("error") is not None
+    assert cases["MultiplyGate numerical"].find("skipped") is not None
+    assert cases["relu_backward"].find("failure").get("type") == "not-implemented"
+
+
+def test_json_round_trips_to_the_same_result() -> None:
+    text = to_json(_result())  # compared as text: the example holds a NaN
+    assert to_json(SubmissionResult.from_dict(json.loads(text))) == text
+
+
+_TIMING = [
+    (re.compile(r'"execution_time": \d+'), '"execution_time": 0'),
+    (re.compile(r'time="[0-9.]+"'), 'time="0"'),
+    (re.compile(r'"duration_s": [0-9.e+-]+'), '"duration_s": 0'),
+]
+
+
+def _grade_files(out: Path, *extra: str) -> dict[str, str]:
+    argv = ["grade", str(REFERENCE), "--examples", "3", "--seed", "3", "--out", str(out),
+            "--only", "MaxGate", "--only", "relu_backward", "--only", "circuit (x+y)*z", *extra]
+    assert main(argv) == 0
+    texts = {}
+    for path in sorted((out / "reference").iterdir()):
+        text = path.read_text()
+        for pattern, fixed in _TIMING:
+            text = pattern.sub(fixed, text)
+        texts[path.name] = text
+    return texts
+
+
+def test_same_submission_and_seed_give_byte_identical_files(tmp_path: Path) -> None:
+    first = _grade_files(tmp_path / "a")
+    assert sorted(first) == ["bpverify.json", "junit.xml", "results.json"]
+    assert _grade_files(tmp_path / "b") == first
+    # Isolation changes nothing either: the in-process grade writes the same bytes.
+    assert _grade_files(tmp_path / "c", "--in-process") == first
