@@ -743,7 +743,8 @@ def circuit_trace(name: str, values: dict[str, float], dout: float,
 
 def _close(got: Any, expected: Any) -> bool:
     try:
-        return not compare_values("v", np.squeeze(got), expected, tolerance_for(np.float64))[1]
+        tol = tolerance_for(working_dtype(got))
+        return not compare_values("v", np.squeeze(got), expected, tol)[1]
     except (TypeError, ValueError):
         return False
 
@@ -763,7 +764,7 @@ def _circuit_checks(name: str) -> list[Check]:
         got = res["steps"][-1]["output"]
         check_numeric(got, f"{name} output")
         try:
-            _judge(name, ["f"], [np.squeeze(got)], [out], tolerance_for(np.float64),
+            _judge(name, ["f"], [np.squeeze(got)], [out], tolerance_for(_circuit_dtype(res)),
                    "the oracle's value")
         except CheckFailed as exc:
             guilty = next((s for s in trace if not s.forward_ok), None)
@@ -780,7 +781,8 @@ def _circuit_checks(name: str) -> list[Check]:
         for n, g in zip(names, got):
             check_numeric(g, f"{name} gradient {n}")
         try:
-            _judge(name, names, [np.squeeze(g) for g in got], grads, tolerance_for(np.float64),
+            _judge(name, names, [np.squeeze(g) for g in got], grads,
+                   tolerance_for(_circuit_dtype(res)),
                    "backpropagation through correct gates")
         except CheckFailed as exc:
             guilty = next((s for s in reversed(trace) if not s.backward_ok), None)
@@ -799,6 +801,15 @@ def _circuit_checks(name: str) -> list[Check]:
         Check("forward", cases, forward, "the circuit's output matches the oracle"),
         Check("backward", cases, backward, "the input gradients match the oracle"),
     ]
+
+
+def _circuit_dtype(res: dict[str, Any]) -> np.dtype[Any]:
+    """The lowest precision any gate of the circuit computed in (float32 gates round)."""
+    values = [step.get(k) for step in res["steps"] for k in ("output", "grads")]
+    flat: list[Any] = []
+    for v in values:
+        flat.extend(v if isinstance(v, (list, tuple)) else [v])
+    return working_dtype(*(v for v in flat if isinstance(v, np.ndarray)))
 
 
 def _fmt(vals: Sequence[float]) -> str:
