@@ -10,6 +10,7 @@ import argparse
 import functools
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from .engine import DEFAULT_SEED, PROFILE_ENV, PROFILES, check_submission
 from .model import SubmissionResult
 from .outputs import write_gradescope, write_json, write_junit
 from .report import write_html
+from .rubric import RubricError, load_rubric
 from .student import Executor
 from .worker import (
     DEFAULT_MEMORY_MB,
@@ -100,8 +102,7 @@ def render_table(result: SubmissionResult, console: Console) -> None:
         f"profile {result.profile} · seed {result.seed}"
     )
     console.print(
-        Text(f"reproduce: bpverify grade {result.submission} --seed {result.seed} "
-             f"--profile {result.profile}", style="dim")
+        Text(f"reproduce: {result.reproduce}", style="dim")
     )
 
 
@@ -123,8 +124,12 @@ def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
     _check_grade_args(args, paths)
     isolation = None if args.in_process else (args.timeout or DEFAULT_TIMEOUT,
                                               args.memory or DEFAULT_MEMORY_MB)
+    try:
+        load_rubric(args.rubric)
+    except RubricError as exc:
+        raise UsageError(str(exc)) from None
     options = {"seed": args.seed, "profile": args.profile, "max_examples": args.examples,
-               "only": args.only, "rubric": getattr(args, "rubric", None)}
+               "only": args.only, "rubric": args.rubric}
     where = ("in-process (no isolation)" if isolation is None else
              f"isolated workers ({isolation[0]:g} s per call, {isolation[1]} MB)")
     console.print(
@@ -327,8 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
                        f"{DEFAULT_TIMEOUT:g}); an item's calls together get 10 times that")
     grade.add_argument("--memory", type=int, metavar="MB",
                        help=f"the worker's address-space limit (default {DEFAULT_MEMORY_MB})")
-    grade.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="grade N submissions at a time (default 1)")
+    grade.add_argument("--rubric", metavar="NAME|FILE", default="default",
+                       help="which items and how many points: a built-in rubric (default, "
+                       "cs231n: a CS231n assignment folder as it is) or a TOML file")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                       help="grade N submissions at a time (default: all cores)")
     grade.add_argument("--in-process", action="store_true",
                        help="run the submission in bpverify's own process: faster, for "
                        "trusted code and debugging only (no isolation, no limits)")

@@ -135,6 +135,13 @@ class SubmissionResult:
     duration_s: float = field(default=0.0, compare=False)
 
     @property
+    def reproduce(self) -> str:
+        """The command that grades this submission again with the same examples."""
+        rubric = "" if self.rubric == "default" else f" --rubric {self.rubric}"
+        return (f"bpverify grade {self.submission}{rubric} --seed {self.seed} "
+                f"--profile {self.profile}")
+
+    @property
     def score(self) -> float:
         return round(sum(i.score for i in self.items), 6)
 

@@ -74,8 +74,7 @@ def _summary(result: SubmissionResult) -> str:
     ]
     if result.load_error:
         lines.append(f"The submission did not import cleanly: {result.load_error}")
-    lines.append(f"Reproduce: bpverify grade {result.submission} --seed {result.seed} "
-                 f"--profile {result.profile}")
+    lines.append(f"Reproduce: {result.reproduce}")
     return "\n".join(lines)
 
 

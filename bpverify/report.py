@@ -185,8 +185,7 @@ def to_html(result: SubmissionResult) -> str:
         passed=sum(i.passed for i in result.items),
         total=len(result.items),
         has_circuits=any(c["svg"] is not None for i in items for c in i["checks"]),
-        reproduce=(f"bpverify grade {result.submission} --seed {result.seed} "
-                   f"--profile {result.profile}"),
+        reproduce=result.reproduce,
     )
 
 
