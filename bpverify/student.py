@@ -478,7 +478,8 @@ def net_traced(
 
 
 def circuit(
-    sub: LoadedSubmission, name: str, values: dict[str, float], dout: float
+    sub: LoadedSubmission, name: str, values: dict[str, float], dout: float,
+    backward: bool = True,
 ) -> dict[str, Any]:
     """Run a circuit built from the submission's own gates and record every gate's values."""
     spec = CIRCUITS[name]
@@ -492,6 +493,8 @@ def circuit(
         wires[node.output] = out
         gates.append(g)
         steps.append({"inputs": plain(ins), "output": plain(out)})
+    if not backward:
+        return {"steps": steps, "input_grads": {}}
     grads: dict[str, Any] = {spec.output: dout}
     for node, g, step in zip(reversed(spec.nodes), reversed(gates), reversed(steps)):
         upstream = grads.get(node.output, 0.0)
