@@ -17,6 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.status import Status
 from rich.table import Table
 from rich.text import Text
@@ -154,6 +163,8 @@ def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
         pct = 100 * result.score / result.max_score if result.max_score else 100.0
         if args.fail_under is not None and pct < args.fail_under:
             below.append(f"{result.submission} scored {pct:.1f}%")
+    if len(results) > 1:
+        _class_summary(results, folders, args.out, console)
     if below:
         console.print(f"below --fail-under {args.fail_under:g}%: {'; '.join(below)}",
                       style="bold red")
@@ -196,29 +207,44 @@ Isolation = tuple[float, int] | None  #: (timeout, memory_mb) of the worker, or 
 
 def _grade_all(paths: list[Path], options: dict[str, Any], isolation: Isolation, jobs: int,
                console: Console) -> list[SubmissionResult]:
-    if jobs == 1 or len(paths) == 1:
-        results = []
+    if len(paths) == 1:
         with console.status("grading…") as status:
-            for n, path in enumerate(paths, start=1):
-                label = f"{path.name} ({n}/{len(paths)})" if len(paths) > 1 else path.name
-                show = functools.partial(_show_progress, status, label)
-                results.append(check_submission(path, **options, progress=show,
-                                                executor_factory=_factory(isolation)))
-        return results
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+            show = functools.partial(_show_progress, status, paths[0].name)
+            return [check_submission(paths[0], **options, progress=show,
+                                     executor_factory=_factory(isolation))]
+    results: dict[int, SubmissionResult] = {}
+    jobs = min(jobs, len(paths))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task(f"grading, {jobs} at a time", total=len(paths))
+        if jobs == 1:
+            for n, path in enumerate(paths):
+                show = functools.partial(_show_task, bar, task, path.name)
+                results[n] = check_submission(path, **options, progress=show,
+                                              executor_factory=_factory(isolation))
+                bar.advance(task)
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    # Spawned, not forked: the grader holds JAX's threads.  Results come back as JSON text.
-    with console.status(f"grading {len(paths)} submissions, {jobs} at a time…"), \
-            ProcessPoolExecutor(min(jobs, len(paths)),
-                                mp_context=multiprocessing.get_context("spawn")) as pool:
-        texts = list(pool.map(_grade_one, [str(p) for p in paths],
-                              [options] * len(paths), [isolation] * len(paths)))
-    return [SubmissionResult.from_dict(json.loads(t)) for t in texts]
+            # Spawned, not forked: the grader holds JAX's threads.  Results come back as JSON.
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = {pool.submit(_grade_one, str(p), options, isolation): n
+                           for n, p in enumerate(paths)}
+                for future in as_completed(futures):
+                    n = futures[future]
+                    results[n] = SubmissionResult.from_dict(json.loads(future.result()))
+                    bar.update(task, advance=1, description=f"graded {paths[n].name}")
+        bar.update(task, description=f"graded {len(paths)} submissions")
+    return [results[n] for n in range(len(paths))]
 
 
 def _show_progress(status: Status, label: str, item: str) -> None:
     status.update(f"{label}: {item}…")
+
+
+def _show_task(bar: Progress, task: TaskID, label: str, item: str) -> None:
+    bar.update(task, description=f"{label}: {item}")
 
 
 def _factory(isolation: Isolation) -> Callable[..., Executor] | None:
@@ -255,6 +281,47 @@ def _output_paths(args: argparse.Namespace, folder: str) -> dict[str, Path]:
         return {fmt: Path(f) for fmt, f in chosen.items()}
     chosen = chosen or {fmt: name for fmt, (_, name) in _OUTPUTS.items()}
     return {fmt: Path(args.out, folder, f) for fmt, f in chosen.items()}
+
+
+def _class_summary(results: list[SubmissionResult], names: list[str], out: str | None,
+                   console: Console) -> None:
+    """Print the class summary; with ``out``, also write summary.csv and summary.html there."""
+    from .summary import render_summary, summarize, write_summary
+
+    summary = summarize(results, names=names)
+    render_summary(summary, console)
+    if out:
+        for path in write_summary(summary, out):
+            console.print(f"wrote {path}", style="dim")
+
+
+def _cmd_summary(args: argparse.Namespace, console: Console) -> int:
+    from .summary import ResultFileError, read_result
+
+    paths = [Path(p) for p in args.results]
+    try:
+        results = [read_result(p) for p in paths]
+    except ResultFileError as exc:
+        raise UsageError(str(exc)) from None
+    # Label each result as `grade --out` named its folder: results/<label>/bpverify.json.
+    names = [p.parent.name if p.name == "bpverify.json" else p.stem for p in paths]
+    if len(set(names)) < len(names):
+        names = [str(p) for p in paths]
+    _class_summary(results, names, args.out, console)
+    return 0
+
+
+def _cmd_bundle(args: argparse.Namespace, console: Console) -> int:
+    from .bundle import BundleError, write_bundle
+
+    try:
+        out = write_bundle(args.out, rubric=args.rubric, seed=args.seed, examples=args.examples,
+                           profile=args.profile, timeout=args.timeout, memory=args.memory)
+    except BundleError as exc:
+        raise UsageError(str(exc)) from None
+    console.print(f"wrote {out}: upload it as the autograder of a Gradescope programming "
+                  "assignment (Ubuntu 22.04 or newer base image); see docs/batch.md")
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -371,6 +438,38 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a value for every variable, e.g. x=-2")
     explain.add_argument("--html", metavar="FILE", help="also draw the circuit in an HTML page")
     explain.set_defaults(func=_cmd_explain)
+    summary = sub.add_parser(
+        "summary", help="a class summary of results graded separately",
+        description="Summarize bpverify.json files written by separate runs of `bpverify "
+        "grade --out DIR` (on several machines, say): the score distribution and each item's "
+        "most common mistakes.  Example: bpverify summary results/*/bpverify.json --out "
+        "results/.  Exit status 2 when a file is not a bpverify result.")
+    summary.add_argument("results", nargs="+", metavar="RESULT.json",
+                         help="bpverify.json files (the JSON of grade --out or --json)")
+    summary.add_argument("--out", metavar="DIR",
+                         help="write DIR/summary.csv and DIR/summary.html")
+    summary.set_defaults(func=_cmd_summary)
+    bundle = sub.add_parser(
+        "gradescope-bundle", help="write Gradescope's autograder zip",
+        description="Write the autograder zip for a Gradescope programming assignment: "
+        "setup.sh installs this checkout of bpverify, run_autograder grades each submission "
+        "in its own container with the options given here.  See docs/batch.md.")
+    bundle.add_argument("--rubric", metavar="NAME|FILE", default="default",
+                        help="a built-in rubric (default, cs231n) or a TOML file, copied "
+                        "into the zip")
+    bundle.add_argument("--out", metavar="ZIP", default="autograder.zip",
+                        help="where to write the zip (default autograder.zip)")
+    bundle.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help=f"Hypothesis seed of every grade (default {DEFAULT_SEED})")
+    count = bundle.add_mutually_exclusive_group()
+    count.add_argument("--examples", type=int, metavar="N", help="examples per check")
+    count.add_argument("--profile", choices=sorted(PROFILES),
+                       help="how many examples per check (default dev)")
+    bundle.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help=f"wall-clock limit per call (default {DEFAULT_TIMEOUT:g})")
+    bundle.add_argument("--memory", type=int, metavar="MB",
+                        help=f"the worker's address-space limit (default {DEFAULT_MEMORY_MB})")
+    bundle.set_defaults(func=_cmd_bundle)
     return parser
 
 
