@@ -203,11 +203,14 @@ def _numerical(
 ) -> None:
     from .gradcheck import check_gradient
 
-    result = check_gradient(f, list(args), list(grads), seed=_seed(case))
+    # A submission whose gradients are float32 computes in float32, even where it hands back a
+    # float64 loss (a float64 regularizer added to a float32 data loss): say so.
+    dtype = working_dtype(*grads)
+    precision = None if dtype == np.float64 else str(dtype)
+    result = check_gradient(f, list(args), list(grads), seed=_seed(case), precision=precision)
     # The claimed gradients carry their own rounding error, a few ulps of the largest gradient
     # in the submission's precision (float32: ~1e-7 relative), which the difference quotient's
     # error bound does not include: judge what remains by the same dtype table as the oracle.
-    dtype = working_dtype(*grads)
     tol = tolerance_for(dtype)
     scale = max((float(np.max(np.abs(g), initial=0.0)) for g in grads), default=0.0)
     real = [m for m in result.mismatches

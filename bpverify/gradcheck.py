@@ -2,7 +2,7 @@
 
 ``check_gradient(f, args, grads)`` checks claimed gradients of a scalar NumPy
 function against finite differences of ``f`` itself.  It is built for large
-inputs (a correct gradient of a 300k-parameter net costs 5 evaluations of ``f``)
+inputs (a correct gradient of a 300k-parameter net costs 2 evaluations of ``f``)
 and for nets with ReLU / max / hinge kinks (a difference that straddles a kink
 never produces a failure).
 
@@ -16,11 +16,11 @@ Flatten all arguments into one vector ``x`` in R^n, write ``F(x) = f(*args)`` an
          = grad F . v  +  t^2 phi'''(xi) / 6  +  (eta_+ - eta_-) / (2t)          (1)
 
 where ``eta_+-`` are the rounding errors of the two evaluations of ``f``.  The
-claimed directional derivative ``c = g . v`` is computed in float64 from the
-perturbation actually applied (after rounding the perturbed arguments to their
-own dtype), so the residual ``rho = D - c`` is ``-(g - grad F) . v`` plus
-truncation plus rounding.  A single wrong element ``i`` with error ``e_i`` shows
-up as ``|rho| = |e_i v_i|``, however large ``n`` is.
+claimed directional derivative ``c = g . v`` is computed in float64 (from the
+perturbation actually applied, when arguments are rounded to a coarser dtype),
+so the residual ``rho = D - c`` is ``-(g - grad F) . v`` plus truncation plus
+rounding.  A single wrong element ``i`` with error ``e_i`` shows up as
+``|rho| = |e_i v_i|``, however large ``n`` is.
 
 *Step.*  With ``|eta| <= sigma`` the error of (1) is at most
 ``sigma / t + t^2 |phi'''| / 6``, smallest at ``t* = (3 sigma / |phi'''|)^(1/3)``:
@@ -32,36 +32,38 @@ the *working precision*: the coarsest of the arguments' dtypes and the dtype of
 
 *Tolerance.*  ``B(t) = sigma / t + (rounding of g . v)``: no truncation term and
 no safety factor, so a residual above ``B`` is only *suspicious*.  ``sigma``
-starts as a worst-case model (``ROUNDING_ULPS * eps * |F|``); the first time a
-residual exceeds it, f's actual noise is measured once (ECnoise) and used from
-then on.  A suspicious residual is re-measured with the step halved
+starts as a worst-case model (``ROUNDING_ULPS * eps * (1 + |F|)``); the first
+time a residual exceeds it, f's actual noise is measured once (ECnoise) and
+used from then on.  A suspicious residual is re-measured with the step halved
 (``t, t/2, ..., t/16``) and classified by how it scales:
 
 * truncation shrinks like ``t^2`` and a straddled kink near ``x`` disappears
   once ``t`` is below its distance: the residual falls inside ``B``: *pass*;
 * a wrong claim gives the same residual at every step: *fail*;
-* a kink exactly at ``x`` also gives a constant residual, but the claim lies
-  between the one-sided slopes ``(phi(t) - phi(0)) / t`` and
-  ``(phi(0) - phi(-t)) / t``, whose difference ``J`` does not shrink with ``t``
-  (for smooth ``phi``, ``J = t phi''``): *kink*.
+* a kink exactly at ``x`` also gives a constant residual, but the one-sided
+  slopes ``(phi(t) - phi(0)) / t`` and ``(phi(0) - phi(-t)) / t`` then differ
+  by a jump ``J`` that does not shrink with ``t`` (for smooth ``phi``,
+  ``J = t phi''``): *kink*.
 
 *Localisation.*  ``directions`` random directions over all ``n`` elements are
-checked first.  When one does not pass, adaptive group testing finds the
-culprits: split the support by argument, then into contiguous halves, and probe
-each half with a fresh random direction, descending into every half that does
-not pass.  ``k`` wrong elements cost ``O(k log2 n)`` probes instead of the
-``2n`` evaluations of an element-by-element check.  Each located element is
-judged by its own centred differences: a mismatch needs a residual that is
-stable over three fine steps *and* reappears, Richardson-extrapolated, at a
-coarse step, which rules out truncation and fine-scale artefacts of f's
-arithmetic.  At an element whose one-sided slopes differ, the subgradient rule
-applies: the claim should lie between the left and right slopes; such elements
-go to ``kinks``, never to ``mismatches``.  Judged elements are then left out of
-fresh directions over everything, which repeat until a round is clean.  With at
-most ``elementwise_limit`` elements, every element is judged directly.
+checked first (one by default).  When one does not pass, adaptive group testing
+finds the culprits: split the support by argument, then into contiguous halves,
+and probe each half with a fresh random direction, descending into every half
+that does not pass.  ``k`` wrong elements cost ``O(k log2 n)`` probes instead
+of the ``2n`` evaluations of an element-by-element check.  Each located element
+is judged by its own centred differences.  A mismatch needs a residual that
+stays put over the fine steps down to the smallest, and reappears,
+Richardson-extrapolated, at coarse steps; that rules out truncation, kinks
+merely near ``x``, and fine-scale artefacts of f's arithmetic.  An element
+whose one-sided slopes differ at ``x`` goes to ``kinks`` (the subgradient rule:
+the claim should lie between them), never to ``mismatches``.  Judged elements
+are then left out of fresh directions over everything, which repeat until a
+round finds no new mismatch.  With at most ``elementwise_limit`` elements,
+every element is judged directly.
 
 Random directions have entries ``+-[1, 2)``: a lone error is never scaled below
 its size and, unlike ``+-1`` entries, equal errors cannot cancel exactly.
+``f(x)`` itself is evaluated only when a residual is suspicious.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -93,9 +96,9 @@ __all__ = [
 _STEP_EXPONENT = 1.0 / 3.0
 
 # Worst-case rounding error of one evaluation of f, in ulps of 1 + the largest
-# |f| seen (see _Checker.sigma), used until f's noise has been measured.  On softmax-loss nets the
-# residual of correct gradients stays below 1.4 eps|f|/t (float64); 4 leaves
-# room for longer reductions.
+# |f| seen (see _Checker.sigma), used until f's noise has been measured.  On
+# softmax-loss nets the residual of correct gradients stays below
+# 1.4 eps |f| / t (float64); 4 leaves room for longer reductions.
 _ROUNDING_ULPS = 4.0
 
 # Noise calibration (ECnoise: More & Wild, "Estimating computational noise",
@@ -173,18 +176,6 @@ _ELEMENT_SIGNIFICANCE = 2.0
 _COARSE_STEP = float(np.finfo(np.float32).eps) ** _STEP_EXPONENT
 _COARSE_FACTOR = 4.0
 
-# Scale check of a stable disagreement along a direction over everything,
-# in float64 mode.  If f rounds its intermediates to float32 (while returning
-# float64), a float64-sized step may not move it at all: along one line, that
-# is indistinguishable from a wrong slope.  So the disagreement is re-measured
-# (Richardson from H and H/2) at a step H where the claimed change of f spans
-# _SCALE_QUANTA float32 ulps of |f|, within [_COARSE_FACTOR h0, eps32^(1/3)].
-# If there the claim holds and the residual has all but vanished, f does not
-# resolve float64 steps: the check switches to float32 working precision and
-# starts over.  A wrong claim keeps its residual at every scale, and a kink
-# straddled at H leaves a residual too, so neither triggers the switch.
-_SCALE_QUANTA = 64.0
-
 # A kink at x must account for at least this share of an element's
 # disagreement: its one-sided slopes must differ by at least 1% of how far the
 # claim is off.  Where several kinks meet, a correct claim can lie outside the
@@ -203,7 +194,13 @@ _LEAF_SIZE = 4
 # one round's directions get fresh ones, and the found elements are excluded.
 _MAX_ROUNDS = 8
 
-_DEFAULT_DIRECTIONS = 2
+# One random direction over everything before a gradient is accepted.  With
+# entries +-[1, 2) it sees any single wrong element above the resolution with
+# certainty; several wrong elements escape it only if their contributions
+# nearly cancel, with probability about (resolution / error size).  Each
+# further direction squares that probability and costs 2 more evaluations;
+# after a mismatch is found, every round draws fresh directions anyway.
+_DEFAULT_DIRECTIONS = 1
 _DEFAULT_ELEMENTWISE_LIMIT = 64
 _DEFAULT_MAX_EVALUATIONS = 20_000
 
@@ -396,7 +393,10 @@ def _validate_arg(i: int, value: Any) -> tuple[np.ndarray, int]:
     elif isinstance(value, np.generic):
         array, kind = np.array(value), _KIND_NPSCALAR
     elif isinstance(value, np.ndarray):
-        array, kind = np.array(value, order="C", copy=True), _KIND_ARRAY
+        # No copy: f only ever sees copies, so nothing writes to the caller's
+        # array during the check.
+        contiguous = value.flags["C_CONTIGUOUS"]
+        array, kind = (value if contiguous else np.array(value, order="C")), _KIND_ARRAY
     else:
         raise _fail(
             f"args[{i}] has type {type(value).__name__}; expected a NumPy float array, "
@@ -407,7 +407,7 @@ def _validate_arg(i: int, value: Any) -> tuple[np.ndarray, int]:
             f"args[{i}] has dtype {array.dtype}; expected a floating dtype "
             f"(float16/32/64). Convert it, e.g. args[{i}].astype(np.float64)."
         )
-    if not np.isfinite(array).all():
+    if not _all_finite(array):
         raise _fail(f"args[{i}] contains NaN or infinity; expected finite values.")
     return array, kind
 
@@ -432,15 +432,23 @@ def _validate_grad(i: int, value: Any, arg: np.ndarray) -> np.ndarray:
         raise _fail(
             f"grads[{i}] has shape {array.shape}, expected {arg.shape} (the shape of args[{i}])."
         )
-    finite = np.isfinite(array)
-    if not finite.all():
-        bad = np.argwhere(~finite)
+    if not _all_finite(array):
+        bad = np.argwhere(~np.isfinite(array))
         first = tuple(int(j) for j in bad[0])
         raise _fail(
             f"grads[{i}] contains {len(bad)} NaN/infinite value(s) "
             f"(first at index {first}); expected finite values."
         )
     return array
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    # A finite sum proves every element finite without a temporary mask; an
+    # overflowing sum of finite values falls back to the elementwise test.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(float(np.sum(array, dtype=np.float64))):
+            return True
+    return bool(np.isfinite(array).all())
 
 
 def _int_option(name: str, value: Any, minimum: int) -> int:
@@ -623,6 +631,31 @@ def _ecnoise(values: np.ndarray) -> float:
     return min(levels)
 
 
+class _Buffers(threading.local):
+    """Work arrays kept between calls, one set per thread.
+
+    A fresh multi-megabyte array costs a page fault per 4 KiB page on first
+    touch (glibc serves large requests with mmap until some large block has
+    been freed), which on big arguments costs more than the arithmetic.  Work
+    arrays that f never sees (element scales, directions, random draws) are
+    therefore reused; the arrays f receives are always new.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[str, int, str], np.ndarray] = {}
+        self.in_use = False
+
+    def get(self, key: tuple[str, int], size: int, dtype: type = np.float64) -> np.ndarray:
+        full_key = (key[0], key[1], np.dtype(dtype).str)
+        buf = self.arrays.get(full_key)
+        if buf is None or buf.size < size:
+            buf = self.arrays[full_key] = np.empty(size, dtype=dtype)
+        return buf[:size]
+
+
+_BUFFERS = _Buffers()
+
+
 class _Checker:
     """The problem (f, point, claimed gradient) and the probes run on it."""
 
@@ -639,7 +672,8 @@ class _Checker:
         self.kinds = kinds
         self.shapes = [a.shape for a in natives]
         self.dtypes = [a.dtype for a in natives]
-        self.x64 = [a.reshape(-1).astype(np.float64) for a in natives]
+        # Views, not copies, for float64 arguments (they are never written).
+        self.x64 = [a.reshape(-1).astype(np.float64, copy=False) for a in natives]
         self.g64 = [np.asarray(g, dtype=np.float64).reshape(-1) for g in grads]
         self.sizes = [x.size for x in self.x64]
         self.max_evaluations = max_evaluations
@@ -648,22 +682,29 @@ class _Checker:
         # Magnitude floor per argument: its rms; for an all-zero argument
         # (biases often start at 0) the largest rms among the others, since a
         # bias adds to products of those; 1 if everything is zero.
-        rms = [float(np.sqrt(np.mean(np.square(x)))) if x.size else 0.0 for x in self.x64]
+        rms = [math.sqrt(float(np.dot(x, x)) / x.size) if x.size else 0.0 for x in self.x64]
         fallback = max([r for r in rms if r > 0.0], default=1.0)
         self.floor = [r if r > 0.0 else fallback for r in rms]
         self._scales: list[np.ndarray | None] = [None] * len(natives)
+        # Shared work arrays, unless a check is already running in this
+        # thread (f itself calling check_gradient): then private ones.
+        self._buffers = _BUFFERS if not _BUFFERS.in_use else _Buffers()
+        self._g_scale_sq: dict[int, float] = {}
 
         # Working precision of f: the coarsest argument dtype for now; the
-        # output dtype is folded in by evaluate_base.  Claimed gradients are
-        # trusted to their own dtype's precision, and never beyond f's.
+        # output dtype is folded in by the first evaluation (_learn_output).
+        # Claimed gradients are trusted to their own dtype's precision, and
+        # never beyond f's.
         self.eps_f = max([_eps(d) for d in self.dtypes], default=_EPS64)
         grad_eps = [_eps(g.dtype) for g in grads if g.dtype.kind == "f"]
         self.eps_g = max(grad_eps, default=_EPS64)
         if self.eps_g < _EPS32 and any(_looks_float32(g[:4096]) for g in self.g64 if g.size):
             self.eps_g = _EPS32
-        self.f0 = math.nan
-        self.h0 = math.nan
-        self.out_dtype = np.dtype(np.float64)
+        self._f0: float | None = None  # f(x): evaluated only when needed
+        self.out_dtype: np.dtype | None = None  # learnt from the first evaluation
+        self.precision_changed = False
+        self.magnitude = 0.0  # largest |f| seen
+        self.h0 = math.nan  # set by set_precision
 
         self.noise = 0.0  # measured rms noise of one evaluation of f
         self.calibrated = False
@@ -692,7 +733,7 @@ class _Checker:
         self.calibrated = True
         assert self.noise_rng is not None
         segments = [(a, 0, size) for a, size in enumerate(self.sizes) if size > 0]
-        d = self.random_direction(self.noise_rng, segments)
+        d = self.random_direction(self.noise_rng, segments, buffer="calibration")
         if not any(v.any() for v in d.vs):
             return
         spacing = self.h0 / _NOISE_POINTS
@@ -704,21 +745,17 @@ class _Checker:
             estimates.append(_ecnoise(np.array(values)))
         self.noise = max(estimates)
 
-    def use_float32_precision(self) -> None:
-        """Start over at float32 working precision (see _SCALE_QUANTA)."""
-        self.eps_f = _EPS32
-        self.eps_g = max(self.eps_g, _EPS32)
-        self.h0 = self.eps_f**_STEP_EXPONENT
-        self.calibrated = False
-        self.noise = 0.0
-
     # -- evaluation ------------------------------------------------------- #
+
+    def _scratch(self, key: tuple[str, int], size: int, dtype: type = np.float64) -> np.ndarray:
+        """A reusable work array of `size` elements under `key` (never given to f)."""
+        return self._buffers.get(key, size, dtype)
 
     def scale(self, a: int) -> np.ndarray:
         """Per-element magnitude max(|x_i|, floor_a), computed on first use."""
         s = self._scales[a]
         if s is None:
-            s = np.abs(self.x64[a])
+            s = np.abs(self.x64[a], out=self._scratch(("scale", a), self.sizes[a]))
             np.maximum(s, self.floor[a], out=s)
             self._scales[a] = s
         return s
@@ -739,28 +776,57 @@ class _Checker:
             else:
                 call_args.append(arr)
         self.evaluations += 1
-        return _scalar_output(self.f(*call_args))
+        value, dtype = _scalar_output(self.f(*call_args))
+        if self.out_dtype is None:
+            self._learn_output(value, dtype)
+        if math.isfinite(value):
+            self.magnitude = max(self.magnitude, abs(value))
+        return value, dtype
 
-    def evaluate_base(self) -> None:
-        value, out_dtype = self._call({})
-        if not math.isfinite(value):
-            raise _fail(
-                f"f(*args) returned {value}; a gradient can only be checked where f is finite."
-            )
-        self.f0 = value
-        self.out_dtype = out_dtype
-        self.eps_f = max(self.eps_f, _eps(out_dtype))
-        if self.eps_f < _EPS32 and _looks_float32(np.array([value])):
-            self.eps_f = _EPS32  # float64 output with float32 accuracy
-        self.eps_g = max(self.eps_g, self.eps_f)
-        self.h0 = self.eps_f**_STEP_EXPONENT
+    def set_precision(self, eps: float) -> None:
+        self.eps_f = eps
+        self.eps_g = max(self.eps_g, eps)
+        self.h0 = eps**_STEP_EXPONENT
+
+    def _learn_output(self, value: float, dtype: np.dtype) -> None:
+        """Fold f's output dtype (and float32-looking values) into the precision."""
+        self.out_dtype = dtype
+        eps = max(self.eps_f, _eps(dtype))
+        if eps < _EPS32 and math.isfinite(value) and _looks_float32(np.array([value])):
+            eps = _EPS32  # float64 output with float32 accuracy
+        if eps != self.eps_f:
+            self.set_precision(eps)
+            self.precision_changed = True  # the probe under way restarts
+
+    @property
+    def f0(self) -> float:
+        """f at the point itself, evaluated on first use.
+
+        A passing direction needs only f(x +- t v); f(x) enters the one-sided
+        slopes, the slope jump and the noise calibration, which only a
+        suspicious residual calls for.
+        """
+        if self._f0 is None:
+            value, _ = self._call({})
+            if not math.isfinite(value):
+                raise _fail(
+                    f"f(*args) returned {value}; a gradient can only be checked where f is finite."
+                )
+            self._f0 = value
+        return self._f0
 
     def direction(self, segments: list[_Segment], vs: list[np.ndarray]) -> _Direction:
         gv_dots, l2, count = [], 0.0, 0
         for (a, start, stop), v in zip(segments, vs):
-            gv = self.g64[a][start:stop] * v
-            gv_dots.append(float(gv.sum()))
-            l2 += float(np.dot(gv, gv))
+            g = self.g64[a][start:stop]
+            gv_dots.append(float(np.dot(g, v)))
+            if stop - start == self.sizes[a]:
+                # |v_i| < 2 scale_i: bound ||g v|| by twice ||g scale||, which
+                # is the same for every direction (saves a pass per direction).
+                l2 += 4.0 * self._g_scale_l2(a)
+            else:
+                gv = g * v
+                l2 += float(np.dot(gv, gv))
             count += stop - start
         l2 = math.sqrt(l2)
         # Errors of the claimed elements add in quadrature.  A float64 sum of
@@ -772,6 +838,16 @@ class _Checker:
         # t g . v is then off by at most eps64 sum |g v| per side.
         placement = _EPS64 * math.sqrt(count) * l2
         return _Direction(segments, vs, gv_dots, claim_bound, placement)
+
+    def _g_scale_l2(self, a: int) -> float:
+        """||g_a * scale_a||^2, computed on first use."""
+        value = self._g_scale_sq.get(a)
+        if value is None:
+            gs = np.multiply(
+                self.g64[a], self.scale(a), out=self._scratch(("gs", a), self.sizes[a])
+            )
+            value = self._g_scale_sq[a] = float(np.dot(gs, gs))
+        return value
 
     def _side(self, d: _Direction, t: float) -> tuple[float, float]:
         """Evaluate f at x + t*v; return (f value, claimed change g . (x+ - x))."""
@@ -803,16 +879,24 @@ class _Checker:
         f_plus, c_plus = self._side(d, t)
         f_minus, c_minus = self._side(d, -t)
         if not (math.isfinite(f_plus) and math.isfinite(f_minus)):
+            _ = self.f0  # raises if f is not finite at the point itself
             nan = math.nan
             return _Step(t, f_plus, f_minus, c_plus, c_minus, nan, nan, nan, nan, False)
-        magnitude = max(abs(self.f0), abs(f_plus), abs(f_minus))
-        # rho = D - c, as in (1).  J = right slope - left slope, minus its
-        # claimed counterpart (0 unless rounding made x+ and x- asymmetric).
+        magnitude = max(abs(f_plus), abs(f_minus))
+        # rho = D - c, as in (1).
         residual = ((f_plus - f_minus) - (c_plus - c_minus)) / (2.0 * t)
-        jump = ((f_plus - 2.0 * self.f0 + f_minus) - (c_plus + c_minus)) / t
         claimed = d.claim_bound + d.placement / t
-        if not self.calibrated and abs(residual) > self.sigma(magnitude) / t + claimed:
+        suspicious = abs(residual) > self.sigma(magnitude) / t + claimed
+        if suspicious and not self.calibrated:
             self.calibrate()
+        # J = right slope - left slope, minus its claimed counterpart (0 unless
+        # rounding made x+ and x- asymmetric); needs f(x), so it is computed
+        # only from the first suspicious residual on.
+        jump = math.nan
+        if suspicious or self._f0 is not None:
+            f0 = self.f0
+            magnitude = max(magnitude, abs(f0))
+            jump = ((f_plus - 2.0 * f0 + f_minus) - (c_plus + c_minus)) / t
         sigma = self.sigma(magnitude)
         # |eta| <= sigma per evaluation: rho carries at most sigma/t, and J
         # at most (|eta+| + 2|eta0| + |eta-|)/t = 4 sigma/t.
@@ -837,9 +921,16 @@ class _Checker:
         steps: list[_Step] = []
         run = 0  # consecutive stable step pairs ending at the current step
         t = self.h0
-        for k in range(_MAX_REFINEMENTS + 1):
+        while len(steps) <= _MAX_REFINEMENTS:
             step = self._measure(d, t)
+            if self.precision_changed:
+                # The first output showed a coarser working precision, so the
+                # step was too small: start over at the right one.
+                self.precision_changed = False
+                t = self.h0
+                continue
             steps.append(step)
+            k = len(steps) - 1  # index of this step
             t /= _SHRINK
             if not step.finite:
                 run = 0
@@ -870,17 +961,28 @@ class _Checker:
 
     # -- directions ------------------------------------------------------- #
 
-    def random_direction(self, rng: np.random.Generator, segments: list[_Segment]) -> _Direction:
-        """Entries +-[1, 2) times the element scale over the segments."""
+    def random_direction(
+        self, rng: np.random.Generator, segments: list[_Segment], buffer: str = ""
+    ) -> _Direction:
+        """Entries +-[1, 2) times the element scale over the segments.
+
+        With a ``buffer`` name, whole-argument vectors are written into that
+        reusable buffer (a direction over everything is probed, then dropped,
+        before the next one under the same name is drawn).
+        """
         vs = []
         for a, start, stop in segments:
-            # float32 draws are several times cheaper on large arguments, and
-            # their 2^-24 granularity does not matter for a random direction.
-            w = rng.random(stop - start, dtype=np.float32)
+            size = stop - start
+            # float32 uniforms, drawn into reused arrays (their 2^-24
+            # granularity does not matter for a random direction).
+            w = rng.random(
+                size, dtype=np.float32, out=self._scratch(("uniform", a), size, np.float32)
+            )
             w *= 2.0
             w -= 1.0  # uniform in [-1, 1)
-            w += np.sign(w)  # magnitude in [1, 2), random sign
-            u = w * self.scale(a)[start:stop]  # float64
+            w += np.sign(w, out=self._scratch(("sign", a), size, np.float32))  # +-[1, 2)
+            out = self._scratch((buffer, a), size) if buffer and size == self.sizes[a] else None
+            u = np.multiply(w, self.scale(a)[start:stop], out=out)
             if self.excluded[a]:
                 idx = self._excluded_sorted[a]
                 if idx is None:
@@ -947,9 +1049,16 @@ class _Checker:
         jump_b = 2.0 * smaller.jump - small.jump
         jump0 = (4.0 * jump_b - jump_a) / 3.0
         extrapolation_holds = abs(jump_a - jump_b) <= abs(jump0)
+        # The claim at one end of the one-sided slopes (rho = +-J0/2), as
+        # ReLU'(0) = 0 or 1 puts it at a single kink: a coincidence for a
+        # wrong claim on a smooth f, so evidence even when J0 is near noise.
+        at_endpoint = extrapolation_holds and min(
+            abs(extrapolated - jump0 / 2.0), abs(extrapolated + jump0 / 2.0)
+        ) <= _STABLE_FRACTION * abs(extrapolated)
         kink = (
             _jump_kept(big, smaller)
             or (abs(jump0) > 5.0 * smaller.jump_bound and extrapolation_holds)
+            or at_endpoint
         ) and max(abs(jump0), abs(smaller.jump)) >= _KINK_SHARE * abs(fine.residual)
         big, small = small, smaller
         agree = abs(extrapolated - fine.residual) <= (
@@ -1019,30 +1128,6 @@ class _Checker:
         return up + down
 
 
-def _resolves_fine_steps(checker: _Checker, d: _Direction, verdict: _Verdict) -> bool:
-    """False if a stable disagreement vanishes at a float32-resolvable step."""
-    if checker.eps_f >= _EPS32 or verdict.status != _FAIL:
-        return True
-    fine = verdict.steps[verdict.stable_at]
-    magnitude = max(abs(checker.f0), abs(fine.f_plus), abs(fine.f_minus))
-    claimed_slope = abs(sum(d.gv))
-    measured_slope = abs(fine.residual + sum(d.gv))
-    slope = max(claimed_slope, measured_slope, 1e-300)
-    big_step = _SCALE_QUANTA * _EPS32 * magnitude / slope
-    big_step = min(max(big_step, _COARSE_FACTOR * checker.h0), _COARSE_STEP)
-    big = checker._measure(d, big_step)
-    small = checker._measure(d, big_step / _SHRINK)
-    if not (big.finite and small.finite):
-        return True
-    extrapolated = (4.0 * small.residual - big.residual) / 3.0
-    # Rounding at float32 level: the precision this step is meant to expose.
-    bound = 3.0 * _ROUNDING_ULPS * _EPS32 * magnitude / big_step + d.claim_bound
-    vanished = abs(extrapolated) <= bound and abs(extrapolated) <= _STABLE_FRACTION * abs(
-        fine.residual
-    )
-    return not vanished
-
-
 def _split(segments: list[_Segment]) -> list[list[_Segment]]:
     """Split a group: by argument first, then into two contiguous halves."""
     if len(segments) > 1:
@@ -1081,6 +1166,8 @@ def check_gradient(
         seed: seed of the random directions; equal seeds give equal results.
         directions: random directions over all elements that must pass before
             the gradient is accepted (2 evaluations of f each when they pass).
+            One sees any single wrong element; a second guards against
+            several wrong elements whose effects nearly cancel along the first.
         elementwise_limit: with at most this many elements in total, every
             element is judged by its own centred differences instead (about
             2 evaluations each) and no random directions are used.
@@ -1092,10 +1179,11 @@ def check_gradient(
         precision: lowest precision f computes in, if coarser than its
             arguments' and output's dtypes say ("float16", "float32" or
             "float64").  Needed for a forward that rounds to float32 inside
-            but returns float64 when its float32 part cannot register any
-            reasonable step (then nothing f returns can tell it apart from a
-            float64 f whose gradient is wrong).  Detected automatically when
-            f's noise or its large-step behaviour shows it.
+            but returns float64 (e.g. a float64 regulariser added to a float32
+            loss) when its float32 part cannot register a float64-sized step:
+            then nothing f returns tells it apart from a float64 f whose
+            gradient is wrong.  Often caught without it (float32-representable
+            outputs, measured noise), but not always.
 
     Returns:
         A :class:`GradCheckResult`.
@@ -1133,124 +1221,129 @@ def check_gradient(
     claimed = [_validate_grad(i, g, natives[i]) for i, g in enumerate(grads)]
 
     checker = _Checker(f, natives, kinds, claimed, max_evaluations)
-    if precision is not None:
-        checker.eps_f = max(checker.eps_f, _eps(np.dtype(precision)))
-    checker.evaluate_base()
-    n = sum(checker.sizes)
-    rng = np.random.default_rng(seed)
-    # A separate stream, so calibrating (or not) leaves the directions alone.
-    checker.noise_rng = np.random.default_rng([seed, 1])
-
-    mismatches: list[GradMismatch] = []
-    kinks: list[KinkElement] = []
-    unresolved: list[UnresolvedRegion] = []
-    directions_checked = 0
-    # Blocks still to localise, with the status of the probe that flagged
-    # them; processed depth-first, so the budget finishes located errors
-    # before it opens new blocks.
-    pending: list[tuple[list[_Segment], str]] = []
-
-    def judge(a: int, i: int) -> None:
-        if i in checker.excluded[a]:
-            return
-        record = checker.judge_element(a, i)
-        if isinstance(record, GradMismatch):
-            mismatches.append(record)
-        elif isinstance(record, KinkElement):
-            kinks.append(record)
-        if record is not None:
-            checker.exclude(a, i)
-
-    def localize() -> None:
-        while pending:
-            segments, _ = pending[-1]
-            if checker.open_elements(segments) <= _LEAF_SIZE:
-                for a, start, stop in segments:
-                    for i in range(start, stop):
-                        judge(a, i)
-                pending.pop()
-                continue
-            # Each half gets its own fresh direction and probe: a half is
-            # never assumed guilty because its sibling passed (near-cancelling
-            # errors can make a guilty half pass once).
-            children = _split(segments)
-            verdicts = [
-                checker.probe(checker.random_direction(rng, child), _GROUP_STABLE_PAIRS)
-                for child in children
-            ]
-            pending.pop()
-            for child, verdict in reversed(list(zip(children, verdicts))):
-                if verdict.status != _PASS:
-                    pending.append((child, verdict.status))
-
-    def screen(root: list[_Segment]) -> tuple[_Direction, _Verdict] | None:
-        """Probe `directions` random directions over root; return the first flag."""
-        nonlocal directions_checked
-        for _ in range(directions):
-            direction = checker.random_direction(rng, root)
-            verdict = checker.probe(direction, _GROUP_STABLE_PAIRS)
-            directions_checked += 1
-            if verdict.status != _PASS:
-                return direction, verdict
-        return None
-
-    # A block being probed before anything is pending (a round's directions
-    # over everything): reported as unresolved if the budget runs out there.
-    in_flight: list[_Segment] | None = None
+    owns_buffers = checker._buffers is _BUFFERS
+    _BUFFERS.in_use = True
     try:
-        if n <= elementwise_limit:
-            for a in reversed(range(len(natives))):
-                for i in reversed(range(checker.sizes[a])):
-                    pending.append(([(a, i, i + 1)], _UNCLEAR))
-            localize()
-        elif n > 0:
-            root = [(a, 0, size) for a, size in enumerate(checker.sizes) if size > 0]
-            for _ in range(_MAX_ROUNDS):
-                in_flight = root
-                flagged = screen(root)
-                if flagged is not None and not _resolves_fine_steps(checker, *flagged):
-                    checker.use_float32_precision()
-                    flagged = screen(root)
-                in_flight = None
-                if flagged is None:
-                    break
-                mismatches_before = len(mismatches)
-                pending.append((root, flagged[1].status))
-                localize()
-                if len(mismatches) == mismatches_before:
-                    # Kinks (or nothing) explain the flag; only new mismatches
-                    # make a further round worth its evaluations.
-                    break
-    except _BudgetExhausted:
-        if in_flight is not None:
-            pending.append((in_flight, _UNCLEAR))
-        for segments, status in pending:
-            reason: Literal["mismatch", "kink", "unclear"] = (
-                "mismatch" if status == _FAIL else "kink" if status == _KINK else "unclear"
-            )
-            for a, start, stop in segments:
-                unresolved.append(UnresolvedRegion(a, start, stop, reason))
+        eps = checker.eps_f if precision is None else max(checker.eps_f, _eps(np.dtype(precision)))
+        checker.set_precision(eps)
+        n = sum(checker.sizes)
+        rng = np.random.default_rng(seed)
+        # A separate stream, so calibrating (or not) leaves the directions alone.
+        checker.noise_rng = np.random.default_rng([seed, 1])
 
-    mismatches.sort(key=lambda m: (m.arg, m.index))
-    kinks.sort(key=lambda k: (k.arg, k.index))
-    unresolved.sort(key=lambda r: (r.arg, r.flat_start))
-    ok = not mismatches and not any(r.reason == "mismatch" for r in unresolved)
-    if strict_kinks and any(k.judged and not k.in_subgradient for k in kinks):
-        ok = False
-    # An error e in an element of magnitude floor_a moves rho by at least
-    # |e| * floor_a (|u| >= 1): twice the first step's bound is always seen.
-    first_bound = checker.sigma(abs(checker.f0)) / checker.h0
-    resolution = tuple(2.0 * first_bound / floor for floor in checker.floor)
-    return GradCheckResult(
-        ok=ok,
-        mismatches=tuple(mismatches),
-        kinks=tuple(kinks),
-        evaluations=checker.evaluations,
-        directions_checked=directions_checked,
-        step=checker.h0,
-        dtype=_DTYPE_NAMES.get(checker.eps_f, str(checker.out_dtype)),
-        elements=n,
-        seed=seed,
-        resolution=resolution,
-        unresolved=tuple(unresolved),
-    )
+        mismatches: list[GradMismatch] = []
+        kinks: list[KinkElement] = []
+        unresolved: list[UnresolvedRegion] = []
+        directions_checked = 0
+        # Blocks still to localise, with the status of the probe that flagged
+        # them; processed depth-first, so the budget finishes located errors
+        # before it opens new blocks.
+        pending: list[tuple[list[_Segment], str]] = []
+
+        def judge(a: int, i: int) -> None:
+            if i in checker.excluded[a]:
+                return
+            record = checker.judge_element(a, i)
+            if isinstance(record, GradMismatch):
+                mismatches.append(record)
+            elif isinstance(record, KinkElement):
+                kinks.append(record)
+            if record is not None:
+                checker.exclude(a, i)
+
+        def localize() -> None:
+            while pending:
+                segments, _ = pending[-1]
+                if checker.open_elements(segments) <= _LEAF_SIZE:
+                    for a, start, stop in segments:
+                        for i in range(start, stop):
+                            judge(a, i)
+                    pending.pop()
+                    continue
+                # Each half gets its own fresh direction and probe: a half is
+                # never assumed guilty because its sibling passed (near-cancelling
+                # errors can make a guilty half pass once).
+                children = _split(segments)
+                verdicts = [
+                    checker.probe(checker.random_direction(rng, child), _GROUP_STABLE_PAIRS)
+                    for child in children
+                ]
+                pending.pop()
+                for child, verdict in reversed(list(zip(children, verdicts))):
+                    if verdict.status != _PASS:
+                        pending.append((child, verdict.status))
+
+        def screen(root: list[_Segment]) -> tuple[_Direction, _Verdict] | None:
+            """Probe `directions` random directions over root; return the first flag."""
+            nonlocal directions_checked
+            for _ in range(directions):
+                direction = checker.random_direction(rng, root, buffer="screen")
+                verdict = checker.probe(direction, _GROUP_STABLE_PAIRS)
+                directions_checked += 1
+                if verdict.status != _PASS:
+                    return direction, verdict
+            return None
+
+        # A block being probed before anything is pending (a round's directions
+        # over everything): reported as unresolved if the budget runs out there.
+        in_flight: list[_Segment] | None = None
+        try:
+            if n <= elementwise_limit:
+                for a in reversed(range(len(natives))):
+                    for i in reversed(range(checker.sizes[a])):
+                        pending.append(([(a, i, i + 1)], _UNCLEAR))
+                localize()
+            elif n > 0:
+                root = [(a, 0, size) for a, size in enumerate(checker.sizes) if size > 0]
+                for _ in range(_MAX_ROUNDS):
+                    in_flight = root
+                    flagged = screen(root)
+                    in_flight = None
+                    if flagged is None:
+                        break
+                    mismatches_before = len(mismatches)
+                    pending.append((root, flagged[1].status))
+                    localize()
+                    if len(mismatches) == mismatches_before:
+                        # Kinks (or nothing) explain the flag; only new mismatches
+                        # make a further round worth its evaluations.
+                        break
+        except _BudgetExhausted:
+            if in_flight is not None:
+                pending.append((in_flight, _UNCLEAR))
+            for segments, status in pending:
+                reason: Literal["mismatch", "kink", "unclear"] = (
+                    "mismatch" if status == _FAIL else "kink" if status == _KINK else "unclear"
+                )
+                for a, start, stop in segments:
+                    unresolved.append(UnresolvedRegion(a, start, stop, reason))
+
+        mismatches.sort(key=lambda m: (m.arg, m.index))
+        kinks.sort(key=lambda k: (k.arg, k.index))
+        unresolved.sort(key=lambda r: (r.arg, r.flat_start))
+        ok = not mismatches and not any(r.reason == "mismatch" for r in unresolved)
+        if strict_kinks and any(k.judged and not k.in_subgradient for k in kinks):
+            ok = False
+        if checker.out_dtype is None:
+            _ = checker.f0  # nothing was evaluated (no elements): still validate f once
+        # An error e in an element of magnitude floor_a moves rho by at least
+        # |e| * floor_a (|u| >= 1): twice the first step's bound is always seen.
+        first_bound = checker.sigma(checker.magnitude) / checker.h0
+        resolution = tuple(2.0 * first_bound / floor for floor in checker.floor)
+        return GradCheckResult(
+            ok=ok,
+            mismatches=tuple(mismatches),
+            kinks=tuple(kinks),
+            evaluations=checker.evaluations,
+            directions_checked=directions_checked,
+            step=checker.h0,
+            dtype=_DTYPE_NAMES.get(checker.eps_f, str(checker.out_dtype)),
+            elements=n,
+            seed=seed,
+            resolution=resolution,
+            unresolved=tuple(unresolved),
+        )
+
+    finally:
+        if owns_buffers:
+            _BUFFERS.in_use = False
