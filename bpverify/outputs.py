@@ -16,6 +16,7 @@ from typing import Any
 
 from .diagnose import diagnosis_line
 from .model import CheckResult, ItemResult, SubmissionResult
+from .report import write_page as _write
 
 __all__ = [
     "to_gradescope",
@@ -187,9 +188,3 @@ def write_junit(result: SubmissionResult, path: str | Path) -> Path:
 def write_json(result: SubmissionResult, path: str | Path) -> Path:
     return _write(path, to_json(result))
 
-
-def _write(path: str | Path, text: str) -> Path:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    return out
