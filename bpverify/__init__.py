@@ -11,17 +11,16 @@ True
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .contract import CIRCUITS, GATES, ITEMS, ContractError, Gate
-from .engine import DEFAULT_SEED, PROFILES, check_item, check_submission
-from .gradcheck import GradCheckResult, check_gradient
-from .model import CheckResult, ElementMismatch, GateStep, ItemResult, SubmissionResult
-from .outputs import to_gradescope, to_junit
-from .report import to_html
-from .rubric import Rubric, load_rubric
-from .student import InProcessExecutor, load_submission
-from .worker import WorkerExecutor
+from bpverify.contract import CIRCUITS, GATES, ITEMS, ContractError, Gate
+from bpverify.gradcheck import GradCheckResult, check_gradient
+from bpverify.grading.engine import DEFAULT_SEED, PROFILES, check_item, check_submission
+from bpverify.grading.rubric import Rubric, load_rubric
+from bpverify.model import CheckResult, ElementMismatch, GateStep, ItemResult, SubmissionResult
+from bpverify.output.formats import to_gradescope, to_junit
+from bpverify.output.html import to_html
+from bpverify.submission import InProcessExecutor, load_submission
+from bpverify.submission.worker import WorkerExecutor
+from bpverify.version import __version__
 
 __all__ = [
     "CIRCUITS",

@@ -30,22 +30,22 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
-from .contract import ITEMS, OPTIONAL_ITEMS
-from .diagnose import diagnosis_line
-from .engine import DEFAULT_SEED, PROFILE_ENV, PROFILES, check_submission
-from .model import SubmissionResult
-from .outputs import write_gradescope, write_json, write_junit
-from .report import write_html
-from .rubric import RubricError, load_rubric
-from .student import Executor
-from .worker import (
+from bpverify.contract import ITEMS, OPTIONAL_ITEMS
+from bpverify.feedback.diagnose import diagnosis_line
+from bpverify.grading.engine import DEFAULT_SEED, PROFILE_ENV, PROFILES, check_submission
+from bpverify.grading.rubric import RubricError, load_rubric
+from bpverify.model import SubmissionResult
+from bpverify.output.formats import write_gradescope, write_json, write_junit
+from bpverify.output.html import write_html
+from bpverify.submission import Executor
+from bpverify.submission.worker import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT,
     MIN_MEMORY_MB,
     WorkerExecutor,
     WorkerStartError,
 )
+from bpverify.version import __version__
 
 __all__ = ["main", "render_table"]
 
@@ -286,7 +286,7 @@ def _output_paths(args: argparse.Namespace, folder: str) -> dict[str, Path]:
 def _class_summary(results: list[SubmissionResult], names: list[str], out: str | None,
                    console: Console) -> None:
     """Print the class summary; with ``out``, also write summary.csv and summary.html there."""
-    from .summary import render_summary, summarize, write_summary
+    from bpverify.output.summary import render_summary, summarize, write_summary
 
     summary = summarize(results, names=names)
     render_summary(summary, console)
@@ -296,7 +296,7 @@ def _class_summary(results: list[SubmissionResult], names: list[str], out: str |
 
 
 def _cmd_summary(args: argparse.Namespace, console: Console) -> int:
-    from .summary import ResultFileError, read_result
+    from bpverify.output.summary import ResultFileError, read_result
 
     paths = [Path(p) for p in args.results]
     try:
@@ -312,7 +312,7 @@ def _cmd_summary(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_bundle(args: argparse.Namespace, console: Console) -> int:
-    from .bundle import BundleError, write_bundle
+    from bpverify.output.bundle import BundleError, write_bundle
 
     try:
         out = write_bundle(args.out, rubric=args.rubric, seed=args.seed, examples=args.examples,
@@ -327,8 +327,14 @@ def _cmd_bundle(args: argparse.Namespace, console: Console) -> int:
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     import numpy as np
 
-    from .spiral import decision_image, make_spiral, train_softmax_linear, train_spiral, write_png
-    from .student import load_submission
+    from bpverify.grading.spiral import (
+        decision_image,
+        make_spiral,
+        train_softmax_linear,
+        train_spiral,
+        write_png,
+    )
+    from bpverify.submission import load_submission
 
     if args.steps < 1 or args.hidden < 1:
         raise UsageError(f"--steps and --hidden must be at least 1, got {args.steps}, "
@@ -474,8 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_lecture(args: argparse.Namespace, console: Console) -> int:
-    from .lecture import render_lecture, shortcut_sentences
-    from .report import walks_to_html, write_page
+    from bpverify.output.html import walks_to_html, write_page
+    from bpverify.teaching.lecture import render_lecture, shortcut_sentences
 
     first, neuron = render_lecture(console)
     if args.html:
@@ -486,9 +492,9 @@ def _cmd_lecture(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace, console: Console) -> int:
-    from .explain import ExplainError, explain, parse_values
-    from .lecture import render_walk
-    from .report import walks_to_html, write_page
+    from bpverify.output.html import walks_to_html, write_page
+    from bpverify.teaching.explain import ExplainError, explain, parse_values
+    from bpverify.teaching.lecture import render_walk
 
     try:
         walk = explain(args.expression, parse_values(args.values))

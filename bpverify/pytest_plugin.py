@@ -77,14 +77,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if examples is not None and examples < 1:
         raise pytest.UsageError(f"--bpverify-examples must be at least 1, got {examples}")
     if sub is not None:
-        from .rubric import RubricError, load_rubric
+        from bpverify.grading.rubric import RubricError, load_rubric
 
         try:
             config.stash[_RUBRIC] = load_rubric(_opt(config, OPTION_RUBRIC) or "default")
         except RubricError as exc:
             raise pytest.UsageError(str(exc)) from None
     if profile is not None:
-        from .engine import resolve_profile
+        from bpverify.grading.engine import resolve_profile
 
         try:
             resolve_profile(profile)
@@ -96,7 +96,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     sub, seed, profile, _ = _settings(config)
     if sub is None:
         return None
-    from .engine import resolve_profile
+    from bpverify.grading.engine import resolve_profile
 
     prof = resolve_profile(profile).name
     rubric = config.stash[_RUBRIC].name
@@ -110,7 +110,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 def _loaded(config: pytest.Config) -> tuple[Any, dict[str, str]]:
     """The submission, loaded once per process (each xdist worker loads its own)."""
     if _LOADED not in config.stash:
-        from .student import InProcessExecutor, LoadSpec
+        from bpverify.submission import InProcessExecutor, LoadSpec
 
         sub, *_ = _settings(config)
         rubric = config.stash[_RUBRIC]
@@ -133,9 +133,9 @@ class CheckItem(pytest.Item):
         self.item_name, self.check_name = item_name, check_name
 
     def runtest(self) -> None:
-        from .checks import checks_for
-        from .contract import ITEMS, OPTIONAL_ITEMS
-        from .engine import _lecture_trace, resolve_profile, run_check
+        from bpverify.contract import ITEMS, OPTIONAL_ITEMS
+        from bpverify.grading.checks import checks_for
+        from bpverify.grading.engine import _lecture_trace, resolve_profile, run_check
 
         executor, inventory = _loaded(self.config)
         item = next(i for i in (*ITEMS, *OPTIONAL_ITEMS) if i.name == self.item_name)
@@ -179,8 +179,8 @@ class ItemCollector(pytest.Collector):
         self.item_name = item_name
 
     def collect(self) -> Iterator[CheckItem]:
-        from .checks import checks_for
-        from .contract import ITEMS, OPTIONAL_ITEMS
+        from bpverify.contract import ITEMS, OPTIONAL_ITEMS
+        from bpverify.grading.checks import checks_for
 
         item = next(i for i in (*ITEMS, *OPTIONAL_ITEMS) if i.name == self.item_name)
         names = [c.name for c in checks_for(item)]
@@ -222,7 +222,7 @@ def bpverify_seed(pytestconfig: pytest.Config) -> int:
 
 @pytest.fixture(scope="session")
 def bpverify_executor(pytestconfig: pytest.Config) -> Any:
-    """Runs scenarios (see :mod:`bpverify.student`) against ``--bpverify-submission``."""
+    """Runs scenarios (see :mod:`bpverify.submission`) against ``--bpverify-submission``."""
     if _settings(pytestconfig)[0] is None:
         pytest.skip("no --bpverify-submission given")
     return _loaded(pytestconfig)[0]

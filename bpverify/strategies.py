@@ -20,7 +20,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .contract import GATES
+from bpverify.contract import GATES
 
 __all__ = [
     "affine_cases",

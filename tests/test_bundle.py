@@ -78,7 +78,8 @@ def test_the_zip_has_gradescopes_layout(bundle: Path) -> None:
         rubric = zf.read("rubric.toml").decode()
     assert {"setup.sh", "run_autograder", "rubric.toml"} <= names  # at the root, not a folder
     for name in ("pyproject.toml", "README.md", "bpverify/__init__.py", "bpverify/cli.py",
-                 "bpverify/rubrics/default.toml", "bpverify/templates/summary.html.j2",
+                 "bpverify/grading/rubrics/default.toml",
+                 "bpverify/output/templates/summary.html.j2",
                  "reference/gates.py"):
         assert f"bpverify-src/{name}" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "egg-info" in n]

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 import bpverify
-from bpverify.checks import checks_for
 from bpverify.contract import ITEMS
-from bpverify.diagnose import Diagnosis, diagnose, diagnosis_line, locate_fault
-from bpverify.engine import PROFILES, run_check
+from bpverify.feedback.diagnose import Diagnosis, diagnose, diagnosis_line, locate_fault
+from bpverify.grading.checks import checks_for
+from bpverify.grading.engine import PROFILES, run_check
 from bpverify.model import CheckResult, GateStep, ItemResult
-from bpverify.student import InProcessExecutor, load_submission
+from bpverify.submission import InProcessExecutor, load_submission
 
 ZOO = Path(__file__).resolve().parent / "zoo" / "mistakes"
 
@@ -276,7 +276,7 @@ def test_every_zoo_mistake_is_diagnosed(path: Path) -> None:
         d = diagnose(check, item)
         if d is None and wanted is None:
             pytest.xfail(f"{path.stem} is new to the zoo and has no diagnosis yet: add a rule to "
-                         "bpverify/diagnose.py and an entry to ZOO_DIAGNOSES")
+                         "bpverify/feedback/diagnose.py and an entry to ZOO_DIAGNOSES")
         assert d is not None, (f"{path.stem}: no diagnosis for {item_name} / {check_name}: "
                                f"[{check.kind}] {check.message}")
         if wanted is not None and n == 0:

@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 
 from bpverify.cli import main
 from bpverify.contract import ContractError, Opaque
-from bpverify.engine import check_submission
+from bpverify.grading.engine import check_submission
 from bpverify.model import SubmissionResult
-from bpverify.student import StudentError
-from bpverify.worker import ProtocolError, WorkerExecutor, decode, encode
+from bpverify.submission import StudentError
+from bpverify.submission.worker import ProtocolError, WorkerExecutor, decode, encode
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE = Path(__file__).resolve().parent / "hostile"

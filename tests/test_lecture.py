@@ -14,10 +14,10 @@ from rich.console import Console
 
 from bpverify import cli
 from bpverify.contract import CIRCUITS
-from bpverify.explain import ExplainError, build, explain, parse_values
-from bpverify.lecture import Walk, lecture_walks, render_lecture, sigmoid_shortcut
+from bpverify.feedback.words import num
 from bpverify.model import GateStep
-from bpverify.svg import num
+from bpverify.teaching.explain import ExplainError, build, explain, parse_values
+from bpverify.teaching.lecture import Walk, lecture_walks, render_lecture, sigmoid_shortcut
 
 SIGMOID = "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"
 

@@ -6,7 +6,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bpverify import oracles, strategies
+from bpverify import strategies
+from bpverify.grading import oracles
 
 
 @given(strategies.affine_cases())

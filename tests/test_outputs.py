@@ -15,7 +15,7 @@ import pytest
 
 from bpverify.cli import main
 from bpverify.model import CheckResult, ItemResult, SubmissionResult
-from bpverify.outputs import to_gradescope, to_json, to_junit, write_gradescope
+from bpverify.output.formats import to_gradescope, to_json, to_junit, write_gradescope
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference"
 TEST_FIELDS = {"name", "score", "max_score", "status", "output", "visibility", "number"}

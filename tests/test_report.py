@@ -14,8 +14,8 @@ import pytest
 import bpverify
 from bpverify import cli
 from bpverify.model import CheckResult, ElementMismatch, GateStep, ItemResult, SubmissionResult
-from bpverify.report import to_html
-from bpverify.svg import circuit_svg
+from bpverify.output.html import to_html
+from bpverify.output.svg import circuit_svg
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "reports" / "report-screenshot.png"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import bpverify
-from bpverify.rubric import RubricError, load_rubric
+from bpverify.grading.rubric import RubricError, load_rubric
 
 INPLACE_RELU = """
 from reference import *  # noqa: F403

@@ -15,9 +15,9 @@ import pytest
 from rich.console import Console
 
 from bpverify.cli import main
-from bpverify.diagnose import Diagnosis
+from bpverify.feedback.diagnose import Diagnosis
 from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
-from bpverify.summary import read_result, render_summary, summarize, to_csv, to_summary_html
+from bpverify.output.summary import read_result, render_summary, summarize, to_csv, to_summary_html
 
 ROOT = Path(__file__).resolve().parent.parent
 MISTAKES = ROOT / "tests" / "zoo" / "mistakes"
@@ -95,7 +95,7 @@ def test_phrases_name_every_value_the_class_got_wrong() -> None:
 
 
 def test_an_unknown_tag_is_shown_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bpverify.summary.diagnose",
+    monkeypatch.setattr("bpverify.output.summary.diagnose",
                         lambda check, item: Diagnosis("brand-new-tag", "x", "y"))
     results = [_result("a", _affine("failed", _shape("db", "(4, 3)", "(3,)"), score=0))]
     assert summarize(results).items[0].mistakes[0].text == "100% brand-new-tag"
@@ -103,13 +103,13 @@ def test_an_unknown_tag_is_shown_as_it_is(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_every_diagnosis_tag_has_a_phrase() -> None:
     """A tag added to diagnose.py without a phrase would show as its bare tag."""
-    from bpverify.summary import _PHRASES
+    from bpverify.output.summary import _PHRASES
 
-    source = (ROOT / "bpverify" / "diagnose.py").read_text(encoding="utf-8")
+    source = (ROOT / "bpverify" / "feedback" / "diagnose.py").read_text(encoding="utf-8")
     tags = set(re.findall(r'(?:_d|Diagnosis)\(\s*"([a-z0-9-]+)"', source))
     assert len(tags) > 30
     missing = sorted(tags - set(_PHRASES))
-    assert not missing, f"add a phrase for {missing} to _PHRASES in bpverify/summary.py"
+    assert not missing, f"add a phrase for {missing} to _PHRASES in bpverify/output/summary.py"
 
 
 def test_csv_has_one_row_per_submission_in_a_stable_order_without_timings() -> None:

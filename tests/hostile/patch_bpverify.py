@@ -7,7 +7,7 @@ All judging happens in the grader's process, so MultiplyGate (wrong) still fails
 import sys
 
 import bpverify
-import bpverify.compare as compare
+import bpverify.grading.compare as compare
 import bpverify.contract as contract
 
 compare.compare_values = lambda name, got, expected, tol: ([], 0)
@@ -15,7 +15,7 @@ compare.tolerance_for = lambda dtype: compare.Tolerance(1e300, 1e300, 1e300)
 contract.check_numeric = lambda value, where: None
 bpverify.__version__ = "forged"
 try:  # the grader's judge; heavy (Hypothesis and JAX) and perhaps over the memory limit
-    import bpverify.checks as checks
+    import bpverify.grading.checks as checks
 
     checks._judge = lambda *args, **kwargs: None
     checks.CheckFailed = type("NeverRaised", (Exception,), {})

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .contract import CIRCUITS
-from .diagnose import diagnose, locate_fault
-from .model import CheckResult, ElementMismatch, ItemResult, SubmissionResult
-from .svg import circuit_svg, num
+from bpverify.contract import CIRCUITS
+from bpverify.feedback.diagnose import diagnose, locate_fault
+from bpverify.model import CheckResult, ElementMismatch, ItemResult, SubmissionResult
+from bpverify.output.svg import circuit_svg, num
 
 if TYPE_CHECKING:
     import jinja2
 
-    from .lecture import Walk
+    from bpverify.teaching.lecture import Walk
 
 __all__ = ["to_html", "walks_to_html", "write_html", "write_page"]
 
@@ -195,7 +195,7 @@ def walks_to_html(walks: Sequence[Walk], *, title: str,
 
     ``notes[k]``, when given, is a (heading, sentences) box shown after walk ``k``.
     """
-    from .lecture import gate_sentence
+    from bpverify.teaching.lecture import gate_sentence
 
     views = []
     for k, w in enumerate(walks):

@@ -14,9 +14,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from .diagnose import diagnosis_line
-from .model import CheckResult, ItemResult, SubmissionResult
-from .report import write_page as _write
+from bpverify.feedback.diagnose import diagnosis_line
+from bpverify.model import CheckResult, ItemResult, SubmissionResult
+from bpverify.output.html import write_page as _write
 
 __all__ = [
     "to_gradescope",

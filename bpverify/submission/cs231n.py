@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from bpverify.submission.namespace import LoadedSubmission, describe_exception
+
 __all__ = ["load_cs231n"]
 
 #: Modules a CS231n folder may import but that are often missing or unbuildable.
@@ -104,9 +106,8 @@ class FullyConnectedAsThreeLayer:
         return self.net.loss(X, y)
 
 
-def load_cs231n(sub: Any, options: dict[str, Any] | None = None) -> None:
+def load_cs231n(sub: LoadedSubmission, options: dict[str, Any] | None = None) -> None:
     """Fill ``sub`` (a LoadedSubmission whose path is the assignment folder) in place."""
-    from .student import _describe_exception
 
     options = options or {}
     root = sub.path if (sub.path / "cs231n").is_dir() else None
@@ -126,7 +127,7 @@ def load_cs231n(sub: Any, options: dict[str, Any] | None = None) -> None:
             try:
                 importlib.import_module(stub)
             except BaseException as exc:
-                sys.modules[stub] = _stub(stub, f"it did not import: {_describe_exception(exc)}")
+                sys.modules[stub] = _stub(stub, f"it did not import: {describe_exception(exc)}")
         for name in ("cs231n.layers", "cs231n.layer_utils", "cs231n.classifiers.fc_net",
                      "cs231n.classifiers.neural_net"):
             file = root / (name.replace(".", "/") + ".py")
@@ -136,7 +137,7 @@ def load_cs231n(sub: Any, options: dict[str, Any] | None = None) -> None:
                 modules[name] = importlib.import_module(name)
             except BaseException as exc:
                 sub.load_errors.append(f"importing {file.relative_to(root)} failed: "
-                                       f"{_describe_exception(exc)}")
+                                       f"{describe_exception(exc)}")
     finally:
         sys.path.remove(str(root))
     sub.modules = list(modules.values())

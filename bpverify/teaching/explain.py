@@ -18,7 +18,7 @@ each becomes one of the contract's gates, the same ones a submission implements:
 
 Parts made of numbers only are folded into one number.
 
->>> from bpverify.explain import build
+>>> from bpverify.teaching.explain import build
 >>> [n.label for n in build("1/(1 + exp(-(w0*x0 + w1*x1 + w2)))").nodes]
 ['*', '*', '+', '+', '*-1', 'exp', '+1', '1/x']
 """
@@ -30,9 +30,9 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .contract import Node
-from .lecture import Walk, walk
-from .svg import num
+from bpverify.contract import Node
+from bpverify.feedback.words import num
+from bpverify.teaching.lecture import Walk, walk
 
 __all__ = ["ExplainError", "ExprCircuit", "build", "explain", "parse_values"]
 

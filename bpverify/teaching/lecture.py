@@ -6,7 +6,7 @@ That engine is chosen over ``reference/`` because it ships with the installed pa
 reference implementation only exists in a source checkout) and because the lecture's numbers are
 then, by construction, the numbers the grader expects from a student's gates.
 
->>> from bpverify.lecture import lecture_walks
+>>> from bpverify.teaching.lecture import lecture_walks
 >>> first, neuron = lecture_walks()                     # doctest: +SKIP
 >>> first.grads["z"], neuron.grads["x0"]                # doctest: +SKIP
 (3.0, 0.393...)
@@ -22,9 +22,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .contract import CIRCUITS, Node
-from .model import GateStep
-from .svg import num
+from bpverify.contract import CIRCUITS, Node
+from bpverify.feedback.words import num
+from bpverify.model import GateStep
 
 __all__ = [
     "Shortcut",
@@ -75,7 +75,7 @@ def walk(
     hands back is the oracle's vector-Jacobian product for the upstream it actually received,
     which the chain rule says is local gradient times upstream (the tests check that it is).
     """
-    from . import oracles  # jax is heavy; only the commands that compute pay for it
+    from bpverify.grading import oracles  # jax is heavy; only the commands that compute pay for it
 
     wires: dict[str, float] = {k: float(v) for k, v in values.items()}
     wires.update({k: float(v) for k, v in (constants or {}).items()})
@@ -133,7 +133,7 @@ class Shortcut:
 
 def sigmoid_shortcut(neuron: Walk) -> Shortcut:
     """Run the whole *-1, exp, +1, 1/x chain as one SigmoidGate on the sum it squashes."""
-    from . import oracles
+    from bpverify.grading import oracles
 
     first = next(s for s in neuron.steps if s.gate == "ScaleGate")
     pre = neuron.values[first.inputs[0]]

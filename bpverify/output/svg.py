@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from .model import GateStep
+from bpverify.feedback.words import num
+from bpverify.model import GateStep
 
 __all__ = ["circuit_svg", "num"]
 
@@ -53,26 +54,6 @@ monospace;font-size:13px}
 .bp-circuit .callout .got{fill:#cf222e}
 .bp-circuit .leader{stroke:#cf222e;stroke-width:1.2;stroke-dasharray:4 3;fill:none}
 """
-
-
-def num(v: Any) -> str:
-    """A value the way the lecture writes it: -12, 0.73, -0.20 (two decimals), else 1.2e-05."""
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return "?"
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if abs(v) < 5e-13:
-        return "0"
-    r = round(v)
-    if abs(v - r) < 1e-9 * max(1.0, abs(v)) and abs(v) < 1e6:
-        return str(int(r))
-    if 0.01 <= abs(v) < 1e4:
-        return f"{v:.2f}"
-    return f"{v:.2e}"
 
 
 def _precise(v: Any) -> str:
@@ -186,7 +167,7 @@ def circuit_svg(
 ) -> str:
     """The circuit of ``trace`` as an ``<svg>`` element.
 
-    ``fault`` (a :class:`bpverify.diagnose.Fault`) marks the guilty gate, other faulty gates and
+    ``fault`` (a :class:`bpverify.feedback.diagnose.Fault`) marks the guilty gate, other faulty gates and
     the affected ones, adds a callout with the guilty gate's numbers, and notes under each wrong
     gradient what it should be.  ``constants`` are wires drawn as plain numbers (``max(x, 0)``).
     """

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .model import CheckResult, GateStep, ItemResult
+from bpverify.model import CheckResult, GateStep, ItemResult
 
 __all__ = ["Diagnosis", "Fault", "diagnose", "diagnosis_line", "locate_fault"]
 
@@ -343,7 +343,7 @@ def _example(check: CheckResult) -> dict[str, Any]:
 
 def _gate_check(check: CheckResult, item: ItemResult, exp: dict[str, Any],
                 got: dict[str, Any]) -> Diagnosis | None:
-    from .contract import GATES
+    from bpverify.contract import GATES
 
     spec = GATES.get(item.name)
     if spec is None:
@@ -511,7 +511,7 @@ def _net_check(check: CheckResult, item: ItemResult, exp: dict[str, Any],
 
 
 def _circuit_check(check: CheckResult, item: ItemResult) -> Diagnosis | None:
-    from .contract import CIRCUITS
+    from bpverify.contract import CIRCUITS
 
     fault = locate_fault(check.trace)
     if fault is None:
@@ -529,7 +529,7 @@ def _circuit_check(check: CheckResult, item: ItemResult) -> Diagnosis | None:
                          "after it works with that wrong value")
     spec = CIRCUITS.get(item.name)
     const = spec.nodes[fault.index].const if spec and fault.index < len(spec.nodes) else None
-    from .contract import GATES
+    from bpverify.contract import GATES
 
     gspec = GATES[s.gate]
     names = [f"d{w}" for w in s.inputs]

@@ -1,6 +1,6 @@
 """Rubrics: which items are graded, for how many points, shown how, and found where.
 
-A rubric is a TOML file (see ``bpverify/rubrics/default.toml``)::
+A rubric is a TOML file (see ``bpverify/grading/rubrics/default.toml``)::
 
     name = "my-course"
     layout = "python"          # or "cs231n": an assignment folder graded as it is
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .contract import ITEMS, OPTIONAL_ITEMS
-from .model import ItemResult
+from bpverify.contract import ITEMS, OPTIONAL_ITEMS
+from bpverify.model import ItemResult
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -2,7 +2,7 @@
 
 ``summarize(results)`` turns a list of :class:`SubmissionResult` into a :class:`ClassSummary`:
 each submission's score, the score distribution, and for each item the share that passed, that
-did not implement it, and the most common mistakes, named by :func:`bpverify.diagnose.diagnose`
+did not implement it, and the most common mistakes, named by :func:`bpverify.feedback.diagnose.diagnose`
 ("31% did not sum db over the batch").  A submission counts at most once per mistake per item,
 however many of the item's checks show it.  ``to_csv``, ``to_summary_html`` and
 ``render_summary`` are formats of that summary; none of them reads a clock, so the same results
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .diagnose import diagnose
-from .model import SubmissionResult
+from bpverify.feedback.diagnose import diagnose
+from bpverify.model import SubmissionResult
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -310,7 +310,9 @@ def to_csv(summary: ClassSummary) -> str:
 
 def to_summary_html(summary: ClassSummary) -> str:
     """The class summary as one self-contained page: inline CSS and SVG, no network."""
-    from .report import _env  # the reports' Jinja2 environment: autoescape, same filters
+    from bpverify.output.html import (
+        _env,  # the reports' Jinja2 environment: autoescape, same filters
+    )
 
     items = [
         {

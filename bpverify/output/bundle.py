@@ -25,16 +25,16 @@ import shlex
 import zipfile
 from pathlib import Path
 
-from . import __version__
-from .engine import DEFAULT_SEED, PROFILES
-from .rubric import BUILTIN, RubricError, load_rubric
-from .worker import MIN_MEMORY_MB
+from bpverify.grading.engine import DEFAULT_SEED, PROFILES
+from bpverify.grading.rubric import BUILTIN, RubricError, load_rubric
+from bpverify.submission.worker import MIN_MEMORY_MB
+from bpverify.version import __version__
 
 __all__ = ["BundleError", "bundle_files", "write_bundle"]
 
 #: Where the package's source sits in the zip, and the checkout it is copied from.
 SOURCE_DIR = "bpverify-src"
-_CHECKOUT = Path(__file__).resolve().parent.parent
+_CHECKOUT = Path(__file__).resolve().parents[2]
 #: What of the checkout is copied: what ``pip install`` needs, and the reference (for the
 #: smoke test at the end of setup.sh and for `bpverify grade reference` in the container).
 _TOP_FILES = ("pyproject.toml", "README.md")

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import oracles
-from .compare import compare_values, tolerance_for, working_dtype
+from bpverify.grading import oracles
+from bpverify.grading.compare import compare_values, tolerance_for, working_dtype
 
 __all__ = ["Blame", "blame_net"]
 

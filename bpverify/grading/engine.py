@@ -19,12 +19,12 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky
 
-from . import __version__
-from .checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
-from .contract import CIRCUITS, ITEMS, OPTIONAL_ITEMS, ContractError, Item
-from .model import CheckResult, ItemResult, Status, SubmissionResult
-from .rubric import Rubric, load_rubric
-from .student import Executor, InProcessExecutor, LoadSpec, StudentError, load_submission
+from bpverify.contract import CIRCUITS, ITEMS, OPTIONAL_ITEMS, ContractError, Item
+from bpverify.grading.checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
+from bpverify.grading.rubric import Rubric, load_rubric
+from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
+from bpverify.submission import Executor, InProcessExecutor, LoadSpec, StudentError, load_submission
+from bpverify.version import __version__
 
 __all__ = [
     "DEFAULT_SEED",

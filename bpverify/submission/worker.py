@@ -1,6 +1,6 @@
 """Run a submission in an isolated worker process; only plain data comes back to the grader.
 
-:class:`WorkerExecutor` implements the :class:`~bpverify.student.Executor` protocol.  Student
+:class:`WorkerExecutor` implements the :class:`~bpverify.submission.Executor` protocol.  Student
 code runs in one long-lived child process per submission (``python -I -B -c <boot>``, not
 ``multiprocessing``: its connections unpickle what they receive, and we never unpickle anything
 the worker produced).  The child gets a clean environment, a temporary working directory, its
@@ -14,7 +14,7 @@ followed by the arrays it refers to, each written by ``np.save`` and read by ``n
 attached to its error messages.  Every reply is checked by the grader before it is used, and all
 judging happens in the grader.  docs/isolation.md states the threat model.
 
-The worker imports numpy and ``bpverify.student``/``bpverify.contract`` only (never JAX or
+The worker imports numpy and ``bpverify.submission``/``bpverify.contract`` only (never JAX or
 Hypothesis): it is started with a stub ``bpverify`` package so that ``bpverify/__init__.py`` and
 the engine it imports are not loaded.
 """
@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from .contract import ContractError, Opaque
-from .student import LoadSpec, StudentError, run_scenario
+from bpverify.contract import ContractError, Opaque
+from bpverify.submission import LoadSpec, StudentError, run_scenario
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
@@ -83,6 +83,8 @@ _U16 = struct.Struct("<H")
 _ARRAY_KINDS = "biuf"
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
+#: The bpverify folder: the worker imports bpverify.submission from it under a stub package.
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 _INTERRUPTED = 70  #: the worker's exit status when something raised outside a call
 
 
@@ -329,7 +331,7 @@ class WorkerExecutor:
                    OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c", _BOOT, str(Path(__file__).parent),
+                [sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_DIR,
                  str(req_r), str(resp_w), str(self.path), str(self.memory_mb), str(os.getpid()),
                  str(crash)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -583,7 +585,7 @@ pkg = types.ModuleType("bpverify")
 pkg.__path__ = [sys.argv[1]]
 sys.modules["bpverify"] = pkg
 try:
-    from bpverify.worker import _serve
+    from bpverify.submission.worker import _serve
 except BaseException:
     import traceback
     with open(sys.argv[-1], "w") as f:

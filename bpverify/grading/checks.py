@@ -16,12 +16,13 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from . import oracles, strategies
-from .blame import blame_net
-from .compare import Tolerance, compare_values, tolerance_for, working_dtype
-from .contract import CIRCUITS, GATES, ContractError, Item, as_gradients, check_numeric
-from .model import ElementMismatch, GateStep
-from .student import Executor, StudentError
+from bpverify import strategies
+from bpverify.contract import CIRCUITS, GATES, ContractError, Item, as_gradients, check_numeric
+from bpverify.grading import oracles
+from bpverify.grading.blame import blame_net
+from bpverify.grading.compare import Tolerance, compare_values, tolerance_for, working_dtype
+from bpverify.model import ElementMismatch, GateStep
+from bpverify.submission import Executor, StudentError
 
 __all__ = ["Check", "CheckFailed", "checks_for"]
 
@@ -201,7 +202,7 @@ def _numerical(
     grads: Sequence[Any],
     case: Case,
 ) -> None:
-    from .gradcheck import check_gradient
+    from bpverify.gradcheck import check_gradient
 
     # A submission whose gradients are float32 computes in float32, even where it hands back a
     # float64 loss (a float64 regularizer added to a float32 data loss): say so.
@@ -869,7 +870,7 @@ SPIRAL = {"steps": 3000, "learning_rate": 1.0, "hidden": 100, "reg": 1e-3, "pass
 
 def _spiral_checks(name: str) -> list[Check]:
     def trains(ex: Executor, _: Any) -> None:
-        from .spiral import make_spiral
+        from bpverify.grading.spiral import make_spiral
 
         X, y = make_spiral(seed=0)
         kwargs = {"input_dim": 2, "hidden_dim": SPIRAL["hidden"], "num_classes": 3,

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .model import MAX_RECORDED_MISMATCHES, ElementMismatch
+from bpverify.model import MAX_RECORDED_MISMATCHES, ElementMismatch
 
 __all__ = ["Tolerance", "compare_values", "tolerance_for", "working_dtype"]
 

@@ -1,212 +1,24 @@
-"""The student side: load a submission and run *scenarios* against it.
+"""Scenarios: call the submission's code on inputs the grader chose and return plain data only.
 
-A scenario calls the submission's code on inputs the grader chose and returns plain data only:
-floats, numeric arrays (copies), tuples, lists, dicts, None and :class:`Opaque` placeholders.
-The grader never compares anything here; it receives the plain data and judges it.  Keeping
-this boundary strict lets the same scenarios run in-process or in an isolated worker.
+A scenario returns floats, numeric arrays (copies), tuples, lists, dicts, None and
+:class:`~bpverify.contract.Opaque` placeholders.  The grader never compares anything here; it
+receives the plain data and judges it.  Keeping this boundary strict lets the same scenarios
+run in-process or in an isolated worker.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-import traceback
-import types
-import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from .contract import CIRCUITS, CONTRACT_NAMES, GATES, ContractError, Opaque, as_gradients
+from bpverify.contract import CIRCUITS, GATES, ContractError, Opaque, as_gradients
+from bpverify.submission.namespace import LoadedSubmission, short_text, student_frames
+from bpverify.submission.protocol import StudentError
 
-__all__ = [
-    "Executor",
-    "InProcessExecutor",
-    "LoadSpec",
-    "LoadedSubmission",
-    "StudentError",
-    "load_submission",
-    "run_scenario",
-]
-
-_MAX_TEXT = 2000
-
-
-class StudentError(Exception):
-    """The submission's code raised (or exited) while the grader was calling it."""
-
-    def __init__(self, where: str, exc_type: str, message: str, tb: str = "") -> None:
-        super().__init__(f"{where} raised {exc_type}: {message}")
-        self.where, self.exc_type, self.message, self.tb = where, exc_type, message, tb
-
-
-@dataclass
-class LoadedSubmission:
-    """A submission's namespace: contract name -> object, plus what went wrong loading it."""
-
-    path: Path
-    names: dict[str, Any] = field(default_factory=dict)
-    load_errors: list[str] = field(default_factory=list)
-    modules: list[types.ModuleType] = field(default_factory=list)
-
-    def get(self, name: str) -> Any:
-        obj = self.names.get(name)
-        if obj is None:
-            raise ContractError(f"{name} is not implemented in {self.path.name}")
-        return obj
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 20] + " … [truncated]"
-
-
-def _describe_exception(exc: BaseException, path: Path | None = None) -> str:
-    if isinstance(exc, SyntaxError):
-        where = Path(exc.filename).name if exc.filename else "?"
-        return f"SyntaxError in {where}, line {exc.lineno}: {exc.msg}"
-    return _short(f"{type(exc).__name__}: {exc}")
-
-
-def _student_frames(tb: types.TracebackType | None) -> str:
-    """The traceback without the grader's own frames."""
-    frames = [
-        f
-        for f in traceback.extract_tb(tb)
-        if "bpverify" not in Path(f.filename).parts[-2:-1]
-    ]
-    return _short("".join(traceback.format_list(frames[-5:])))
-
-
-#: How a submission is laid out: "python" (a file or a folder of modules) or "cs231n".
-LAYOUTS = ("python", "cs231n")
-
-
-@dataclass(frozen=True)
-class LoadSpec:
-    """How to load a submission (plain data, so it can be sent to an isolated worker)."""
-
-    layout: str = "python"
-    options: dict[str, Any] = field(default_factory=dict)
-    lookup: dict[str, tuple[tuple[str, ...], str | None]] = field(default_factory=dict)
-
-    def load(self, path: str | Path) -> LoadedSubmission:
-        return load_submission(path, layout=self.layout, options=self.options,
-                               lookup=self.lookup)
-
-
-def load_submission(
-    path: str | Path,
-    *,
-    layout: str = "python",
-    options: dict[str, Any] | None = None,
-    lookup: dict[str, tuple[tuple[str, ...], str | None]] | None = None,
-) -> LoadedSubmission:
-    """Import a submission and look up every contract name.
-
-    ``layout="python"``: a .py file or a package folder.  ``layout="cs231n"``: a CS231n
-    assignment folder graded as it is (see :mod:`bpverify.cs231n`).  Nothing raised while
-    importing escapes: it is recorded in ``load_errors`` and the names that could not be found
-    are simply missing (graded as not implemented).  ``lookup`` maps a contract name to the
-    aliases to try and the module (file stem) to look in, from a rubric.
-    """
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout={layout!r}; expected one of {', '.join(LAYOUTS)}")
-    path = Path(path).resolve()
-    sub = LoadedSubmission(path=path)
-    if layout == "cs231n":
-        from .cs231n import load_cs231n
-
-        load_cs231n(sub, options)
-        return sub
-    modname = f"_bpverify_submission_{zlib.crc32(str(path).encode()):08x}"
-    modules: list[types.ModuleType] = []
-    sys.path.insert(0, str(path if path.is_dir() else path.parent))
-    try:
-        if path.is_dir():
-            init = path / "__init__.py"
-            if init.exists():
-                spec = importlib.util.spec_from_file_location(
-                    modname, init, submodule_search_locations=[str(path)]
-                )
-            else:
-                spec = importlib.util.spec_from_loader(modname, loader=None, is_package=True)
-            pkg = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-            if not init.exists():
-                pkg.__path__ = [str(path)]
-            sys.modules[modname] = pkg
-            if _exec(spec, pkg, sub, init.name):
-                modules.append(pkg)
-            for file in sorted(path.glob("*.py")):
-                if file.name == "__init__.py":
-                    continue
-                name = f"{modname}.{file.stem}"
-                if name in sys.modules:
-                    modules.append(sys.modules[name])
-                    continue
-                spec = importlib.util.spec_from_file_location(name, file)
-                mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-                sys.modules[name] = mod
-                if _exec(spec, mod, sub, file.name):
-                    modules.append(mod)
-        elif path.suffix == ".py" and path.is_file():
-            spec = importlib.util.spec_from_file_location(modname, path)
-            mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-            sys.modules[modname] = mod
-            if _exec(spec, mod, sub, path.name):
-                modules.append(mod)
-        else:
-            sub.load_errors.append(
-                f"{path} is neither a .py file nor a folder; expected a submission file "
-                "(e.g. solution.py) or a package folder"
-            )
-    finally:
-        sys.path.remove(str(path if path.is_dir() else path.parent))
-    sub.modules = modules
-    lookup = lookup or {}
-    for name in CONTRACT_NAMES:
-        aliases, module = lookup.get(name, ((name,), None))
-        where = [m for m in modules if module is None
-                 or m.__name__.rsplit(".", 1)[-1] == module or (m is modules[0] and
-                                                              module == "__init__")]
-        for alias in aliases:
-            obj = next((getattr(m, alias) for m in where if getattr(m, alias, None) is not None),
-                       None)
-            if obj is None:
-                continue
-            problem = _protocol_problem(name, obj)
-            if problem:
-                sub.load_errors.append(f"{alias} {problem}")
-            else:
-                sub.names[name] = obj
-            break
-    return sub
-
-
-def _protocol_problem(name: str, obj: Any) -> str:
-    """Why ``obj`` cannot be the contract's ``name`` (empty when it can)."""
-    if name in GATES:
-        if not isinstance(obj, type):
-            return f"is a {type(obj).__name__}; expected a class with forward and backward"
-        missing = [m for m in ("forward", "backward") if not callable(getattr(obj, m, None))]
-        return f"has no {' or '.join(missing)} method" if missing else ""
-    if name in ("TwoLayerNet", "ThreeLayerNet"):
-        if not isinstance(obj, type):
-            return f"is a {type(obj).__name__}; expected a class with params and loss"
-        return "" if callable(getattr(obj, "loss", None)) else "has no loss method"
-    return "" if callable(obj) else f"is a {type(obj).__name__}; expected a function"
-
-
-def _exec(spec: Any, module: types.ModuleType, sub: LoadedSubmission, label: str) -> bool:
-    try:
-        with np.errstate(all="ignore"):
-            spec.loader.exec_module(module)
-        return True
-    except BaseException as exc:
-        sub.load_errors.append(f"importing {label} failed: {_describe_exception(exc)}")
-        return False
+__all__ = ["SCENARIOS", "InProcessExecutor", "plain", "run_scenario"]
 
 
 # --- plain data -------------------------------------------------------------------------
@@ -239,7 +51,7 @@ def _call(where: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
         raise StudentError(
-            where, type(exc).__name__, _short(str(exc)), _student_frames(exc.__traceback__)
+            where, type(exc).__name__, short_text(str(exc)), student_frames(exc.__traceback__)
         ) from None
 
 
@@ -533,11 +345,3 @@ class InProcessExecutor:
 
     def close(self) -> None:
         pass
-
-
-class Executor(Protocol):
-    """Where scenarios run: in-process here, in an isolated worker for untrusted code."""
-
-    def call(self, scenario: str, **kwargs: Any) -> Any: ...
-
-    def close(self) -> None: ...

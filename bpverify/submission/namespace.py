@@ -1,0 +1,50 @@
+"""A loaded submission's namespace, and how its failures are put into words."""
+
+from __future__ import annotations
+
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bpverify.contract import ContractError
+
+__all__ = ["LoadedSubmission", "describe_exception", "short_text", "student_frames"]
+
+_MAX_TEXT = 2000
+#: Frames from files under this folder are the grader's own, not the student's.
+_GRADER = str(Path(__file__).resolve().parent.parent) + "/"
+
+
+@dataclass
+class LoadedSubmission:
+    """A submission's namespace: contract name -> object, plus what went wrong loading it."""
+
+    path: Path
+    names: dict[str, Any] = field(default_factory=dict)
+    load_errors: list[str] = field(default_factory=list)
+    modules: list[types.ModuleType] = field(default_factory=list)
+
+    def get(self, name: str) -> Any:
+        obj = self.names.get(name)
+        if obj is None:
+            raise ContractError(f"{name} is not implemented in {self.path.name}")
+        return obj
+
+
+def short_text(text: str) -> str:
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 20] + " … [truncated]"
+
+
+def describe_exception(exc: BaseException, path: Path | None = None) -> str:
+    if isinstance(exc, SyntaxError):
+        where = Path(exc.filename).name if exc.filename else "?"
+        return f"SyntaxError in {where}, line {exc.lineno}: {exc.msg}"
+    return short_text(f"{type(exc).__name__}: {exc}")
+
+
+def student_frames(tb: types.TracebackType | None) -> str:
+    """The traceback without the grader's own frames."""
+    frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(_GRADER)]
+    return short_text("".join(traceback.format_list(frames[-5:])))
