@@ -30,7 +30,7 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
-from bpverify.contract import ITEMS, OPTIONAL_ITEMS
+from bpverify.contract import ALL_ITEMS
 from bpverify.feedback.diagnose import diagnosis_line
 from bpverify.grading.engine import DEFAULT_SEED, PROFILE_ENV, PROFILES, check_submission
 from bpverify.grading.rubric import RubricError, load_rubric
@@ -386,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"how many examples per check (default: ${PROFILE_ENV} or dev)")
     grade.add_argument("--examples", type=int, help="examples per check (overrides --profile)")
     grade.add_argument("--only", action="append", metavar="ITEM",
-                       choices=[i.name for i in (*ITEMS, *OPTIONAL_ITEMS)],
+                       choices=[i.name for i in ALL_ITEMS],
                        help="check only this item (repeatable)")
     grade.add_argument("--json", metavar="FILE", help="write the full result model as JSON")
     grade.add_argument("--gradescope", metavar="FILE",

@@ -133,6 +133,12 @@ class SubmissionResult:
     load_error: str = ""
     rubric: str = "default"
     duration_s: float = field(default=0.0, compare=False)
+    #: What the grader noticed about the submission as a whole, for every output to show:
+    #: the rubric it chose and why, modules it stood in for, files it could not import.
+    notes: tuple[str, ...] = ()
+    #: How the submission was contained, e.g. "landlock abi 7 + pid namespace + no network",
+    #: "in-process (no isolation)".
+    sandbox: str = ""
 
     @property
     def reproduce(self) -> str:
@@ -193,6 +199,8 @@ class SubmissionResult:
             load_error=data.get("load_error", ""),
             rubric=data.get("rubric", "default"),
             duration_s=data.get("duration_s", 0.0),
+            notes=tuple(data.get("notes", ())),
+            sandbox=data.get("sandbox", ""),
         )
 
 

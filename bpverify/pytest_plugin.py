@@ -133,12 +133,12 @@ class CheckItem(pytest.Item):
         self.item_name, self.check_name = item_name, check_name
 
     def runtest(self) -> None:
-        from bpverify.contract import ITEMS, OPTIONAL_ITEMS
+        from bpverify.contract import item_named
         from bpverify.grading.checks import checks_for
         from bpverify.grading.engine import _lecture_trace, resolve_profile, run_check
 
         executor, inventory = _loaded(self.config)
-        item = next(i for i in (*ITEMS, *OPTIONAL_ITEMS) if i.name == self.item_name)
+        item = item_named(self.item_name)
         missing = [n for n in item.needs if n not in inventory["names"]]
         if missing:
             why = f" (import failed: {'; '.join(inventory['load_errors'])})" \
@@ -179,10 +179,10 @@ class ItemCollector(pytest.Collector):
         self.item_name = item_name
 
     def collect(self) -> Iterator[CheckItem]:
-        from bpverify.contract import ITEMS, OPTIONAL_ITEMS
+        from bpverify.contract import item_named
         from bpverify.grading.checks import checks_for
 
-        item = next(i for i in (*ITEMS, *OPTIONAL_ITEMS) if i.name == self.item_name)
+        item = item_named(self.item_name)
         names = [c.name for c in checks_for(item)]
         if item.category == "circuit":
             names.append("lecture values")

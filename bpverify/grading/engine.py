@@ -19,7 +19,7 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky
 
-from bpverify.contract import CIRCUITS, ITEMS, OPTIONAL_ITEMS, ContractError, Item
+from bpverify.contract import ALL_ITEMS, CIRCUITS, ContractError, Item, item_named
 from bpverify.grading.checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
 from bpverify.grading.rubric import Rubric, load_rubric
 from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
@@ -198,10 +198,7 @@ def check_item(
     else:
         executor = submission
     if isinstance(item, str):
-        by_name = {i.name: i for i in (*ITEMS, *OPTIONAL_ITEMS)}
-        if item not in by_name:
-            raise ValueError(f"unknown item {item!r}; expected one of {', '.join(by_name)}")
-        item = by_name[item]
+        item = item_named(item)
     if available is not None:
         missing = [n for n in item.needs if n not in set(available)]
         if missing:
@@ -246,7 +243,7 @@ def check_submission(
     path = Path(path)
     prof = resolve_profile(profile)
     rules = load_rubric(rubric)
-    by_name = {i.name: i for i in (*ITEMS, *OPTIONAL_ITEMS)}
+    by_name = {i.name: i for i in ALL_ITEMS}
     wanted = list(rules.item_names)
     if only is not None:
         only = list(only)

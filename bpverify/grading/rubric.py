@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bpverify.contract import ITEMS, OPTIONAL_ITEMS
+from bpverify.contract import ALL_ITEMS
 from bpverify.model import ItemResult
 
 if sys.version_info >= (3, 11):
@@ -131,7 +131,7 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
     if not isinstance(items, dict) or not items:
         raise RubricError(f"{source}: no [items.NAME] tables; expected at least one item, "
                           'e.g. [items.MultiplyGate] with points = 4')
-    contract = {i.name for i in (*ITEMS, *OPTIONAL_ITEMS)}
+    contract = {i.name for i in ALL_ITEMS}
     rules = []
     for name, spec in items.items():
         where = _where(source, f"items.{name!r}")
@@ -161,7 +161,7 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
             names=tuple(names),
             module=module,
         ))
-    order = [i.name for i in (*ITEMS, *OPTIONAL_ITEMS)]
+    order = [i.name for i in ALL_ITEMS]
     rules.sort(key=lambda r: order.index(r.name))
     return Rubric(
         name=str(data.get("name", Path(source).stem)),

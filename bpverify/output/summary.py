@@ -2,7 +2,8 @@
 
 ``summarize(results)`` turns a list of :class:`SubmissionResult` into a :class:`ClassSummary`:
 each submission's score, the score distribution, and for each item the share that passed, that
-did not implement it, and the most common mistakes, named by :func:`bpverify.feedback.diagnose.diagnose`
+did not implement it, and the most common mistakes, named by
+:func:`bpverify.feedback.diagnose.diagnose`
 ("31% did not sum db over the batch").  A submission counts at most once per mistake per item,
 however many of the item's checks show it.  ``to_csv``, ``to_summary_html`` and
 ``render_summary`` are formats of that summary; none of them reads a clock, so the same results

@@ -167,9 +167,10 @@ def circuit_svg(
 ) -> str:
     """The circuit of ``trace`` as an ``<svg>`` element.
 
-    ``fault`` (a :class:`bpverify.feedback.diagnose.Fault`) marks the guilty gate, other faulty gates and
-    the affected ones, adds a callout with the guilty gate's numbers, and notes under each wrong
-    gradient what it should be.  ``constants`` are wires drawn as plain numbers (``max(x, 0)``).
+    ``fault`` (a :class:`bpverify.feedback.diagnose.Fault`) marks the guilty gate, other faulty
+    gates and the affected ones, adds a callout with the guilty gate's numbers, and notes under
+    each wrong gradient what it should be.  ``constants`` are wires drawn as plain numbers
+    (``max(x, 0)``).
     """
     trace = tuple(trace)
     consts = dict(constants or {})

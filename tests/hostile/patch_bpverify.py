@@ -15,9 +15,9 @@ compare.tolerance_for = lambda dtype: compare.Tolerance(1e300, 1e300, 1e300)
 contract.check_numeric = lambda value, where: None
 bpverify.__version__ = "forged"
 try:  # the grader's judge; heavy (Hypothesis and JAX) and perhaps over the memory limit
-    import bpverify.grading.checks as checks
+    import bpverify.grading.checks.base as checks
 
-    checks._judge = lambda *args, **kwargs: None
+    checks.judge = lambda *args, **kwargs: None
     checks.CheckFailed = type("NeverRaised", (Exception,), {})
 except BaseException:  # noqa: BLE001
     pass

@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 __all__ = [
+    "ALL_ITEMS",
     "CIRCUITS",
     "GATES",
     "ITEMS",
@@ -26,6 +27,7 @@ __all__ = [
     "Opaque",
     "as_gradients",
     "check_numeric",
+    "item_named",
 ]
 
 
@@ -160,6 +162,19 @@ OPTIONAL_ITEMS: tuple[Item, ...] = (Item("TwoLayerNet spiral", "demo", ("TwoLaye
 
 #: Every name the harness looks up in a submission.
 CONTRACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(n for i in ITEMS for n in i.needs))
+
+#: Every item of every family, in reporting order: the default contract, the optional items, and
+#: the items of other conventions (each family adds its tuple here; see docs/architecture.md).
+ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS)
+
+
+def item_named(name: str) -> Item:
+    """The item called ``name``, or a ValueError that lists the names there are."""
+    for item in ALL_ITEMS:
+        if item.name == name:
+            return item
+    names = ", ".join(i.name for i in ALL_ITEMS)
+    raise ValueError(f"unknown item {name!r}; expected one of {names}")
 
 
 def as_gradients(value: Any, names: Sequence[str], where: str) -> tuple[Any, ...]:

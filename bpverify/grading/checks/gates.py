@@ -1,0 +1,197 @@
+"""The lecture's gates and the sigmoid neuron: forward, backward, numerical, hygiene, instances."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from bpverify import strategies
+from bpverify.contract import GATES, ContractError, as_gradients
+from bpverify.grading import oracles
+from bpverify.grading.checks.base import (
+    Case,
+    Check,
+    CheckFailed,
+    expect_finite,
+    expect_shape,
+    judge,
+    judge_numerical,
+    judge_unmodified,
+    nearby,
+    rounded,
+    weighted_sum,
+)
+from bpverify.grading.compare import tolerance_for, working_dtype
+from bpverify.submission import Executor, StudentError
+
+
+def gate_inputs(name: str, case: Case) -> list[Any]:
+    return [case[n] for n in GATES[name].inputs]
+
+
+def gate_oracle(name: str, inputs: Sequence[Any], const: Any, dout: Any,
+                 dtype: np.dtype[Any]) -> tuple[Any, list[Any]]:
+    return oracles.gate(
+        name, [rounded(v, dtype) for v in inputs],
+        None if const is None else rounded(const, dtype), rounded(dout, dtype),
+    )
+
+
+def project_max_ties(inputs: Sequence[Any], dout: Any, got: Sequence[Any],
+                      dtype: np.dtype[Any] | None = None) -> list[Any]:
+    """At a tie any split dx = a dz, dy = (1 - a) dz with 0 <= a <= 1 is a valid subgradient.
+
+    Ties are looked for in the inputs as the submission saw them (rounded to its dtype).
+    """
+    dtype = np.dtype(np.float64) if dtype is None else dtype
+    x, y = (np.asarray(rounded(v, dtype), dtype=np.float64) for v in inputs)
+    dz = np.broadcast_to(np.asarray(dout, dtype=np.float64), x.shape)
+    dx_got = np.asarray(got[0], dtype=np.float64)
+    with np.errstate(all="ignore"):
+        a = np.clip(np.nan_to_num(dx_got / dz), 0.0, 1.0)
+    wins = x > y
+    tie = x == y
+    dx = np.where(tie, a * dz, np.where(wins, dz, 0.0))
+    dy = np.where(tie, (1.0 - a) * dz, np.where(wins, 0.0, dz))
+    return [dx, dy]
+
+
+def gate_call(ex: Executor, name: str, case: Case) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    spec = GATES[name]
+    res = ex.call("gate", name=name, const=case.get(spec.const or ""),
+                  inputs=gate_inputs(name, case), dout=case["dout"])
+    return res, as_gradients(res["grads"], spec.grads, f"{name}.backward")
+
+
+def gate_alone(ex: Executor, name: str, case: Case) -> tuple[Any, tuple[Any, ...]]:
+    res, grads = gate_call(ex, name, case)
+    return res["out"], grads
+
+
+def _out_shape(name: str, inputs: Sequence[Any]) -> tuple[int, ...]:
+    return () if name == "SigmoidNeuron" else np.shape(inputs[0])
+
+
+def judge_gate_forward(name: str, case: Case, out: Any) -> None:
+    spec = GATES[name]
+    inputs = gate_inputs(name, case)
+    where = f"{name}.forward({', '.join(spec.inputs)})"
+    expect_shape(out, _out_shape(name, inputs), "its output", where,
+                  "the output has the shape of the inputs")
+    dtype = working_dtype(out)
+    expected, _ = gate_oracle(name, inputs, case.get(spec.const or ""), case["dout"], dtype)
+    judge(where, ["out"], [out], [expected], tolerance_for(dtype), "the oracle's value")
+
+
+def judge_gate_backward(name: str, case: Case, out: Any, grads: Sequence[Any]) -> None:
+    spec = GATES[name]
+    inputs = gate_inputs(name, case)
+    where = f"{name}.backward(dout)"
+    for gname, g, x in zip(spec.grads, grads, inputs):
+        expect_shape(g, np.shape(x), gname, where,
+                      f"a gradient has the shape of its input {gname[1:]}")
+        expect_finite(g, gname, where)
+    dtype = working_dtype(out, *grads)
+    _, expected = gate_oracle(name, inputs, case.get(spec.const or ""), case["dout"], dtype)
+    if name == "MaxGate":
+        expected = project_max_ties(inputs, case["dout"], grads, dtype)
+    judge(where, spec.grads, grads, expected, tolerance_for(dtype),
+           "the chain rule (upstream gradient times local gradient)")
+
+
+def gate_checks(name: str) -> list[Check]:
+    spec = GATES[name]
+    cases = strategies.gate_cases(name)
+
+    def forward(ex: Executor, case: Case) -> None:
+        out = ex.call("gate_forward", name=name, const=case.get(spec.const or ""),
+                      inputs=gate_inputs(name, case))
+        judge_gate_forward(name, case, out)
+
+    def backward(ex: Executor, case: Case) -> None:
+        res, grads = gate_call(ex, name, case)
+        judge_gate_backward(name, case, res["out"], grads)
+
+    def numerical(ex: Executor, case: Case) -> bool:
+        res, grads = gate_call(ex, name, case)
+        const = case.get(spec.const or "")
+        try:
+            judge_gate_forward(name, case, res["out"])
+            for g, x in zip(grads, gate_inputs(name, case)):
+                expect_shape(g, np.shape(x), "gradient", name, "")
+            moved = nearby(case, spec.inputs)
+            judge_gate_forward(name, moved, ex.call("gate_forward", name=name, const=const,
+                                                     inputs=gate_inputs(name, moved)))
+        except (CheckFailed, ContractError, StudentError):
+            return False  # the forward check and the backward check report this
+
+        def f(*ins: Any) -> Any:
+            return weighted_sum(ex.call("gate_forward", name=name, const=const, inputs=list(ins)),
+                             case["dout"])
+
+        judge_numerical(f"{name}.backward", spec.grads, f, gate_inputs(name, case), grads, case)
+        return True
+
+    def hygiene(ex: Executor, case: Case) -> None:
+        res = ex.call("gate", name=name, const=case.get(spec.const or ""),
+                      inputs=gate_inputs(name, case), dout=case["dout"])
+        inputs = gate_inputs(name, case)
+        judge_unmodified(f"{name}.forward", spec.inputs, inputs, res["inputs_after_forward"],
+                         "input")
+        judge_unmodified(f"{name}.backward", spec.inputs, inputs, res["inputs_after"],
+                         "cached input")
+        judge_unmodified(f"{name}.backward", ["dout"], [case["dout"]], [res["dout_after"]],
+                 "upstream gradient")
+
+    def instances(ex: Executor, pair: tuple[Case, Case]) -> bool:
+        a, b = pair
+        res = ex.call(
+            "gate_pair", name=name,
+            consts=(a.get(spec.const or ""), b.get(spec.const or "")),
+            inputs_a=gate_inputs(name, a), inputs_b=gate_inputs(name, b),
+            dout_a=a["dout"], dout_b=b["dout"],
+        )
+        for label, case, raw in (("first", a, res["grads_a"]), ("second", b, res["grads_b"])):
+            grads = as_gradients(raw, spec.grads, f"{name}.backward ({label} instance)")
+            try:
+                judge_gate_backward(name, case, grads[0], grads)
+            except CheckFailed as exc:
+                try:  # wrong even alone? then the backward check reports it, not this one
+                    judge_gate_backward(name, case, *gate_alone(ex, name, case))
+                except (CheckFailed, ContractError):
+                    return False
+                raise CheckFailed(
+                    "shared-state",
+                    f"two {name} instances were forwarded before either ran backward, and the "
+                    f"{label} one returned the wrong gradient: {exc.message}. Keep what "
+                    "backward needs on self (the instance), never on the class or in globals.",
+                    expected=exc.expected, got=exc.got, mismatches=exc.mismatches,
+                    count=exc.count,
+                ) from None
+        return True
+
+    checks = [
+        Check("forward", cases, forward, "forward matches the JAX oracle"),
+        Check("backward", cases, backward, "backward matches jax.vjp with a random upstream"),
+        Check("numerical", cases, numerical, "backward matches centred differences"),
+        Check("hygiene", cases, hygiene, "inputs and dout are left unmodified"),
+        Check("instances", st.tuples(cases, cases), instances,
+              "two instances keep their own caches",
+              unjudged="backward is wrong even for a single instance (see the backward check)"),
+    ]
+    if name in ("SigmoidGate", "SigmoidNeuron"):
+        big = strategies.gate_cases(name, large=True)
+
+        def stability(ex: Executor, case: Case) -> None:
+            res, grads = gate_call(ex, name, case)
+            expect_finite(res["out"], "its output", f"{name}.forward")
+            judge_gate_forward(name, case, res["out"])
+            judge_gate_backward(name, case, res["out"], grads)
+
+        checks.append(Check("stability", big, stability, "finite and right for |x| up to 1000"))
+    return checks
+
+

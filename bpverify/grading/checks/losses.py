@@ -1,0 +1,119 @@
+"""The softmax and SVM losses: value, gradient, kinks of the hinge, stability."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bpverify import strategies
+from bpverify.contract import ContractError, check_numeric
+from bpverify.grading import oracles
+from bpverify.grading.checks.base import (
+    Case,
+    Check,
+    CheckFailed,
+    expect_finite,
+    expect_shape,
+    judge,
+    judge_numerical,
+    judge_unmodified,
+    nearby,
+    rounded,
+)
+from bpverify.grading.compare import tolerance_for, working_dtype
+from bpverify.submission import Executor, StudentError
+
+
+def _svm_project(scores: Any, y: Any, got: Any, base: Any) -> Any:
+    """At a hinge margin of exactly 0 the indicator may be anything in [0, 1]."""
+    n = scores.shape[0]
+    rows = np.arange(n)
+    margins = scores - scores[rows, y][:, None] + 1.0
+    tie = margins == 0
+    tie[rows, y] = False
+    if not tie.any():
+        return base
+    g = np.asarray(got, dtype=np.float64)
+    a = np.where(tie, np.clip((g - base) * n, 0.0, 1.0), 0.0)
+    expected = base + a / n
+    expected[rows, y] -= a.sum(axis=1) / n
+    return expected
+
+
+def loss_checks(name: str) -> list[Check]:
+
+    def call(ex: Executor, case: Case) -> tuple[Any, Any, dict[str, Any]]:
+        res = ex.call("loss", name=name, scores=case["scores"], y=case["y"])
+        return res["loss"], res["dscores"], res
+
+    def expected(case: Case, dtype: np.dtype[Any]) -> tuple[Any, Any]:
+        return oracles.loss(name, rounded(case["scores"], dtype), case["y"])
+
+    def judge_loss(case: Case, value: Any) -> None:
+        where = f"{name}(scores, y)"
+        check_numeric(value, f"{where} (loss)")
+        expect_shape(np.squeeze(value) if np.size(value) == 1 else value, (), "loss", where,
+                      "the loss is a scalar averaged over the batch")
+        expect_finite(value, "loss", where)
+        dtype = working_dtype(value)
+        judge(where, ["loss"], [np.squeeze(value)], [expected(case, dtype)[0]],
+               tolerance_for(dtype), "the oracle's loss")
+
+    def judge_grad(case: Case, value: Any, ds: Any) -> None:
+        where = f"{name}(scores, y)"
+        expect_shape(ds, case["scores"].shape, "dscores", where, "the shape of scores")
+        expect_finite(ds, "dscores", where)
+        dtype = working_dtype(ds)
+        exp = expected(case, dtype)[1]
+        if name == "svm_loss":
+            exp = _svm_project(rounded(case["scores"], dtype), case["y"], ds, exp)
+        judge(where, ["dscores"], [ds], [exp], tolerance_for(dtype),
+               "the gradient of the loss")
+
+    def loss_check(ex: Executor, case: Case) -> None:
+        judge_loss(case, call(ex, case)[0])
+
+    def gradient(ex: Executor, case: Case) -> None:
+        value, ds, _ = call(ex, case)
+        judge_grad(case, value, ds)
+
+    def numerical(ex: Executor, case: Case) -> bool:
+        value, ds, _ = call(ex, case)
+        try:
+            judge_loss(case, value)
+            expect_shape(ds, case["scores"].shape, "dscores", name, "")
+            moved = nearby(case, ["scores"])
+            judge_loss(moved, call(ex, moved)[0])
+        except (CheckFailed, ContractError, StudentError):
+            return False
+
+        def f(scores: Any) -> Any:
+            return ex.call("loss", name=name, scores=scores, y=case["y"])["loss"]
+
+        judge_numerical(name, ["dscores"], f, [case["scores"]], [ds], case)
+        return True
+
+    def hygiene(ex: Executor, case: Case) -> None:
+        _, _, res = call(ex, case)
+        judge_unmodified(name, ["scores", "y"], [case["scores"], case["y"]], res["inputs_after"],
+                         "input")
+
+    cases = strategies.loss_cases(name)
+    checks = [
+        Check("loss", cases, loss_check, "the loss matches the JAX oracle"),
+        Check("gradient", cases, gradient, "dscores matches jax.grad"),
+        Check("numerical", cases, numerical, "dscores matches centred differences"),
+        Check("hygiene", cases, hygiene, "scores and y are left unmodified"),
+    ]
+    if name == "softmax_loss":
+        def stability(ex: Executor, case: Case) -> None:
+            value, ds, _ = call(ex, case)
+            judge_loss(case, value)
+            judge_grad(case, value, ds)
+
+        checks.append(Check("stability", strategies.loss_cases(name, large=True), stability,
+                            "finite and right for scores up to 1000"))
+    return checks
+
+
