@@ -77,6 +77,8 @@ def resolve_submission(arg: str) -> Path:
 
 def render_table(result: SubmissionResult, console: Console) -> None:
     """The terminal summary: one row per item, then every failure explained."""
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="cyan"))
     table = Table(title=f"bpverify: {result.submission}", title_justify="left")
     table.add_column("item")
     table.add_column("checks", justify="right")
@@ -405,9 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
                        f"{DEFAULT_TIMEOUT:g}); an item's calls together get 10 times that")
     grade.add_argument("--memory", type=int, metavar="MB",
                        help=f"the worker's address-space limit (default {DEFAULT_MEMORY_MB})")
-    grade.add_argument("--rubric", metavar="NAME|FILE", default="default",
+    grade.add_argument("--rubric", metavar="NAME|FILE", default=None,
                        help="which items and how many points: a built-in rubric (default, "
-                       "cs231n: a CS231n assignment folder as it is) or a TOML file")
+                       "cs231n: a CS231n assignment folder as it is, ...) or a TOML file; "
+                       "without it, bpverify chooses by what the submission defines and says so")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="grade N submissions at a time (default: all cores)")
     grade.add_argument("--in-process", action="store_true",

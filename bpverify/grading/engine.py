@@ -6,12 +6,11 @@ the check's name, the example database is off, and the same seed gives the same 
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,52 +20,28 @@ from hypothesis.errors import Flaky
 
 from bpverify.contract import ALL_ITEMS, CIRCUITS, ContractError, Item, item_named
 from bpverify.grading.checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
-from bpverify.grading.rubric import Rubric, load_rubric
+from bpverify.grading.rubric import Rubric, choose_rubric, load_rubric
 from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
+from bpverify.options import (
+    DEFAULT_SEED,
+    PROFILE_ENV,
+    PROFILES,
+    GradeOptions,
+    Profile,
+    resolve_profile,
+)
 from bpverify.submission import Executor, InProcessExecutor, LoadSpec, StudentError, load_submission
 from bpverify.version import __version__
 
 __all__ = [
     "DEFAULT_SEED",
     "PROFILES",
+    "PROFILE_ENV",
     "Profile",
     "check_item",
     "check_submission",
     "resolve_profile",
 ]
-
-DEFAULT_SEED = 0
-PROFILE_ENV = "BPVERIFY_PROFILE"
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    max_examples: int
-    doc: str
-
-
-PROFILES: dict[str, Profile] = {
-    p.name: p
-    for p in (
-        Profile("dev", 30, "a quick look while you work (the default)"),
-        Profile("ci", 15, "fast enough for every push; the test suite uses it"),
-        Profile("thorough", 300, "before you publish grades"),
-    )
-}
-
-
-def resolve_profile(name: str | None = None) -> Profile:
-    """The named profile, else $BPVERIFY_PROFILE, else "dev"."""
-    chosen = name or os.environ.get(PROFILE_ENV) or "dev"
-    if chosen not in PROFILES:
-        raise ValueError(
-            f"unknown profile {chosen!r}"
-            + (f" (from ${PROFILE_ENV})" if not name else "")
-            + f"; expected one of {', '.join(PROFILES)}"
-        )
-    return PROFILES[chosen]
-
 
 def _check_seed(seed: int, item: str, check: str) -> int:
     return zlib.crc32(f"{seed}:{item}:{check}".encode())
@@ -242,9 +217,7 @@ def check_submission(
     start = time.perf_counter()
     path = Path(path)
     prof = resolve_profile(profile)
-    rules = load_rubric(rubric)
     by_name = {i.name: i for i in ALL_ITEMS}
-    wanted = list(rules.item_names)
     if only is not None:
         only = list(only)
         unknown = [n for n in only if n not in by_name]
@@ -252,15 +225,32 @@ def check_submission(
             raise ValueError(
                 f"unknown item(s) {sorted(unknown)}; expected names from {', '.join(by_name)}"
             )
-        wanted = [n for n in by_name if n in only]
-    spec = LoadSpec(layout=rules.layout, options=dict(rules.options), lookup=rules.lookup)
-    if executor_factory is None:
-        executor: Executor = InProcessExecutor(spec.load(path))
-    else:
-        executor = executor_factory(path, spec)
+    rules = load_rubric(rubric)
+
+    def start_executor(rules: Rubric) -> Executor:
+        spec = LoadSpec(layout=rules.layout, options=dict(rules.options), lookup=rules.lookup)
+        if executor_factory is None:
+            return InProcessExecutor(spec.load(path))
+        return executor_factory(path, spec)
+
+    executor = start_executor(rules)
     items = []
+    notes: list[str] = []
     try:
         inv = executor.call("inventory")
+        if rubric is None:  # no rubric named: choose by what the submission defines
+            chosen, why = choose_rubric(path, inv["names"])
+            if chosen != rules.name:
+                executor.close()
+                rules = load_rubric(chosen)
+                executor = start_executor(rules)
+                inv = executor.call("inventory")
+            if why:
+                notes.append(why)
+        notes += [n for n in inv.get("notes", ()) if isinstance(n, str)]
+        wanted = list(rules.item_names)
+        if only is not None:
+            wanted = [n for n in by_name if n in only]
         load_error = "; ".join(inv["load_errors"])
         for name in wanted:
             if progress:
@@ -284,4 +274,5 @@ def check_submission(
         load_error=load_error,
         rubric=rules.name,
         duration_s=time.perf_counter() - start,
+        notes=tuple(notes),
     )

@@ -23,11 +23,12 @@ Built-in rubrics are named ``default`` and ``cs231n``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bpverify.contract import ALL_ITEMS
+from bpverify.contract import ALL_ITEMS, CONTRACT_NAMES
 from bpverify.model import ItemResult
 
 if sys.version_info >= (3, 11):
@@ -35,7 +36,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["BUILTIN", "ItemRule", "Rubric", "RubricError", "load_rubric"]
+__all__ = ["AUTO_RUBRICS", "BUILTIN", "ItemRule", "Rubric", "RubricError", "choose_rubric",
+           "load_rubric"]
 
 BUILTIN = ("default", "cs231n")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -173,6 +175,35 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
         default_weights=weights,
         source=source,
     )
+
+
+#: Built-in rubrics chosen by what a submission defines when no rubric is named, tried in order
+#: after the default contract: (rubric, what its names look like, the names that select it).
+#: A family that follows another convention adds its row (see docs/architecture.md).
+AUTO_RUBRICS: list[tuple[str, str, tuple[str, ...]]] = []
+
+
+def choose_rubric(path: str | Path, found: Iterable[str]) -> tuple[str, str]:
+    """The built-in rubric for the submission at ``path`` that defines ``found``, and why.
+
+    The reason is empty when the choice is the default rubric for the usual reason (the
+    submission defines names of the default contract, or nothing recognisable at all).
+    """
+    path = Path(path)
+    if path.is_dir() and (path / "cs231n").is_dir():
+        return "cs231n", (f"{path.name or path} holds a cs231n/ package: graded with the cs231n "
+                          "rubric (--rubric chooses another)")
+    names = set(found)
+    if names & set(CONTRACT_NAMES):
+        return "default", ""
+    for rubric, what, selecting in AUTO_RUBRICS:
+        hits = [n for n in selecting if n in names]
+        if hits:
+            shown = ", ".join(hits[:4]) + (", ..." if len(hits) > 4 else "")
+            return rubric, (f"no names of the default contract were found, and {shown} "
+                            f"look{'s' if len(hits) == 1 else ''} like {what}: graded with the "
+                            f"{rubric} rubric (--rubric chooses another)")
+    return "default", ""
 
 
 def load_rubric(name_or_path: str | Path | Rubric | None = None) -> Rubric:

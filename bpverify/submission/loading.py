@@ -10,6 +10,7 @@ import importlib.util
 import sys
 import types
 import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,17 @@ def load_submission(
             else:
                 sub.names[name] = obj
             break
+    for finder in FINDERS:
+        finder([vars(m) for m in modules], sub)
     return sub
+
+
+#: Name finders of the families that follow other conventions (autograd engines, layer classes).
+#: Each gets the namespaces of the submission's modules (first module first) and adds what it
+#: recognises to ``sub.names`` under the family's canonical names, with notes and load errors.
+#: A finder takes mappings, not modules, so that the notebook API can run it on ``globals()``.
+Finder = Callable[[Sequence[Mapping[str, Any]], LoadedSubmission], None]
+FINDERS: list[Finder] = []
 
 
 def _protocol_problem(name: str, obj: Any) -> str:

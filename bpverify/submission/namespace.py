@@ -25,6 +25,8 @@ class LoadedSubmission:
     names: dict[str, Any] = field(default_factory=dict)
     load_errors: list[str] = field(default_factory=list)
     modules: list[types.ModuleType] = field(default_factory=list)
+    #: What loading noticed that the user should read (stand-ins, the convention detected, ...).
+    notes: list[str] = field(default_factory=list)
 
     def get(self, name: str) -> Any:
         obj = self.names.get(name)

@@ -81,6 +81,7 @@ def inventory(sub: LoadedSubmission) -> dict[str, Any]:
     return {
         "names": {n: type(o).__name__ for n, o in sub.names.items()},
         "load_errors": list(sub.load_errors),
+        "notes": list(sub.notes),
     }
 
 
