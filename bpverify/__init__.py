@@ -7,6 +7,10 @@ docs/contract.md) against two oracles, JAX autodiff and centred numerical differ
 >>> result = bpverify.check_submission("reference")       # doctest: +SKIP
 >>> result.passed                                           # doctest: +SKIP
 True
+
+In a notebook, check the objects you defined; the result shows itself as an inline report:
+
+>>> bpverify.check(affine_forward, affine_backward)        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from bpverify.gradcheck import GradCheckResult, check_gradient
 from bpverify.grading.engine import DEFAULT_SEED, PROFILES, check_item, check_submission
 from bpverify.grading.rubric import Rubric, load_rubric
 from bpverify.model import CheckResult, ElementMismatch, GateStep, ItemResult, SubmissionResult
+from bpverify.notebook import NotebookResult, check
 from bpverify.output.formats import to_gradescope, to_junit
 from bpverify.output.html import to_html
 from bpverify.submission import InProcessExecutor, load_submission
@@ -36,10 +41,12 @@ __all__ = [
     "GradCheckResult",
     "InProcessExecutor",
     "ItemResult",
+    "NotebookResult",
     "Rubric",
     "SubmissionResult",
     "WorkerExecutor",
     "__version__",
+    "check",
     "check_gradient",
     "check_item",
     "check_submission",

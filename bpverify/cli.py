@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -27,35 +26,27 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.status import Status
-from rich.table import Table
-from rich.text import Text
 
 from bpverify.contract import ALL_ITEMS
-from bpverify.feedback.diagnose import diagnosis_line
 from bpverify.grading.engine import DEFAULT_SEED, PROFILE_ENV, PROFILES, check_submission
 from bpverify.grading.rubric import RubricError, load_rubric
 from bpverify.model import SubmissionResult
+from bpverify.options import FLAGS, SANDBOX_MODES, GradeOptions, OptionError, resolve_profile
 from bpverify.output.formats import write_gradescope, write_json, write_junit
 from bpverify.output.html import write_html
+from bpverify.output.terminal import render_table
 from bpverify.submission import Executor
+from bpverify.submission.sandbox import SandboxUnavailable
+from bpverify.submission.sandbox import plan as sandbox_plan
 from bpverify.submission.worker import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT,
-    MIN_MEMORY_MB,
     WorkerExecutor,
     WorkerStartError,
 )
 from bpverify.version import __version__
 
 __all__ = ["main", "render_table"]
-
-_STATUS_STYLE = {
-    "passed": "green",
-    "failed": "bold red",
-    "not implemented": "yellow",
-    "skipped": "dim",
-}
-
 
 class UsageError(Exception):
     """Bad command-line input; reported in one line with exit status 2."""
@@ -75,53 +66,6 @@ def resolve_submission(arg: str) -> Path:
     )
 
 
-def render_table(result: SubmissionResult, console: Console) -> None:
-    """The terminal summary: one row per item, then every failure explained."""
-    for note in result.notes:
-        console.print(Text(f"note: {note}", style="cyan"))
-    table = Table(title=f"bpverify: {result.submission}", title_justify="left")
-    table.add_column("item")
-    table.add_column("checks", justify="right")
-    table.add_column("status")
-    table.add_column("points", justify="right")
-    table.add_column("first failure", overflow="fold", max_width=70)
-    for item in result.items:
-        judged = [c for c in item.checks if c.status != "skipped"]
-        passed = sum(c.status == "passed" for c in judged)
-        first = item.first_failure
-        table.add_row(
-            item.name,
-            f"{passed}/{len(judged)}" if item.checks else "-",
-            Text(item.status, style=_STATUS_STYLE[item.status]),
-            f"{item.score:.3g}/{item.max_score:g}",
-            f"{first.name}: {first.message.splitlines()[0]}" if first else item.message,
-        )
-    console.print(table)
-    failures = [(i, c) for i in result.items for c in i.checks if c.status == "failed"]
-    for item, check in failures:
-        console.print(Text(f"\n{item.name} · {check.name}", style="bold red"))
-        console.print(Text(check.message))
-        if hint := diagnosis_line(check, item):
-            console.print(Text(hint, style="yellow"))
-        if check.example is not None:
-            console.print(Text(f"minimal example: {_compact(check.example)}", style="dim"))
-    n_pass = sum(i.passed for i in result.items)
-    console.print(
-        f"\n{n_pass}/{len(result.items)} items passed, "
-        f"{result.score:.4g}/{result.max_score:g} points, "
-        f"in {result.duration_s:.1f} s · "
-        f"profile {result.profile} · seed {result.seed}"
-    )
-    console.print(
-        Text(f"reproduce: {result.reproduce}", style="dim")
-    )
-
-
-def _compact(value: object, limit: int = 400) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 5] + " …"
-
-
 #: Output formats of ``grade``: flag -> (writer, file name inside an --out folder).
 _OUTPUTS = {
     "gradescope": (write_gradescope, "results.json"),
@@ -132,26 +76,36 @@ _OUTPUTS = {
 
 def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
     paths = [resolve_submission(s) for s in args.submission]
-    _check_grade_args(args, paths)
-    isolation = None if args.in_process else (args.timeout or DEFAULT_TIMEOUT,
-                                              args.memory or DEFAULT_MEMORY_MB)
+    options = _check_grade_args(args, paths)
     try:
         load_rubric(args.rubric)
     except RubricError as exc:
         raise UsageError(str(exc)) from None
-    options = {"seed": args.seed, "profile": args.profile, "max_examples": args.examples,
-               "only": args.only, "rubric": args.rubric}
-    where = ("in-process (no isolation)" if isolation is None else
-             f"isolated workers ({isolation[0]:g} s per call, {isolation[1]} MB)")
+    where = ("in-process (no isolation)" if options.in_process else
+             f"isolated workers ({options.worker_timeout:g} s per call, "
+             f"{options.worker_memory_mb} MB"
+             + (f", sandbox {options.sandbox})" if options.sandbox != "auto" else ")"))
+    plan = None
+    if not options.in_process:
+        try:
+            plan = sandbox_plan(options.sandbox, paths[0] if paths else None)
+        except SandboxUnavailable as exc:
+            raise UsageError(str(exc)) from None
+        where += f" · sandbox: {plan.describe()}"
     console.print(
         f"bpverify {__version__}: grading {', '.join(map(str, paths))} · seed {args.seed} · "
         f"profile {args.profile or 'from $' + PROFILE_ENV + ' or dev'} · {where}",
         style="dim",
     )
+    if plan is not None and plan.mode != "off" and plan.not_defended:
+        console.print("warning: the sandbox does not defend against: "
+                      + "; ".join(plan.not_defended), style="yellow")
     try:
-        results = _grade_all(paths, options, isolation, args.jobs, console)
+        results = _grade_all(paths, options, console)
     except WorkerStartError as exc:
         raise UsageError(f"{exc}. Check --memory, or use --in-process for trusted code") from None
+    except SandboxUnavailable as exc:
+        raise UsageError(str(exc)) from None
     folders = _folder_names(paths)
     below = []
     for result, folder in zip(results, folders):
@@ -174,19 +128,22 @@ def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _check_grade_args(args: argparse.Namespace, paths: list[Path]) -> None:
-    if args.examples is not None and args.examples < 1:
-        raise UsageError(f"--examples must be at least 1, got {args.examples}")
-    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
-        raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    if args.memory is not None and args.memory < MIN_MEMORY_MB:
-        raise UsageError(f"--memory must be at least {MIN_MEMORY_MB} MB (Python and numpy "
-                         f"alone need about 135 MB), got {args.memory}")
-    if args.in_process and (args.timeout is not None or args.memory is not None):
-        raise UsageError("--timeout and --memory limit the isolated worker; they have no "
-                         "effect with --in-process")
-    if args.jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+def grade_options(**fields: Any) -> GradeOptions:
+    """:class:`GradeOptions` from command-line values; a bad one is a :class:`UsageError`."""
+    try:
+        options = GradeOptions(**fields)
+        resolve_profile(options.profile)  # $BPVERIFY_PROFILE too: fail now, not mid-grade
+    except OptionError as exc:
+        raise UsageError(exc.spelled(FLAGS)) from None
+    return options
+
+
+def _check_grade_args(args: argparse.Namespace, paths: list[Path]) -> GradeOptions:
+    options = grade_options(
+        seed=args.seed, profile=args.profile, examples=args.examples, rubric=args.rubric,
+        only=None if args.only is None else tuple(args.only), timeout=args.timeout,
+        memory_mb=args.memory, jobs=args.jobs, in_process=args.in_process,
+        sandbox=args.sandbox)
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise UsageError(f"--fail-under is a percentage from 0 to 100, got {args.fail_under}")
     files = [f"--{fmt} {getattr(args, fmt)}" for fmt in _OUTPUTS if getattr(args, fmt)]
@@ -202,28 +159,24 @@ def _check_grade_args(args: argparse.Namespace, paths: list[Path]) -> None:
         if absolute:
             raise UsageError(f"with --out, output files are named inside each submission's "
                              f"folder; got the absolute {', '.join(absolute)}")
+    return options
 
 
-Isolation = tuple[float, int] | None  #: (timeout, memory_mb) of the worker, or in-process
-
-
-def _grade_all(paths: list[Path], options: dict[str, Any], isolation: Isolation, jobs: int,
+def _grade_all(paths: list[Path], options: GradeOptions,
                console: Console) -> list[SubmissionResult]:
     if len(paths) == 1:
         with console.status("grading…") as status:
             show = functools.partial(_show_progress, status, paths[0].name)
-            return [check_submission(paths[0], **options, progress=show,
-                                     executor_factory=_factory(isolation))]
+            return [_grade(paths[0], options, progress=show)]
     results: dict[int, SubmissionResult] = {}
-    jobs = min(jobs, len(paths))
+    jobs = min(options.jobs, len(paths))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task(f"grading, {jobs} at a time", total=len(paths))
         if jobs == 1:
             for n, path in enumerate(paths):
                 show = functools.partial(_show_task, bar, task, path.name)
-                results[n] = check_submission(path, **options, progress=show,
-                                              executor_factory=_factory(isolation))
+                results[n] = _grade(path, options, progress=show)
                 bar.advance(task)
         else:
             import multiprocessing
@@ -231,7 +184,7 @@ def _grade_all(paths: list[Path], options: dict[str, Any], isolation: Isolation,
 
             # Spawned, not forked: the grader holds JAX's threads.  Results come back as JSON.
             with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = {pool.submit(_grade_one, str(p), options, isolation): n
+                futures = {pool.submit(_grade_one, str(p), options): n
                            for n, p in enumerate(paths)}
                 for future in as_completed(futures):
                     n = futures[future]
@@ -249,16 +202,21 @@ def _show_task(bar: Progress, task: TaskID, label: str, item: str) -> None:
     bar.update(task, description=f"{label}: {item}")
 
 
-def _factory(isolation: Isolation) -> Callable[..., Executor] | None:
-    if isolation is None:
-        return None
-    timeout, memory_mb = isolation
-    return functools.partial(WorkerExecutor, timeout=timeout, memory_mb=memory_mb)
+def _grade(path: str | Path, options: GradeOptions,
+           progress: Callable[[str], None] | None = None) -> SubmissionResult:
+    """Grade one submission as ``options`` say: in this process or in isolated workers."""
+    factory: Callable[..., Executor] | None = None
+    if not options.in_process:
+        factory = functools.partial(WorkerExecutor, timeout=options.worker_timeout,
+                                    memory_mb=options.worker_memory_mb, sandbox=options.sandbox)
+    return check_submission(path, seed=options.seed, profile=options.profile,
+                            max_examples=options.examples, only=options.only,
+                            rubric=options.rubric, executor_factory=factory, progress=progress)
 
 
-def _grade_one(path: str, options: dict[str, Any], isolation: Isolation) -> str:
+def _grade_one(path: str, options: GradeOptions) -> str:
     """One submission, in a pool process: the result model as JSON text."""
-    return check_submission(path, **options, executor_factory=_factory(isolation)).to_json()
+    return _grade(path, options).to_json()
 
 
 def _folder_names(paths: list[Path]) -> list[str]:
@@ -318,7 +276,8 @@ def _cmd_bundle(args: argparse.Namespace, console: Console) -> int:
 
     try:
         out = write_bundle(args.out, rubric=args.rubric, seed=args.seed, examples=args.examples,
-                           profile=args.profile, timeout=args.timeout, memory=args.memory)
+                           profile=args.profile, timeout=args.timeout, memory=args.memory,
+                           sandbox=args.sandbox)
     except BundleError as exc:
         raise UsageError(str(exc)) from None
     console.print(f"wrote {out}: upload it as the autograder of a Gradescope programming "
@@ -413,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "without it, bpverify chooses by what the submission defines and says so")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="grade N submissions at a time (default: all cores)")
+    grade.add_argument("--sandbox", choices=SANDBOX_MODES, default="auto",
+                       help="confine the worker in a sandbox: auto (where the system offers "
+                       "one, the default), require (refuse to grade without one), off "
+                       "(resource limits only); see docs/isolation.md")
     grade.add_argument("--in-process", action="store_true",
                        help="run the submission in bpverify's own process: faster, for "
                        "trusted code and debugging only (no isolation, no limits)")
@@ -478,6 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"wall-clock limit per call (default {DEFAULT_TIMEOUT:g})")
     bundle.add_argument("--memory", type=int, metavar="MB",
                         help=f"the worker's address-space limit (default {DEFAULT_MEMORY_MB})")
+    bundle.add_argument("--sandbox", choices=SANDBOX_MODES, default="auto",
+                        help="how the worker is confined (default auto; see grade --help)")
     bundle.set_defaults(func=_cmd_bundle)
     return parser
 

@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 __all__ = [
     "CheckResult",
+    "Diagnosis",
     "ElementMismatch",
+    "Facts",
     "GateStep",
     "ItemResult",
     "Status",
@@ -69,6 +71,57 @@ class GateStep:
 
 
 @dataclass(frozen=True)
+class Facts:
+    """What a failed check established, as data: diagnoses read these, never the message.
+
+    Every field is optional; a check sets those its verdict rests on.
+    """
+
+    #: The call judged, or the call that raised, e.g. "affine_backward(dout, cache)".
+    where: str = ""
+    #: The returned value the failure is about, e.g. "db", "loss", "scores".
+    value: str = ""
+    #: The shape relation: ``value`` came back with ``got_shape`` instead of ``expected_shape``.
+    got_shape: tuple[int, ...] | None = None
+    expected_shape: tuple[int, ...] | None = None
+    #: The count relation: backward returned ``returned_count`` values for ``expected_count``.
+    returned_count: int | None = None
+    expected_count: int | None = None
+    #: The call returned None where values belong.
+    returned_none: bool = False
+    #: Keys a returned dict lacks, e.g. a net's grads without "W1".
+    missing_keys: tuple[str, ...] = ()
+    #: The input (or upstream gradient) the call changed in place.
+    changed_input: str = ""
+    #: The type of the exception the submission raised, e.g. "ValueError", "TimeoutError".
+    exc_type: str = ""
+    #: numpy refused to turn a whole array into one bool (Python's max or an if on arrays).
+    array_truth_value: bool = False
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A recognised mistake: its catalogue id, what was seen, and the lecture's idea behind it.
+
+    Computed once by the grading engine and stored on the failed check; every output reads it.
+    """
+
+    mistake: str  #: the id in :mod:`bpverify.feedback.mistakes`, e.g. "sign-flipped"
+    saw: str  #: what the comparison showed, e.g. "dx has the right size but the wrong sign"
+    idea: str  #: the lecture's idea that fixes it
+    #: The value(s) the sentence is about, as it names them ("db", "dW1 and dW2"), or "".
+    subject: str = ""
+
+    @property
+    def text(self) -> str:
+        """The hint, one sentence: what was seen, then the idea."""
+        return f"{self.saw} — {self.idea}."
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """One property of one item (forward, backward, numerical, hygiene, ...)."""
 
@@ -86,6 +139,10 @@ class CheckResult:
     kind: str = ""
     examples_run: int = 0
     seed: int = 0
+    #: The structured facts of a failure (what was compared, shapes, counts, exception type).
+    facts: Facts = field(default_factory=Facts)
+    #: The recognised mistake behind a failure, computed once when the item was graded.
+    diagnosis: Diagnosis | None = None
 
     @property
     def passed(self) -> bool:
@@ -204,10 +261,23 @@ class SubmissionResult:
         )
 
 
+def _facts_from_dict(f: dict[str, Any] | None) -> Facts:
+    f = dict(f or {})
+    for k in ("got_shape", "expected_shape"):
+        if f.get(k) is not None:
+            f[k] = tuple(f[k])
+    if "missing_keys" in f:
+        f["missing_keys"] = tuple(f["missing_keys"])
+    return Facts(**f)
+
+
 def _check_from_dict(c: dict[str, Any]) -> CheckResult:
+    d = c.get("diagnosis")
     return CheckResult(
         **{
             **c,
+            "facts": _facts_from_dict(c.get("facts")),
+            "diagnosis": Diagnosis(**d) if d else None,
             "mismatches": tuple(
                 ElementMismatch(**{**m, "index": tuple(m["index"])}) for m in c["mismatches"]
             ),

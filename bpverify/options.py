@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_MEMORY_MB",
     "DEFAULT_SEED",
     "DEFAULT_TIMEOUT",
+    "FLAGS",
     "MIN_MEMORY_MB",
     "PROFILES",
     "PROFILE_ENV",
@@ -74,6 +75,15 @@ PROFILES: dict[str, Profile] = {
         Profile("ci", 15, "fast enough for every push"),
         Profile("thorough", 300, "before you publish grades"),
     )
+}
+
+
+#: ``bpverify grade``'s flag for each field of :class:`GradeOptions` (the CLI's messages and the
+#: command lines the Gradescope bundle writes).
+FLAGS: dict[str, str] = {
+    "seed": "--seed", "profile": "--profile", "examples": "--examples", "rubric": "--rubric",
+    "only": "--only", "timeout": "--timeout", "memory_mb": "--memory", "jobs": "--jobs",
+    "in_process": "--in-process", "sandbox": "--sandbox",
 }
 
 
@@ -145,7 +155,9 @@ class GradeOptions:
 
     ``None`` means "the default": ``profile`` from ``$BPVERIFY_PROFILE`` or dev, ``timeout``
     and ``memory_mb`` the worker's defaults (:data:`DEFAULT_TIMEOUT`, :data:`DEFAULT_MEMORY_MB`).
-    ``examples`` overrides the profile.  ``only`` narrows the rubric's items.  ``in_process``
+    ``examples`` overrides the profile.  ``rubric`` is a built-in rubric's name or a TOML file
+    (``None``: chosen by what the submission defines).  ``only`` narrows the rubric's items.
+    ``jobs`` is how many submissions are graded at a time.  ``in_process``
     runs the submission in the grader's own process (trusted code only): then ``timeout``,
     ``memory_mb`` and ``sandbox`` have nothing to limit and must be left at their defaults.
     """
@@ -153,7 +165,7 @@ class GradeOptions:
     seed: int = DEFAULT_SEED
     profile: str | None = None
     examples: int | None = None
-    rubric: str | Path = "default"
+    rubric: str | Path | None = None
     only: tuple[str, ...] | None = None
     timeout: float | None = None
     memory_mb: int | None = None
@@ -168,7 +180,8 @@ class GradeOptions:
             resolve_profile(self.profile)
         if self.examples is not None and not (_is_int(self.examples) and self.examples >= 1):
             raise _must("examples", "at least 1", self.examples)
-        if not (isinstance(self.rubric, Path) or (isinstance(self.rubric, str) and self.rubric)):
+        if not (self.rubric is None or isinstance(self.rubric, Path)
+                or (isinstance(self.rubric, str) and self.rubric)):
             raise _must("rubric", "a built-in rubric's name or a TOML file", self.rubric)
         if self.only is not None:
             object.__setattr__(self, "only", _items(self.only))

@@ -18,14 +18,19 @@ from typing import Any
 
 import pytest
 
+from bpverify.options import DEFAULT_SEED, GradeOptions, OptionError, resolve_profile
+from bpverify.submission.protocol import Executor
+from bpverify.submission.replies import InventoryReply
+
 OPTION_SUBMISSION = "bpverify_submission"
 OPTION_SEED = "bpverify_seed"
 OPTION_PROFILE = "bpverify_profile"
 OPTION_EXAMPLES = "bpverify_examples"
 OPTION_RUBRIC = "bpverify_rubric"
 
-_LOADED = pytest.StashKey[Any]()
+_LOADED = pytest.StashKey[tuple["Executor", "InventoryReply"]]()
 _RUBRIC = pytest.StashKey[Any]()
+_OPTIONS = pytest.StashKey[GradeOptions]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,54 +57,68 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(name, help_, default=None)
 
 
+#: The plugin's name for each :class:`~bpverify.options.GradeOptions` field it takes.
+FLAGS = {"seed": "--bpverify-seed", "profile": "--bpverify-profile",
+         "examples": "--bpverify-examples", "rubric": "--bpverify-rubric"}
+
+
 def _opt(config: pytest.Config, name: str) -> Any:
     value = config.getoption(name)
     return value if value is not None else config.getini(name)
 
 
-def _settings(config: pytest.Config) -> tuple[Path | None, int, str | None, int | None]:
+def _submission(config: pytest.Config) -> Path | None:
     sub = _opt(config, OPTION_SUBMISSION)
+    return Path(sub) if sub else None
+
+
+def _read_options(config: pytest.Config) -> GradeOptions:
+    """The run's options from flags and ini keys; a bad value is a usage error, said once."""
     seed = _opt(config, OPTION_SEED)
-    return (
-        Path(sub) if sub else None,
-        int(seed) if seed not in (None, "") else 0,
-        _opt(config, OPTION_PROFILE) or None,
-        config.getoption(OPTION_EXAMPLES),
-    )
+    if isinstance(seed, str):  # an ini value
+        seed = int(seed) if seed.strip().lstrip("-").isdigit() else (seed or None)
+    try:
+        options = GradeOptions(
+            seed=DEFAULT_SEED if seed is None else seed,
+            profile=_opt(config, OPTION_PROFILE) or None,
+            examples=config.getoption(OPTION_EXAMPLES),
+            rubric=_opt(config, OPTION_RUBRIC) or "default",
+            in_process=True,  # the plugin runs the submission in the test process
+        )
+        resolve_profile(options.profile)  # $BPVERIFY_PROFILE too
+    except OptionError as exc:
+        raise pytest.UsageError(exc.spelled(FLAGS)) from None
+    return options
+
+
+def _options(config: pytest.Config) -> GradeOptions:
+    return config.stash[_OPTIONS]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    sub, _, profile, examples = _settings(config)
+    sub = _submission(config)
     if sub is not None and not sub.exists():
         raise pytest.UsageError(
             f"--bpverify-submission {sub}: not found; expected a .py file or a package folder"
         )
-    if examples is not None and examples < 1:
-        raise pytest.UsageError(f"--bpverify-examples must be at least 1, got {examples}")
+    options = config.stash[_OPTIONS] = _read_options(config)
     if sub is not None:
         from bpverify.grading.rubric import RubricError, load_rubric
 
         try:
-            config.stash[_RUBRIC] = load_rubric(_opt(config, OPTION_RUBRIC) or "default")
+            config.stash[_RUBRIC] = load_rubric(options.rubric)
         except RubricError as exc:
-            raise pytest.UsageError(str(exc)) from None
-    if profile is not None:
-        from bpverify.grading.engine import resolve_profile
-
-        try:
-            resolve_profile(profile)
-        except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    sub, seed, profile, _ = _settings(config)
+    sub = _submission(config)
     if sub is None:
         return None
-    from bpverify.grading.engine import resolve_profile
-
-    prof = resolve_profile(profile).name
+    options = _options(config)
+    prof = resolve_profile(options.profile).name
     rubric = config.stash[_RUBRIC].name
+    seed = options.seed
     return [
         f"bpverify: submission {sub} · rubric {rubric} · seed {seed} · profile {prof}",
         f"bpverify: reproduce with --bpverify-submission {sub} --bpverify-rubric {rubric} "
@@ -107,18 +126,18 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     ]
 
 
-def _loaded(config: pytest.Config) -> tuple[Any, dict[str, str]]:
+def _loaded(config: pytest.Config) -> tuple[Executor, InventoryReply]:
     """The submission, loaded once per process (each xdist worker loads its own)."""
     if _LOADED not in config.stash:
         from bpverify.submission import InProcessExecutor, LoadSpec
 
-        sub, *_ = _settings(config)
+        sub = _submission(config)
+        assert sub is not None  # only called when a submission is given
         rubric = config.stash[_RUBRIC]
         spec = LoadSpec(layout=rubric.layout, options=dict(rubric.options), lookup=rubric.lookup)
-        loaded = spec.load(sub)  # type: ignore[arg-type]
-        executor = InProcessExecutor(loaded)
+        executor = InProcessExecutor(spec.load(sub))
         config.stash[_LOADED] = (executor, executor.call("inventory"))
-    return config.stash[_LOADED]  # type: ignore[no-any-return,unused-ignore]
+    return config.stash[_LOADED]
 
 
 class BpverifyFailure(Exception):
@@ -134,29 +153,23 @@ class CheckItem(pytest.Item):
 
     def runtest(self) -> None:
         from bpverify.contract import item_named
-        from bpverify.grading.checks import checks_for
-        from bpverify.grading.engine import _lecture_trace, resolve_profile, run_check
+        from bpverify.grading.engine import not_implemented, run_named_check
 
         executor, inventory = _loaded(self.config)
         item = item_named(self.item_name)
-        missing = [n for n in item.needs if n not in inventory["names"]]
+        missing = not_implemented(item, inventory["names"], "; ".join(inventory["load_errors"]))
         if missing:
-            why = f" (import failed: {'; '.join(inventory['load_errors'])})" \
-                if inventory["load_errors"] else ""
-            raise BpverifyFailure(f"not implemented: {', '.join(missing)}{why}")
-        sub, seed, profile, examples = _settings(self.config)
-        if self.check_name == "lecture values":
-            result = _lecture_trace(item, executor)
-        else:
-            check = next(c for c in checks_for(item) if c.name == self.check_name)
-            n = examples or resolve_profile(profile).max_examples
-            result = run_check(item.name, check, executor, seed=seed, max_examples=n)
+            raise BpverifyFailure(missing)
+        options = _options(self.config)
+        executor.begin_item(item.name)
+        result = run_named_check(item, self.check_name, executor, seed=options.seed,
+                                 max_examples=options.max_examples)
         if result.status == "failed":
             lines = [f"{self.item_name} · {self.check_name}: {result.message}"]
             if result.example is not None:
                 lines.append(f"minimal example: {result.example!r}"[:2000])
-            lines.append(f"reproduce: bpverify grade {sub} --only '{self.item_name}' "
-                         f"--seed {seed}")
+            lines.append(f"reproduce: bpverify grade {_submission(self.config)} "
+                         f"--only '{self.item_name}' --seed {options.seed}")
             raise BpverifyFailure("\n".join(lines))
         if result.status == "skipped":
             pytest.skip(result.message)
@@ -180,13 +193,10 @@ class ItemCollector(pytest.Collector):
 
     def collect(self) -> Iterator[CheckItem]:
         from bpverify.contract import item_named
-        from bpverify.grading.checks import checks_for
+        from bpverify.grading.engine import check_names
 
         item = item_named(self.item_name)
-        names = [c.name for c in checks_for(item)]
-        if item.category == "circuit":
-            names.append("lecture values")
-        for check in names:
+        for check in check_names(item):
             yield CheckItem.from_parent(self, name=check, item_name=item.name, check_name=check)
 
 
@@ -202,7 +212,7 @@ class SubmissionCollector(pytest.Collector):
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    sub, *_ = _settings(config)
+    sub = _submission(config)
     if sub is None:
         return
     root = SubmissionCollector.from_parent(session, name=sub.name, path=sub.resolve())
@@ -217,13 +227,13 @@ def pytest_collection_modifyitems(
 @pytest.fixture(scope="session")
 def bpverify_seed(pytestconfig: pytest.Config) -> int:
     """The seed of this run (``--bpverify-seed``, default 0)."""
-    return _settings(pytestconfig)[1]
+    return _options(pytestconfig).seed
 
 
 @pytest.fixture(scope="session")
-def bpverify_executor(pytestconfig: pytest.Config) -> Any:
+def bpverify_executor(pytestconfig: pytest.Config) -> Executor:
     """Runs scenarios (see :mod:`bpverify.submission`) against ``--bpverify-submission``."""
-    if _settings(pytestconfig)[0] is None:
+    if _submission(pytestconfig) is None:
         pytest.skip("no --bpverify-submission given")
     return _loaded(pytestconfig)[0]
 

@@ -1,4 +1,9 @@
-"""Shared fixtures.  Hypothesis profiles for the suite's own property tests live here too."""
+"""Shared fixtures, and the Hypothesis profiles of the suite's own property tests.
+
+The suite's profiles have names of their own (``suite-*``), chosen by ``$BPVERIFY_TEST_PROFILE``:
+bpverify's profiles (dev, ci, thorough, chosen by ``$BPVERIFY_PROFILE``) say how many examples
+*a grade* draws per check, these how many the suite's own ``@given`` tests draw.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ from hypothesis import HealthCheck, settings
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
 
-settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
+#: The environment variable that picks one of the suite's profiles below.
+TEST_PROFILE_ENV = "BPVERIFY_TEST_PROFILE"
+settings.register_profile("suite-ci", max_examples=25, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=50, deadline=None)
-settings.register_profile("thorough", max_examples=500, deadline=None)
-settings.load_profile(os.environ.get("BPVERIFY_PROFILE", "ci"))
+settings.register_profile("suite-dev", max_examples=50, deadline=None)
+settings.register_profile("suite-thorough", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get(TEST_PROFILE_ENV, "suite-ci"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

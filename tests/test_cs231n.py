@@ -39,15 +39,21 @@ def test_older_neural_net_two_layer_net(assignment: Path) -> None:
     assert three.status == "not implemented"
 
 
-def test_python2_leftovers_are_reported_not_crashed(assignment: Path) -> None:
+def test_python2_layers_cost_only_what_needs_them(assignment: Path) -> None:
     layers = assignment / "cs231n/layers.py"
     layers.write_text(layers.read_text().replace("    return out, cache\n",
                                                  "    print 'done'\n    return out, cache\n", 1))
     result = bpverify.check_submission(assignment, rubric="cs231n", max_examples=3)
-    assert "importing cs231n/layers.py failed: SyntaxError in layers.py, line" in \
-        result.load_error
-    assert {i.status for i in result.items} == {"not implemented"}
-    assert result.score == 0
+    py2 = "layers.py is Python 2 (a print statement on line 11); bpverify runs Python 3"
+    assert f"cs231n/layers.py did not import: {py2}" in result.load_error
+    items = {i.name: i for i in result.items}
+    for name in LAYERS:
+        assert items[name].status == "not implemented" and py2 in items[name].message
+    # fc_net.py imports layers.py; neural_net.py does not, and its TwoLayerNet is graded.
+    assert "fc_net.py imports cs231n/layers.py, which did not import" in \
+        items["ThreeLayerNet"].message
+    assert items["TwoLayerNet"].status == "passed"
+    assert any("classifiers/__init__.py did not import" in n for n in result.notes)
 
 
 def test_row_vector_biases_get_a_clear_message(assignment: Path) -> None:

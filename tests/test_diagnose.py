@@ -8,7 +8,9 @@ made from a real minimal example that Hypothesis found.
 from __future__ import annotations
 
 import ast
+import json
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from bpverify.contract import ITEMS
 from bpverify.feedback.diagnose import Diagnosis, diagnose, diagnosis_line, locate_fault
 from bpverify.grading.checks import checks_for
 from bpverify.grading.engine import PROFILES, run_check
-from bpverify.model import CheckResult, GateStep, ItemResult
+from bpverify.model import CheckResult, Facts, GateStep, ItemResult
 from bpverify.submission import InProcessExecutor, load_submission
 
 ZOO = Path(__file__).resolve().parent / "zoo" / "mistakes"
@@ -128,19 +130,23 @@ def _failed(kind: str, message: str, **kw: Any) -> tuple[CheckResult, ItemResult
 
 
 @pytest.mark.parametrize(
-    ("kind", "message", "mistake", "idea"),
+    ("kind", "message", "facts", "mistake", "idea"),
     [
-        ("timeout", "ExpGate.backward timed out after 10 s", "timeout", "vectorized"),
-        ("raised", "the worker ran out of memory (limit 2048 MB)", "memory", "Jacobians"),
-        ("shared-state", "two ExpGate instances ...", "shared-state", "on itself"),
-        ("not-finite", "SigmoidGate.forward returned its output containing nan", "overflow",
-         "shift by the max"),
+        ("timeout", "ExpGate.backward timed out after 10 s", Facts(), "timeout", "vectorized"),
+        ("raised", "the worker ran out of memory (limit 2048 MB)",
+         Facts(exc_type="MemoryError"), "memory", "Jacobians"),
+        ("shared-state", "two ExpGate instances ...", Facts(), "shared-state", "on itself"),
+        ("not-finite", "SigmoidGate.forward returned its output containing nan", Facts(),
+         "overflow", "shift by the max"),
         ("mutates-input", "ExpGate.backward modified its upstream gradient dout in place",
-         "mutates-input", "add gate hands the same upstream gradient"),
+         Facts(changed_input="dout"), "mutates-input", "add gate hands the same upstream "
+         "gradient"),
     ],
 )
-def test_described_failures(kind: str, message: str, mistake: str, idea: str) -> None:
-    c, item = _failed(kind, message, expected={"dout": [1.0]}, got={"dout": [2.0]})
+def test_described_failures(kind: str, message: str, facts: Facts, mistake: str,
+                            idea: str) -> None:
+    c, item = _failed(kind, message, expected={"dout": [1.0]}, got={"dout": [2.0]},
+                      facts=facts)
     d = diagnose(c, item)
     assert d is not None and d.mistake == mistake and idea in d.text
     assert d.text.count(" — ") == 1 and d.text.endswith(".")
@@ -281,3 +287,53 @@ def test_every_zoo_mistake_is_diagnosed(path: Path) -> None:
                                f"[{check.kind}] {check.message}")
         if wanted is not None and n == 0:
             assert d.mistake in wanted, f"{path.stem}: {item_name} / {check_name}: {d}"
+
+
+# --- diagnoses are data ---------------------------------------------------------------------
+
+
+def test_rewording_a_message_does_not_change_a_diagnosis(tmp_path: Path) -> None:
+    """diagnose reads a failure's facts and values, never its message."""
+    path = _write(tmp_path, """
+        class AddConstGate:
+            def __init__(self, c):
+                self.c = c
+            def forward(self, x):
+                return x + self.c
+            def backward(self, dz):
+                return dz, 0.0
+        """)
+    check, item = _run_one(path, "AddConstGate", "backward")
+    assert check.facts.returned_count == 2 and check.facts.expected_count == 1
+    reworded = replace(check, message="")
+    found = diagnose(check, item)
+    assert found is not None and found.mistake == "wrong-count"
+    assert diagnose(reworded, replace(item, checks=(reworded,))) == found
+    # the same facts with no message at all, written by hand
+    shape = CheckResult("backward", "failed", kind="wrong-shape", facts=Facts(
+        value="dw", got_shape=(5, 3), expected_shape=(3, 5)))
+    d = diagnose(shape, ItemResult("affine_backward", "layer", "failed", checks=(shape,)))
+    assert d is not None and d.mistake == "transposed" and d.subject == "dw"
+    raised = CheckResult("forward", "failed", kind="raised",
+                         facts=Facts(exc_type="ValueError", array_truth_value=True))
+    d = diagnose(raised, ItemResult("MaxGate", "gate", "failed", checks=(raised,)))
+    assert d is not None and d.mistake == "python-max-on-arrays"
+    none = CheckResult("backward", "failed", kind="bad-return", facts=Facts(returned_none=True))
+    d = diagnose(none, ItemResult("AddGate", "gate", "failed", checks=(none,)))
+    assert d is not None and d.mistake == "no-return"
+
+
+def test_the_engine_stores_each_diagnosis_once_and_json_keeps_it(tmp_path: Path) -> None:
+    r = _grade(tmp_path, """
+        class MultiplyGate:
+            def forward(self, x, y):
+                self.x, self.y = x, y
+                return x * y
+            def backward(self, dz):
+                return self.x * dz, self.y * dz
+        """, ["MultiplyGate"])
+    check = r.item("MultiplyGate").check("backward")
+    assert check.diagnosis is not None and check.diagnosis.mistake == "inputs-swapped"
+    assert check.diagnosis == diagnose(check, r.item("MultiplyGate"))
+    again = bpverify.SubmissionResult.from_dict(json.loads(r.to_json()))
+    assert again == r and again.item("MultiplyGate").check("backward").diagnosis == check.diagnosis

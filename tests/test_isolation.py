@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +153,10 @@ def test_zoo_huge_hostile_message_is_cut_and_cleaned(zoo: tuple[int, float, Path
 
 @pytest.mark.parametrize("name", ["patch_numpy.py", "patch_bpverify.py"])
 def test_patching_inside_the_worker_cannot_reach_the_grader(tmp_path: Path, name: str) -> None:
-    assert _grade(HOSTILE / name, tmp_path, "AddGate", "MultiplyGate") == 0
+    # --sandbox off: the sandbox would not even let the submission read bpverify.grading
+    # (tests/test_sandbox.py); this checks the layer beneath, the plain-data protocol.
+    assert _grade(HOSTILE / name, tmp_path, "AddGate", "MultiplyGate",
+                  extra=("--sandbox", "off")) == 0
     gradescope, _, result = _read(tmp_path / Path(name).stem)
     assert result.item("AddGate") == _reference("AddGate").item("AddGate")
     wrong = result.item("MultiplyGate")
@@ -324,7 +328,8 @@ def test_isolated_results_equal_in_process_results(tmp_path: Path) -> None:
     items = ["AddGate", "MultiplyGate", "relu_forward", "relu_backward"]
     isolated = check_submission(sub, max_examples=3, only=items, executor_factory=WorkerExecutor)
     in_process = check_submission(sub, max_examples=3, only=items)
-    assert isolated == in_process
+    assert isolated.sandbox != in_process.sandbox == "in-process (none)"
+    assert replace(isolated, sandbox="") == replace(in_process, sandbox="")
     assert "AttributeError" in isolated.item("MultiplyGate").check("backward").message
 
 

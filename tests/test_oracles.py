@@ -79,3 +79,39 @@ def test_net_oracle_matches_reference(named: tuple) -> None:
     assert np.isclose(value, loss, rtol=1e-10)
     for k, g in grads.items():
         np.testing.assert_allclose(expected[k], g, rtol=1e-8, atol=1e-12)
+
+
+# --- speed machinery: buckets, the disk cache, warming ----------------------------------------
+
+
+@given(st.integers(1, 600))
+def test_buckets_are_powers_of_two_from_the_floor(n: int) -> None:
+    b = oracles._bucket(n, 128)
+    assert b >= max(n, 128) and b & (b - 1) == 0 and (b == 128 or b < 2 * n)
+
+
+def test_cache_dir_follows_the_environment(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv(oracles.CACHE_ENV, str(tmp_path / "jax"))
+    assert oracles.cache_dir() == tmp_path / "jax"
+    for off in ("off", "0", ""):
+        monkeypatch.setenv(oracles.CACHE_ENV, off)
+        assert oracles.cache_dir() is None
+    monkeypatch.delenv(oracles.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert oracles.cache_dir() == tmp_path / "xdg" / "bpverify" / "jax"
+
+
+def test_warm_compiles_the_buckets_the_checks_use() -> None:
+    from bpverify.grading.rubric import load_rubric
+
+    oracles.warm(load_rubric("default").item_names)
+    warmed = set(oracles._READY)
+    # Any drawn case of these items now runs on a program warm() already compiled.
+    for case in (strategies.affine_cases().example(), strategies.relu_cases().example()):
+        before = set(oracles._READY)
+        if "w" in case:
+            oracles.affine(case["x"], case["w"], case["b"], case["dout"])
+        else:
+            oracles.relu(case["x"], case["dout"])
+        assert set(oracles._READY) == before
+    assert any(k[0] == "net" for k in warmed) and any(k[0] == "gate" for k in warmed)

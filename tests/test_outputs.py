@@ -133,3 +133,48 @@ def test_same_submission_and_seed_give_byte_identical_files(tmp_path: Path) -> N
     assert _grade_files(tmp_path / "b") == first
     # Isolation changes nothing either: the in-process grade writes the same bytes.
     assert _grade_files(tmp_path / "c", "--in-process") == first
+
+
+def test_outputs_read_the_stored_diagnosis_and_never_call_diagnose(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine diagnoses once; every format, the terminal and the summary only read it."""
+    import io
+
+    from rich.console import Console
+
+    import bpverify
+    from bpverify.cli import render_table
+    from bpverify.feedback import diagnose as diagnose_module
+    from bpverify.output.html import to_html
+    from bpverify.output.summary import render_summary, summarize, to_csv, to_summary_html
+
+    student = tmp_path / "student.py"
+    student.write_text("from reference import *  # noqa: F403\n\n"
+                       "class MultiplyGate:\n"
+                       "    def forward(self, x, y):\n"
+                       "        self.x, self.y = x, y\n"
+                       "        return x * y\n"
+                       "    def backward(self, dz):\n"
+                       "        return self.x * dz, self.y * dz\n")
+    graded = bpverify.check_submission(student, profile="ci", only=["MultiplyGate"])
+    stored = graded.item("MultiplyGate").check("backward").diagnosis
+    assert stored is not None and stored.mistake == "inputs-swapped"
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an output recomputed a diagnosis")
+
+    for name in ("diagnose", "diagnose_item", "diagnosis_line"):
+        monkeypatch.setattr(diagnose_module, name, refuse)
+    result = SubmissionResult.from_dict(json.loads(to_json(graded)))  # as `summary` reads it
+    mul = next(t for t in to_gradescope(result)["tests"] if t["name"] == "MultiplyGate")
+    assert f"diagnosis: {stored.text}" in mul["output"]
+    assert 'name="MultiplyGate backward"' in to_junit(result)
+    assert stored.saw in to_html(result)
+    console = Console(file=io.StringIO(), width=200)
+    render_table(result, console)
+    assert stored.saw in console.file.getvalue()  # type: ignore[attr-defined]
+    summary = summarize([result])
+    assert summary.items[0].mistakes[0].text == "100% swapped the inputs' gradients"
+    assert "swapped the inputs" in to_summary_html(summary)
+    render_summary(summary, console)
+    assert to_csv(summary).startswith("submission,")

@@ -1,6 +1,7 @@
 """The class summary: CSV, HTML and terminal views of many results, and `bpverify summary`.
 
-Unit tests build results by hand (failures whose diagnosis is known from the message alone);
+Unit tests build results by hand (failures whose diagnosis is known from their facts alone,
+diagnosed as the engine does when it grades an item);
 the end-to-end test grades realistic zoo mistakes through `bpverify grade --out` and then
 summarizes the same bpverify.json files again with `bpverify summary`.
 """
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from bpverify.cli import main
-from bpverify.feedback.diagnose import Diagnosis
-from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
+from bpverify.feedback import mistakes
+from bpverify.feedback.diagnose import diagnose_item
+from bpverify.model import CheckResult, Diagnosis, Facts, ItemResult, Status, SubmissionResult
 from bpverify.output.summary import read_result, render_summary, summarize, to_csv, to_summary_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +27,16 @@ MISTAKES = ROOT / "tests" / "zoo" / "mistakes"
 
 
 def _shape(value: str, got: str, expected: str, check: str = "backward") -> CheckResult:
-    """A wrong-shape failure: diagnose reads the mistake from the message."""
+    """A wrong-shape failure: diagnose reads the mistake from its facts."""
     return CheckResult(check, "failed", kind="wrong-shape",
                        message=f"affine_backward returned {value} of shape {got}; "
-                               f"expected shape {expected}")
+                               f"expected shape {expected}",
+                       facts=Facts(where="affine_backward", value=value,
+                                   got_shape=_dims(got), expected_shape=_dims(expected)))
+
+
+def _dims(shape: str) -> tuple[int, ...]:
+    return tuple(int(d) for d in shape.strip("()").split(",") if d.strip())
 
 
 def _result(name: str, *items: ItemResult, duration: float = 1.0,
@@ -38,13 +47,13 @@ def _result(name: str, *items: ItemResult, duration: float = 1.0,
 
 
 def _affine(status: Status, *checks: CheckResult, score: float) -> ItemResult:
-    return ItemResult("affine_backward", "layer", status, checks=checks, score=score,
-                      max_score=6.0)
+    return diagnose_item(ItemResult("affine_backward", "layer", status, checks=checks,
+                                    score=score, max_score=6.0))
 
 
 def _relu(status: Status, *checks: CheckResult, score: float) -> ItemResult:
-    return ItemResult("relu_backward", "layer", status, checks=checks, score=score,
-                      max_score=4.0)
+    return diagnose_item(ItemResult("relu_backward", "layer", status, checks=checks,
+                                    score=score, max_score=4.0))
 
 
 PASSED = (CheckResult("backward", "passed"),)
@@ -94,22 +103,23 @@ def test_phrases_name_every_value_the_class_got_wrong() -> None:
     assert mistake.text == "100% did not sum db or dw over the batch"
 
 
-def test_an_unknown_tag_is_shown_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bpverify.output.summary.diagnose",
-                        lambda check, item: Diagnosis("brand-new-tag", "x", "y"))
-    results = [_result("a", _affine("failed", _shape("db", "(4, 3)", "(3,)"), score=0))]
+def test_an_unknown_tag_is_shown_as_it_is() -> None:
+    check = replace(_shape("db", "(4, 3)", "(3,)"),
+                    diagnosis=Diagnosis("brand-new-tag", "x", "y"))  # from a newer bpverify
+    results = [_result("a", ItemResult("affine_backward", "layer", "failed", checks=(check,),
+                                       max_score=6.0))]
     assert summarize(results).items[0].mistakes[0].text == "100% brand-new-tag"
 
 
 def test_every_diagnosis_tag_has_a_phrase() -> None:
-    """A tag added to diagnose.py without a phrase would show as its bare tag."""
-    from bpverify.output.summary import _PHRASES
-
-    source = (ROOT / "bpverify" / "feedback" / "diagnose.py").read_text(encoding="utf-8")
-    tags = set(re.findall(r'(?:_d|Diagnosis)\(\s*"([a-z0-9-]+)"', source))
+    """Every mistake diagnose can name is in the catalogue, with a phrase and an idea."""
+    source = "".join((ROOT / "bpverify" / "feedback" / f).read_text(encoding="utf-8")
+                     for f in ("diagnose.py", "patterns.py", "families.py"))
+    tags = set(re.findall(r'found\(\s*"([a-z0-9-]+)"', source))
     assert len(tags) > 30
-    missing = sorted(tags - set(_PHRASES))
-    assert not missing, f"add a phrase for {missing} to _PHRASES in bpverify/output/summary.py"
+    missing = sorted(tags - set(mistakes.MISTAKES))
+    assert not missing, f"add {missing} to MISTAKES in bpverify/feedback/mistakes.py"
+    assert all(m.phrase and m.phrase != m.id for m in mistakes.MISTAKES.values())
 
 
 def test_csv_has_one_row_per_submission_in_a_stable_order_without_timings() -> None:

@@ -41,7 +41,17 @@ class Gate(Protocol):
 
 
 class ContractError(Exception):
-    """A value returned by a submission does not have the form the contract asks for."""
+    """A value returned by a submission does not have the form the contract asks for.
+
+    Besides its message it carries the facts a diagnosis needs, as data: where it was returned,
+    whether it was None, and how many values came back for how many expected.
+    """
+
+    def __init__(self, message: str, *, where: str = "", returned_none: bool = False,
+                 returned_count: int | None = None, expected_count: int | None = None) -> None:
+        super().__init__(message)
+        self.where, self.returned_none = where, returned_none
+        self.returned_count, self.expected_count = returned_count, expected_count
 
 
 @dataclass(frozen=True)
@@ -165,7 +175,10 @@ CONTRACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(n for i in ITEMS for n in 
 
 #: Every item of every family, in reporting order: the default contract, the optional items, and
 #: the items of other conventions (each family adds its tuple here; see docs/architecture.md).
-ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS)
+from bpverify.contract.engines import ENGINE_ITEMS  # noqa: E402 (needs Item)
+from bpverify.contract.layer_classes import LAYER_CLASS_ITEMS  # noqa: E402 (needs Item)
+
+ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS, *LAYER_CLASS_ITEMS, *ENGINE_ITEMS)
 
 
 def item_named(name: str) -> Item:
@@ -188,13 +201,15 @@ def as_gradients(value: Any, names: Sequence[str], where: str) -> tuple[Any, ...
     )
     if value is None:
         raise ContractError(
-            f"{where} returned None; expected {expected}. Did you forget a return statement?"
+            f"{where} returned None; expected {expected}. Did you forget a return statement?",
+            where=where, returned_none=True,
         )
     if isinstance(value, (tuple, list)):
         if len(value) != n:
             raise ContractError(
                 f"{where} returned {type(value).__name__} of {len(value)} values; "
-                f"expected {n}: {expected}"
+                f"expected {n}: {expected}",
+                where=where, returned_count=len(value), expected_count=n,
             )
         parts = tuple(value)
     elif n == 1:
@@ -225,12 +240,14 @@ def describe_type(value: Any) -> str:
 def check_numeric(value: Any, where: str) -> None:
     """Raise ContractError unless value is a real number or an array of real numbers."""
     if isinstance(value, (bool, np.bool_)):
-        raise ContractError(f"{where} is a bool; expected a float or a float array")
+        raise ContractError(f"{where} is a bool; expected a float or a float array",
+                            where=where)
     if isinstance(value, (int, float, np.integer, np.floating)):
         return
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
         return
     raise ContractError(
         f"{where} is a {describe_type(value)}; expected a float or a float array"
-        + (f" (got dtype {value.dtype})" if isinstance(value, np.ndarray) else "")
+        + (f" (got dtype {value.dtype})" if isinstance(value, np.ndarray) else ""),
+        where=where,
     )

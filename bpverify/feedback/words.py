@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["num"]
+import numpy as np
+
+from bpverify.model import CheckResult
+
+__all__ = ["ARRAY_THRESHOLD", "MAX_VALUE_CHARS", "clip", "compact", "hint", "num"]
+
+#: The most characters a value (an example, an array) takes in any output; longer ones are cut.
+MAX_VALUE_CHARS = 400
+#: Arrays with more elements than this are shown by their corners ("compact for big arrays").
+ARRAY_THRESHOLD = 24
 
 
 def num(v: Any) -> str:
@@ -26,3 +36,39 @@ def num(v: Any) -> str:
     if 0.01 <= abs(v) < 1e4:
         return f"{v:.2f}"
     return f"{v:.2e}"
+
+
+def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    """``text``, cut to ``limit`` characters (ending in " …") when longer."""
+    return text if len(text) <= limit else text[: limit - 2] + " …"
+
+
+def compact(value: Any, form: Literal["json", "repr", "array"] = "array") -> str:
+    """A value in a few lines at most, the way an output shows it.
+
+    ``"json"``: as JSON (Gradescope, JUnit); ``"repr"``: as Python writes it (the terminal);
+    ``"array"``: scalars to 6 digits, arrays with their shape, big ones by their corners (HTML).
+    """
+    if form == "json":
+        return clip(json.dumps(value, allow_nan=True))
+    if form == "repr":
+        return clip(repr(value))
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "None"
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return clip(repr(value))
+    arr = arr + 0.0  # -0.0 reads as a mistake that is not there
+    if arr.ndim == 0:
+        return f"{float(arr):.6g}"
+    body = np.array2string(arr, threshold=ARRAY_THRESHOLD, edgeitems=2, precision=4,
+                           max_line_width=72, separator=", ")
+    return f"{body}   shape {arr.shape}" if "\n" not in body else f"shape {arr.shape}\n{body}"
+
+
+def hint(check: CheckResult, prefix: str = "diagnosis: ") -> str:
+    """``prefix`` and the check's stored diagnosis when it has one, else ""."""
+    return f"{prefix}{check.diagnosis.text}" if check.diagnosis is not None else ""

@@ -6,10 +6,11 @@ the check's name, the example database is off, and the same seed gives the same 
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,10 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky
 
 from bpverify.contract import ALL_ITEMS, CIRCUITS, ContractError, Item, item_named
+from bpverify.feedback.diagnose import diagnose_item
+from bpverify.grading import oracles
 from bpverify.grading.checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
+from bpverify.grading.checks.base import contract_failed, student_failed
 from bpverify.grading.rubric import Rubric, choose_rubric, load_rubric
 from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
 from bpverify.options import (
@@ -35,13 +39,19 @@ from bpverify.version import __version__
 
 __all__ = [
     "DEFAULT_SEED",
+    "LECTURE_CHECK",
     "PROFILES",
     "PROFILE_ENV",
     "Profile",
     "check_item",
+    "check_names",
     "check_submission",
+    "not_implemented",
     "resolve_profile",
+    "run_check",
+    "run_named_check",
 ]
+
 
 def _check_seed(seed: int, item: str, check: str) -> int:
     return zlib.crc32(f"{seed}:{item}:{check}".encode())
@@ -60,10 +70,9 @@ def run_check(
         try:
             judged = check.run(executor, case)
         except StudentError as exc:
-            tb = f"\n{exc.tb}" if exc.tb else ""
-            raise CheckFailed("raised", f"{exc}{tb}") from None
+            raise student_failed(exc) from None
         except ContractError as exc:
-            raise CheckFailed("bad-return", str(exc)) from None
+            raise contract_failed(exc) from None
         if judged is not False:
             state["judged"] += 1
 
@@ -119,19 +128,13 @@ def _find(exc: BaseException, kind: type[CheckFailed]) -> CheckFailed | None:
 
 def _failed(base: dict[str, Any], exc: CheckFailed, state: dict[str, Any],
             note: str = "") -> CheckResult:
-    return CheckResult(
-        status="failed",
-        kind=exc.kind,
-        message=exc.message + note,
-        example=plain_case(state["case"]),
-        expected=exc.expected,
-        got=exc.got,
-        mismatches=exc.mismatches,
-        mismatch_count=exc.count or len(exc.mismatches),
-        trace=exc.trace,
-        examples_run=state["runs"],
-        **base,
-    )
+    # The check filled in its verdict; the run adds the example, the counts and the name.
+    return replace(exc.result, message=exc.message + note, example=plain_case(state["case"]),
+                   examples_run=state["runs"], **base)
+
+
+#: The extra check of a circuit: its trace at the lecture's worked example.
+LECTURE_CHECK = "lecture values"
 
 
 def _lecture_trace(item: Item, executor: Executor) -> CheckResult:
@@ -142,14 +145,47 @@ def _lecture_trace(item: Item, executor: Executor) -> CheckResult:
         res = executor.call("circuit", name=item.name, values=values, dout=1.0)
         trace = circuit_trace(item.name, values, 1.0, res)
     except (StudentError, ContractError) as exc:
-        return CheckResult(name="lecture values", status="failed", kind="raised",
-                           message=str(exc), example=values)
+        facts = (student_failed(exc) if isinstance(exc, StudentError)
+                 else contract_failed(exc)).facts
+        return CheckResult(name=LECTURE_CHECK, status="failed", kind="raised",
+                           message=str(exc), example=values, facts=facts)
     ok = all(s.forward_ok and s.backward_ok for s in trace)
     return CheckResult(
-        name="lecture values", status="passed" if ok else "failed", example=values,
+        name=LECTURE_CHECK, status="passed" if ok else "failed", example=values,
         trace=tuple(trace), kind="" if ok else "wrong-values",
         message="" if ok else "the circuit disagrees with the lecture's worked example",
     )
+
+
+def check_names(item: Item) -> list[str]:
+    """The names of an item's checks, in the order they run (a circuit adds "lecture values")."""
+    names = [c.name for c in checks_for(item)]
+    if item.category == "circuit":
+        names.append(LECTURE_CHECK)
+    return names
+
+
+def run_named_check(item: Item, name: str, executor: Executor, *, seed: int,
+                    max_examples: int) -> CheckResult:
+    """Run the check of ``item`` called ``name`` (one of :func:`check_names`)."""
+    if name == LECTURE_CHECK and item.category == "circuit":
+        return _lecture_trace(item, executor)
+    for check in checks_for(item):
+        if check.name == name:
+            return run_check(item.name, check, executor, seed=seed, max_examples=max_examples)
+    raise ValueError(f"{item.name} has no check {name!r}; expected one of "
+                     f"{', '.join(check_names(item))}")
+
+
+def not_implemented(item: Item, available: Iterable[str], load_error: str = "") -> str | None:
+    """Why ``item`` cannot be checked (names it needs that ``available`` lacks), else None."""
+    names = set(available)
+    missing = [n for n in item.needs if n not in names]
+    if not missing:
+        return None
+    why = f" (the submission failed to import: {load_error})" if load_error else ""
+    return (f"not implemented: {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not defined in the submission{why}")
 
 
 def check_item(
@@ -160,10 +196,13 @@ def check_item(
     profile: str | None = None,
     max_examples: int | None = None,
     available: Iterable[str] | None = None,
+    load_error: str = "",
 ) -> ItemResult:
     """Check one contract item (by name or :class:`Item`) of a submission.
 
     ``submission`` is a path (loaded and run in-process) or an executor to run scenarios with.
+    ``available`` names what the submission defines (an item needing anything else is "not
+    implemented"); ``load_error`` says why its import failed, if it did.
     """
     if isinstance(submission, (str, Path)):
         loaded = load_submission(submission)
@@ -175,24 +214,50 @@ def check_item(
     if isinstance(item, str):
         item = item_named(item)
     if available is not None:
-        missing = [n for n in item.needs if n not in set(available)]
+        missing = not_implemented(item, available, load_error)
         if missing:
-            return ItemResult(
-                name=item.name, category=item.category, status="not implemented",
-                message=f"not implemented: {', '.join(missing)} "
-                f"{'is' if len(missing) == 1 else 'are'} not defined in the submission",
-            )
+            return ItemResult(name=item.name, category=item.category, status="not implemented",
+                              message=missing)
     n = max_examples or resolve_profile(profile).max_examples
-    begin_item = getattr(executor, "begin_item", None)
-    if begin_item is not None:  # optional: an isolated executor gives each item its own budget
-        begin_item(item.name)
-    results = [run_check(item.name, c, executor, seed=seed, max_examples=n)
-               for c in checks_for(item)]
-    if item.category == "circuit":
-        results.append(_lecture_trace(item, executor))
+    executor.begin_item(item.name)  # an isolated executor gives each item its own time budget
+    results = [run_named_check(item, name, executor, seed=seed, max_examples=n)
+               for name in check_names(item)]
     status: Status = "failed" if any(r.status == "failed" for r in results) else "passed"
-    return ItemResult(name=item.name, category=item.category, status=status,
-                      checks=tuple(results))
+    # Each failure's diagnosis, computed once here and stored: every output reads it.
+    return diagnose_item(ItemResult(name=item.name, category=item.category, status=status,
+                                    checks=tuple(results)))
+
+
+def _load_error_of(item: Item, inv: Mapping[str, Any], load_error: str) -> str:
+    """Why the modules defining ``item``'s names did not import (a layout that loads each
+    module on its own says so per name); else the submission's import errors."""
+    unavailable = inv.get("unavailable") or {}
+    reasons = list(dict.fromkeys(str(unavailable[n]) for n in item.needs if n in unavailable))
+    return "; ".join(reasons) if reasons or unavailable else load_error
+
+
+def _scored_note(result: ItemResult, rules: Rubric) -> ItemResult:
+    """Say what the score left out: checks not judged, and advisory failures (weight 0)."""
+    if result.status == "not implemented" or result.message:
+        return result
+    notes = []
+    skipped = [c for c in result.checks if c.status == "skipped"]
+    if skipped:
+        notes.append("scored over the checks that could be judged; not judged: " + "; ".join(
+            f"{c.name} ({c.message.removeprefix('not judged: ')})" for c in skipped))
+    if rules.advisory_only(result):
+        failed = [c.name for c in result.checks if c.status == "failed"]
+        notes.append(f"advisory, costs no points under the {rules.name} rubric: "
+                     + ", ".join(failed))
+        result = replace(result, status="passed")
+    return replace(result, message="; ".join(notes)) if notes else result
+
+
+def _warm(items: list[str]) -> None:
+    try:
+        oracles.warm(items)
+    except Exception:  # only a head start: the checks compile what they need themselves
+        pass
 
 
 def check_submission(
@@ -216,15 +281,11 @@ def check_submission(
     """
     start = time.perf_counter()
     path = Path(path)
+    # The same checks, and messages, as every door's: a bad value fails before any work.
+    only = GradeOptions(seed=seed, profile=profile, examples=max_examples or None,
+                        only=None if only is None else tuple(only)).only
     prof = resolve_profile(profile)
     by_name = {i.name: i for i in ALL_ITEMS}
-    if only is not None:
-        only = list(only)
-        unknown = [n for n in only if n not in by_name]
-        if unknown:
-            raise ValueError(
-                f"unknown item(s) {sorted(unknown)}; expected names from {', '.join(by_name)}"
-            )
     rules = load_rubric(rubric)
 
     def start_executor(rules: Rubric) -> Executor:
@@ -233,6 +294,10 @@ def check_submission(
             return InProcessExecutor(spec.load(path))
         return executor_factory(path, spec)
 
+    # Compile the oracles in a thread while the worker boots (XLA compiles without the GIL).
+    warming = threading.Thread(target=_warm, args=(list(only or rules.item_names),),
+                               name="bpverify-warm-oracles", daemon=True)
+    warming.start()
     executor = start_executor(rules)
     items = []
     notes: list[str] = []
@@ -256,15 +321,17 @@ def check_submission(
             if progress:
                 progress(name)
             result = check_item(by_name[name], executor, seed=seed, max_examples=max_examples
-                                or prof.max_examples, available=inv["names"])
-            if result.status == "not implemented" and load_error:
-                result = replace(result, message=f"{result.message} (the submission failed to "
-                                 f"import: {load_error})")
+                                or prof.max_examples, available=inv["names"],
+                                load_error=_load_error_of(by_name[name], inv, load_error))
             score, max_score = rules.score(result)
+            result = _scored_note(result, rules)
             items.append(replace(result, score=score, max_score=max_score,
                                  visibility=rules.rule(name).visibility))
     finally:
+        # What confined the submission (a worker's sandbox; in-process: nothing).
+        sandbox = str(getattr(executor, "sandbox", "") or "in-process (none)")
         executor.close()
+        warming.join()
     return SubmissionResult(
         submission=path.name or str(path),
         seed=seed,
@@ -275,4 +342,5 @@ def check_submission(
         rubric=rules.name,
         duration_s=time.perf_counter() - start,
         notes=tuple(notes),
+        sandbox=sandbox,
     )

@@ -20,14 +20,12 @@ The same checkout and options give the same bytes (entries are sorted and dated 
 from __future__ import annotations
 
 import io
-import math
 import shlex
 import zipfile
 from pathlib import Path
 
-from bpverify.grading.engine import DEFAULT_SEED, PROFILES
 from bpverify.grading.rubric import BUILTIN, RubricError, load_rubric
-from bpverify.submission.worker import MIN_MEMORY_MB
+from bpverify.options import DEFAULT_SEED, FLAGS, GradeOptions, OptionError, Sandbox
 from bpverify.version import __version__
 
 __all__ = ["BundleError", "bundle_files", "write_bundle"]
@@ -65,6 +63,15 @@ if sys.version_info < (3, 10):
 PY
 python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --no-cache-dir "$SOURCE/{source}"
+# The sandbox runs student code as this unprivileged user (docs/isolation.md).  It may read
+# Python and numpy, never the grader's files: this folder (bpverify's source with the reference
+# solutions) and the installed bpverify package.
+if [ "$(id -u)" = 0 ]; then
+    id bpverify-worker >/dev/null 2>&1 || useradd --system --user-group --no-create-home \
+        --shell /usr/sbin/nologin bpverify-worker
+    chmod -R o-rwx "$SOURCE" "$("$VENV/bin/python" -c \
+        'import bpverify, os; print(os.path.dirname(bpverify.__file__))')"
+fi
 # A smoke test: a broken install fails the image build, where the instructor sees it.
 "$VENV/bin/bpverify" grade "$SOURCE/{source}/reference" --only MultiplyGate --examples 2 >/dev/null
 echo "bpverify installed in $VENV"
@@ -100,11 +107,15 @@ class BundleError(ValueError):
 
 def bundle_files(*, rubric: str = "default", seed: int = DEFAULT_SEED,
                  examples: int | None = None, profile: str | None = None,
-                 timeout: float | None = None,
-                 memory: int | None = None) -> dict[str, tuple[bytes, int]]:
-    """Every file of the zip: its name in the zip -> (content, Unix mode)."""
+                 timeout: float | None = None, memory: int | None = None,
+                 sandbox: Sandbox = "auto") -> dict[str, tuple[bytes, int]]:
+    """Every file of the zip: its name in the zip -> (content, Unix mode).
+
+    The options are ``bpverify grade``'s (checked as :class:`~bpverify.options.GradeOptions`
+    checks them; ``memory`` is ``--memory``), written into run_autograder.
+    """
     options = _grade_options(rubric=rubric, seed=seed, examples=examples, profile=profile,
-                             timeout=timeout, memory=memory)
+                             timeout=timeout, memory=memory, sandbox=sandbox)
     files: dict[str, tuple[bytes, int]] = {
         "setup.sh": (_SETUP.format(version=__version__, source=SOURCE_DIR).encode(),
                      _EXECUTABLE),
@@ -120,10 +131,10 @@ def bundle_files(*, rubric: str = "default", seed: int = DEFAULT_SEED,
 def write_bundle(path: str | Path = "autograder.zip", *, rubric: str = "default",
                  seed: int = DEFAULT_SEED, examples: int | None = None,
                  profile: str | None = None, timeout: float | None = None,
-                 memory: int | None = None) -> Path:
+                 memory: int | None = None, sandbox: Sandbox = "auto") -> Path:
     """Write the zip of :func:`bundle_files` (the same options) to ``path``; return it."""
     files = bundle_files(rubric=rubric, seed=seed, examples=examples, profile=profile,
-                         timeout=timeout, memory=memory)
+                         timeout=timeout, memory=memory, sandbox=sandbox)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(files):
@@ -139,33 +150,33 @@ def write_bundle(path: str | Path = "autograder.zip", *, rubric: str = "default"
 
 
 def _grade_options(*, rubric: str, seed: int, examples: int | None, profile: str | None,
-                   timeout: float | None, memory: int | None) -> str:
+                   timeout: float | None, memory: int | None, sandbox: Sandbox) -> str:
     """``bpverify grade``'s options in run_autograder, validated here rather than per student."""
     if examples is not None and profile is not None:
         raise BundleError(f"examples={examples} and profile={profile!r} both say how many "
                           "examples each check draws; give one of them")
-    if examples is not None and examples < 1:
-        raise BundleError(f"--examples must be at least 1, got {examples}")
-    if profile is not None and profile not in PROFILES:
-        raise BundleError(f"--profile {profile!r}; expected one of {', '.join(PROFILES)}")
-    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
-        raise BundleError(f"--timeout must be a positive number of seconds, got {timeout}")
-    if memory is not None and memory < MIN_MEMORY_MB:
-        raise BundleError(f"--memory must be at least {MIN_MEMORY_MB} MB, got {memory}")
+    try:
+        options = GradeOptions(seed=seed, profile=profile, examples=examples, rubric=rubric,
+                               timeout=timeout, memory_mb=memory,
+                               sandbox=sandbox)
+    except OptionError as exc:
+        raise BundleError(exc.spelled(FLAGS)) from None
     try:
         load_rubric(rubric)
     except RubricError as exc:
         raise BundleError(str(exc)) from None
     where = rubric if rubric in BUILTIN else "$ROOT/source/rubric.toml"
-    args = [f'--rubric "{where}"', f"--seed {seed}"]
-    if examples is not None:
-        args.append(f"--examples {examples}")
-    if profile is not None:
-        args.append(f"--profile {shlex.quote(profile)}")
-    if timeout is not None:
-        args.append(f"--timeout {timeout:g}")
-    if memory is not None:
-        args.append(f"--memory {memory}")
+    args = [f'--rubric "{where}"', f"--seed {options.seed}"]
+    if options.examples is not None:
+        args.append(f"--examples {options.examples}")
+    if options.profile is not None:
+        args.append(f"--profile {shlex.quote(options.profile)}")
+    if options.timeout is not None:
+        args.append(f"--timeout {options.timeout:g}")
+    if options.memory_mb is not None:
+        args.append(f"--memory {options.memory_mb}")
+    if options.sandbox != "auto":
+        args.append(f"--sandbox {options.sandbox}")
     return " ".join(args)
 
 

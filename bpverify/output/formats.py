@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from bpverify.feedback.diagnose import diagnosis_line
+from bpverify.feedback.words import compact, hint
 from bpverify.model import CheckResult, ItemResult, SubmissionResult
 from bpverify.output.html import write_page as _write
 
@@ -29,7 +29,6 @@ __all__ = [
 
 #: Gradescope shows each test's output in the browser; a long internal traceback is cut here.
 _MAX_OUTPUT = 10_000
-_MAX_EXAMPLE = 400
 # Characters XML 1.0 cannot hold, and lone surrogates that UTF-8 cannot encode.
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -92,24 +91,20 @@ def _check_text(check: CheckResult, item: ItemResult | None = None) -> str:
     if check.status == "passed":
         return f"passed  {check.name}"
     head = f"{'FAILED' if check.status == 'failed' else check.status}  {check.name}"
-    hint = diagnosis_line(check, item, prefix="    diagnosis: ") if item is not None else ""
+    said = hint(check, prefix="    diagnosis: ") if item is not None else ""
     if item is not None and item.visibility == "hidden":
         kind = f"    kind of mistake: {check.kind}" if check.kind else ""
-        return "\n".join(x for x in (head, kind, hint) if x)
+        return "\n".join(x for x in (head, kind, said) if x)
     body = [f"    {line}" for line in check.message.splitlines()]
-    if hint:
-        body.append(hint)
+    if said:
+        body.append(said)
     if check.status == "failed" and check.example is not None:
-        body.append(f"    minimal example: {_compact(check.example)}")
+        body.append(f"    minimal example: {compact(check.example, 'json')}")
     return "\n".join([head, *body])
 
 
-def _compact(value: Any) -> str:
-    text = json.dumps(value, allow_nan=True)
-    return text if len(text) <= _MAX_EXAMPLE else text[: _MAX_EXAMPLE - 2] + " …"
-
-
 def _clip(text: str) -> str:
+    """A whole test's output: Gradescope shows up to :data:`_MAX_OUTPUT` characters."""
     return text if len(text) <= _MAX_OUTPUT else text[: _MAX_OUTPUT - 14] + "\n… [truncated]"
 
 

@@ -14,10 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from bpverify.contract import CIRCUITS
-from bpverify.feedback.diagnose import diagnose, locate_fault
+from bpverify.feedback.faults import locate_fault
+from bpverify.feedback.words import ARRAY_THRESHOLD, compact
 from bpverify.model import CheckResult, ElementMismatch, ItemResult, SubmissionResult
 from bpverify.output.svg import circuit_svg, num
 
@@ -26,11 +25,18 @@ if TYPE_CHECKING:
 
     from bpverify.teaching.lecture import Walk
 
-__all__ = ["to_html", "walks_to_html", "write_html", "write_page"]
+__all__ = [
+    "environment",
+    "to_html",
+    "to_html_fragment",
+    "walks_to_html",
+    "write_html",
+    "write_page",
+]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Arrays with more elements than this are shown by their corners ("compact for big arrays").
-COMPACT_THRESHOLD = 24
+COMPACT_THRESHOLD = ARRAY_THRESHOLD
 _MARKS = {"passed": "✓", "failed": "✗", "skipped": "–", "not implemented": "○"}
 
 
@@ -49,6 +55,11 @@ def _env() -> jinja2.Environment:
     return env
 
 
+def environment() -> jinja2.Environment:
+    """The reports' Jinja2 environment (autoescape on, the ``num`` filter), for every page."""
+    return _env()
+
+
 def _markup(svg: str) -> Any:
     """svg.py escapes every text it draws, so its output may be inserted as is."""
     from markupsafe import Markup
@@ -58,25 +69,6 @@ def _markup(svg: str) -> Any:
 
 def _slug(name: str) -> str:
     return "item-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def _compact(value: Any) -> str:
-    """A value for a human: scalars to 6 digits, arrays with their shape, big ones cornered."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "None"
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        text = repr(value)
-        return text if len(text) <= 400 else text[:395] + " …"
-    arr = arr + 0.0  # -0.0 reads as a mistake that is not there
-    if arr.ndim == 0:
-        return f"{float(arr):.6g}"
-    body = np.array2string(arr, threshold=COMPACT_THRESHOLD, edgeitems=2, precision=4,
-                           max_line_width=72, separator=", ")
-    return f"{body}   shape {arr.shape}" if "\n" not in body else f"shape {arr.shape}\n{body}"
 
 
 def _flatten(values: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -114,7 +106,7 @@ def _check_view(item: ItemResult, check: CheckResult) -> dict[str, Any]:
         "message": check.message,
         "examples_run": check.examples_run,
         "seed": check.seed,
-        "example": [(k, _compact(v)) for k, v in _flatten(check.example)],
+        "example": [(k, compact(v)) for k, v in _flatten(check.example)],
         "example_inline": False,
         "compare": [],
         "mismatches": [
@@ -132,13 +124,12 @@ def _check_view(item: ItemResult, check: CheckResult) -> dict[str, Any]:
     exp, got = dict(_flatten(check.expected)), dict(_flatten(check.got))
     differs = {m.value for m in check.mismatches}
     view["compare"] = [
-        (k, _compact(exp[k]) if k in exp else "–", _compact(got[k]) if k in got else "–",
+        (k, compact(exp[k]) if k in exp else "–", compact(got[k]) if k in got else "–",
          k in differs or not differs)
         for k in dict.fromkeys([*exp, *got])
     ]
-    if check.status == "failed":
-        d = diagnose(check, item)
-        view["diagnosis"] = d.text if d else None
+    if check.status == "failed" and check.diagnosis is not None:
+        view["diagnosis"] = check.diagnosis.text  # stored by the engine, never recomputed
     if check.trace:
         fault = locate_fault(check.trace) if check.status == "failed" else None
         spec = CIRCUITS.get(item.name)
@@ -182,6 +173,24 @@ def to_html(result: SubmissionResult) -> str:
     return _env().get_template("report.html.j2").render(
         result=result,
         items=items,
+        passed=sum(i.passed for i in result.items),
+        total=len(result.items),
+        has_circuits=any(c["svg"] is not None for i in items for c in i["checks"]),
+        reproduce=result.reproduce,
+    )
+
+
+def to_html_fragment(result: SubmissionResult) -> str:
+    """The report as one ``<div>`` to show inline in a notebook cell (Jupyter, VS Code).
+
+    Self-contained like the page: scoped CSS, inline SVG, no script, no ids; failing items
+    open, passing ones collapsed.  ``result.reproduce`` is shown as the call to run again.
+    """
+    items = [_item_view(i) for i in result.items]
+    return _env().get_template("notebook.html.j2").render(
+        result=result,
+        items=items,
+        call=f"check({result.submission})",
         passed=sum(i.passed for i in result.items),
         total=len(result.items),
         has_circuits=any(c["svg"] is not None for i in items for c in i["checks"]),

@@ -2,9 +2,9 @@
 
 ``summarize(results)`` turns a list of :class:`SubmissionResult` into a :class:`ClassSummary`:
 each submission's score, the score distribution, and for each item the share that passed, that
-did not implement it, and the most common mistakes, named by
-:func:`bpverify.feedback.diagnose.diagnose`
-("31% did not sum db over the batch").  A submission counts at most once per mistake per item,
+did not implement it, and the most common mistakes: the diagnoses the grader stored on each
+failed check, said by the mistakes catalogue's phrases (:mod:`bpverify.feedback.mistakes`):
+"31% did not sum db over the batch".  A submission counts at most once per mistake per item,
 however many of the item's checks show it.  ``to_csv``, ``to_summary_html`` and
 ``render_summary`` are formats of that summary; none of them reads a clock, so the same results
 give the same bytes.
@@ -15,14 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bpverify.feedback.diagnose import diagnose
+from bpverify.feedback.mistakes import phrase
 from bpverify.model import SubmissionResult
 
 if TYPE_CHECKING:
@@ -46,63 +45,6 @@ __all__ = [
 BINS = 10
 #: How many of an item's most common mistakes the terminal shows (the HTML page shows all).
 TERMINAL_MISTAKES = 2
-
-# What each diagnosis tag means, as a phrase after "31% ...".  ``{what}`` is the value the
-# diagnoses named ("db", "dW1 and dW2"); the second element is said when they name none.
-_PHRASES: dict[str, tuple[str, str]] = {
-    "not-summed-over-batch": ("did not sum {what} over the batch", "the gradient"),
-    "not-averaged": ("did not divide {what} by the batch size N", "the gradient"),
-    "averaged-not-summed": ("averaged {what} over the batch where the sum belongs",
-                            "the gradient"),
-    "constant-factor": ("had {what} off by a constant factor", "a gradient"),
-    "sign-flipped": ("flipped the sign of {what}", "a gradient"),
-    "sign-or-upstream": ("flipped a sign or left out the upstream gradient", ""),
-    "upstream-not-multiplied": ("did not multiply {what} by the upstream gradient dout",
-                                "the local gradient"),
-    "inputs-swapped": ("swapped the inputs' gradients", ""),
-    "routed-to-smaller": ("routed the max gate's gradient to the smaller input", ""),
-    "missing-local-gradient": ("passed dout through without the gate's factor", ""),
-    "constant-in-gradient": ("multiplied the gradient by the added constant", ""),
-    "wrong-local-gradient": ("used x instead of e^x as exp's local gradient", ""),
-    "sigma-not-derivative": ("used σ where its derivative (1 - σ)σ belongs", ""),
-    "gradient-dropped": ("returned an all-zero {what}", "gradient"),
-    "missing-bias": ("left the bias b out of the forward pass", ""),
-    "missing-bias-gradient": ("left the bias out of dw", ""),
-    "transposed": ("transposed {what}", "a gradient"),
-    "not-reshaped": ("did not reshape {what} to its input's shape", "a gradient"),
-    "relu-mask-from-dout": ("took ReLU's mask from dout instead of x", ""),
-    "relu-backward-skipped": ("skipped relu_backward between the layers", ""),
-    "missing-minus-one": ("left out the -1 at the correct class", ""),
-    "missing-correct-class": ("gave the correct class no gradient", ""),
-    "margin-zero": ("used a hinge margin of 0 instead of 1", ""),
-    "missing-regularization": ("left the regularization out of {what}",
-                               "the loss or its gradients"),
-    "regularization-factor": ("regularized with reg·ΣW² instead of 0.5·reg·ΣW²", ""),
-    "regularized-biases": ("also regularized the biases", ""),
-    "mutates-input": ("changed {what} in place", "an input"),
-    "shared-state": ("kept state on the class or in a global, shared by instances", ""),
-    "overflow": ("returned nan or inf for large inputs (not numerically stable)", ""),
-    "timeout": ("ran past the time limit", ""),
-    "memory": ("ran out of memory", ""),
-    "no-return": ("left out backward's return statement", ""),
-    "wrong-count": ("returned the wrong number of gradients", ""),
-    "wrong-keys": ("returned grads under keys other than params'", ""),
-    "python-max-on-arrays": ("used Python's max or if on whole arrays", ""),
-    "no-scores-branch": ("did not return the scores from loss(X) without labels", ""),
-    "wrong-forward": ("computed a wrong value in a gate of the circuit", ""),
-    "wrong-gate": ("had a gate of the circuit return wrong gradients", ""),
-}
-
-# The value a diagnosis is about: its sentence starts with it ("db is 1/N of ...", "dW1 and
-# dW2 leave out ...", "the loss leaves out ..."); a circuit's starts after "going backward: ".
-_SUBJECT = re.compile(
-    r"^(?:the )?(?P<what>[A-Za-z_]\w*(?:(?:, | and )[A-Za-z_]\w*)*) "
-    r"(?:is|are|has|have|leaves?|adds?|include|uses?|was|got|keeps|match)\b"
-)
-_CIRCUIT = re.compile(r"^.*? going backward: ")
-#: More distinct values than this under one tag are summed up by the tag's default noun.
-_MAX_WHATS = 3
-
 
 class ResultFileError(ValueError):
     """A file that is not a bpverify result; the message names it and says what was expected."""
@@ -237,9 +179,9 @@ def _item_summary(name: str, category: str,
             continue
         tags: dict[str, str] = {}  # this submission's tags on this item -> what they named
         for check in item.checks:
-            found = diagnose(check, item)
+            found = check.diagnosis  # stored by the engine when the item was graded
             if found is not None and found.mistake not in tags:
-                tags[found.mistake] = _subject(found.saw)
+                tags[found.mistake] = found.subject
         if not tags:
             unexplained.append(submission)
         for tag, what in tags.items():
@@ -248,7 +190,7 @@ def _item_summary(name: str, category: str,
                 whats[tag].append(what)
     n = len(graded)
     mistakes = sorted(
-        (Mistake(tag, _phrase(tag, whats.get(tag, [])), len(subs), len(subs) / n, tuple(subs))
+        (Mistake(tag, phrase(tag, whats.get(tag, [])), len(subs), len(subs) / n, tuple(subs))
          for tag, subs in who.items()),
         key=lambda m: (-m.count, m.tag),
     )
@@ -265,21 +207,6 @@ def _item_summary(name: str, category: str,
         mistakes=tuple(mistakes),
         unexplained=tuple(unexplained),
     )
-
-
-def _subject(saw: str) -> str:
-    m = _SUBJECT.match(_CIRCUIT.sub("", saw, count=1))
-    return m.group("what") if m else ""
-
-
-def _phrase(tag: str, whats: list[str]) -> str:
-    """The tag's phrase with the values the class's diagnoses named; the tag when unknown."""
-    template, default = _PHRASES.get(tag, (tag, ""))
-    if "{what}" not in template:
-        return template
-    named = [("the loss" if w == "loss" else w) for w in whats]
-    what = " or ".join(named) if 0 < len(named) <= _MAX_WHATS else default
-    return template.format(what=what)
 
 
 def _pct(share: float) -> str:
@@ -311,9 +238,7 @@ def to_csv(summary: ClassSummary) -> str:
 
 def to_summary_html(summary: ClassSummary) -> str:
     """The class summary as one self-contained page: inline CSS and SVG, no network."""
-    from bpverify.output.html import (
-        _env,  # the reports' Jinja2 environment: autoescape, same filters
-    )
+    from bpverify.output.html import environment  # the reports': autoescape, same filters
 
     items = [
         {
@@ -331,7 +256,7 @@ def to_summary_html(summary: ClassSummary) -> str:
         }
         for i in summary.items
     ]
-    return _env().get_template("summary.html.j2").render(
+    return environment().get_template("summary.html.j2").render(
         summary=summary,
         mean=f"{summary.mean_percent:.1f}",
         median=f"{summary.median_percent:.1f}",

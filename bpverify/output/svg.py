@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from bpverify.closeness import close
 from bpverify.feedback.words import num
 from bpverify.model import GateStep
 
@@ -167,7 +168,7 @@ def circuit_svg(
 ) -> str:
     """The circuit of ``trace`` as an ``<svg>`` element.
 
-    ``fault`` (a :class:`bpverify.feedback.diagnose.Fault`) marks the guilty gate, other faulty
+    ``fault`` (a :class:`bpverify.feedback.faults.Fault`) marks the guilty gate, other faulty
     gates and the affected ones, adds a callout with the guilty gate's numbers, and notes under
     each wrong gradient what it should be.  ``constants`` are wires drawn as plain numbers
     (``max(x, 0)``).
@@ -225,7 +226,7 @@ def circuit_svg(
         if w in consts:
             continue
         labels.append(_t(x, y + 17, num(g) if g is not None else "?", "grad"))
-        if fault is not None and w in true and (g is None or not _close(g, true[w])):
+        if fault is not None and w in true and (g is None or not close(g, true[w], "float64")):
             labels.append(_t(x, y + 30, f"should be {num(true[w])}", "grad should"))
     oy = src[last.output].y
     labels.append(_t(out_x + 6, oy + 5, output_name or last.output, "name"))
@@ -264,10 +265,6 @@ def circuit_svg(
         "</defs>"
         f"{body}</svg>"
     )
-
-
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-7, abs_tol=1e-9)
 
 
 def _callout(trace: Sequence[GateStep], fault: Any, centres: Sequence[_Pos], top: float,

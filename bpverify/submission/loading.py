@@ -6,6 +6,7 @@ could not be found are simply missing (graded as not implemented).
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import sys
 import types
@@ -19,9 +20,14 @@ import numpy as np
 
 from bpverify.contract import CONTRACT_NAMES, GATES
 from bpverify.submission.cs231n import load_cs231n
+from bpverify.submission.engines import find_engine
+from bpverify.submission.layer_classes import find_layer_classes
 from bpverify.submission.namespace import LoadedSubmission, describe_exception
 
-__all__ = ["LAYOUTS", "LoadSpec", "LoadedSubmission", "load_submission"]
+__all__ = [
+    "FINDERS", "LAYOUTS", "LoadSpec", "LoadedSubmission", "find_names", "import_paths",
+    "load_submission",
+]
 
 #: How a submission is laid out: "python" (a file or a folder of modules) or "cs231n".
 LAYOUTS = ("python", "cs231n")
@@ -64,7 +70,15 @@ def load_submission(
         return sub
     modname = f"_bpverify_submission_{zlib.crc32(str(path).encode()):08x}"
     modules: list[types.ModuleType] = []
-    sys.path.insert(0, str(path if path.is_dir() else path.parent))
+    # Imports resolve as the student ran them: from the file's own folder and its parent (the
+    # book's sys.path.append(os.pardir) reaches a sibling common/ folder).
+    roots = list(dict.fromkeys([str(path if path.is_dir() else path.parent),
+                                str(path.parent if path.is_dir() else path.parent.parent)]))
+    sys.path[:0] = roots
+    before = set(sys.modules)
+    # In the sandbox only these paths are readable, not the folders that hold them.
+    siblings = _Siblings(import_paths(path))
+    sys.meta_path.insert(0, siblings)
     try:
         if path.is_dir():
             init = path / "__init__.py"
@@ -104,17 +118,34 @@ def load_submission(
                 "(e.g. solution.py) or a package folder"
             )
     finally:
-        sys.path.remove(str(path if path.is_dir() else path.parent))
+        for root in roots:
+            sys.path.remove(root)
+        sys.meta_path.remove(siblings)
+        _forget_siblings(before, roots[0], roots[-1])
     sub.modules = modules
+    find_names(sub, [vars(m) for m in modules], lookup)
+    return sub
+
+
+def find_names(
+    sub: LoadedSubmission,
+    namespaces: Sequence[Mapping[str, Any]],
+    lookup: dict[str, tuple[tuple[str, ...], str | None]] | None = None,
+) -> None:
+    """Look every contract name up in ``namespaces`` (first found wins), then run the FINDERS.
+
+    Fills ``sub.names`` (and ``sub.load_errors`` for a name bound to the wrong kind of object).
+    A namespace is a module's ``vars()`` or any mapping, e.g. a notebook's ``globals()``; a
+    rubric's ``lookup`` module restriction matches the mapping's ``__name__``.
+    """
     lookup = lookup or {}
-    for name in CONTRACT_NAMES:
+    for name in dict.fromkeys([*CONTRACT_NAMES, *lookup]):
         aliases, module = lookup.get(name, ((name,), None))
-        where = [m for m in modules if module is None
-                 or m.__name__.rsplit(".", 1)[-1] == module or (m is modules[0] and
-                                                              module == "__init__")]
+        where = [ns for ns in namespaces if module is None
+                 or str(ns.get("__name__", "")).rsplit(".", 1)[-1] == module
+                 or (ns is namespaces[0] and module == "__init__")]
         for alias in aliases:
-            obj = next((getattr(m, alias) for m in where if getattr(m, alias, None) is not None),
-                       None)
+            obj = next((ns[alias] for ns in where if ns.get(alias) is not None), None)
             if obj is None:
                 continue
             problem = _protocol_problem(name, obj)
@@ -124,8 +155,7 @@ def load_submission(
                 sub.names[name] = obj
             break
     for finder in FINDERS:
-        finder([vars(m) for m in modules], sub)
-    return sub
+        finder(namespaces, sub)
 
 
 #: Name finders of the families that follow other conventions (autograd engines, layer classes).
@@ -134,6 +164,72 @@ def load_submission(
 #: A finder takes mappings, not modules, so that the notebook API can run it on ``globals()``.
 Finder = Callable[[Sequence[Mapping[str, Any]], LoadedSubmission], None]
 FINDERS: list[Finder] = []
+FINDERS.append(find_layer_classes)
+FINDERS.append(find_engine)
+
+
+def import_paths(submission: str | Path) -> list[str]:
+    """The sibling modules and packages a submission imports (beside it or one folder up).
+
+    The isolated worker may read these besides the submission itself, so that a chapter file
+    importing the book's common/ folder loads as it did for the student.
+    """
+    import ast
+
+    path = Path(submission).resolve()
+    files = sorted(path.glob("*.py")) if path.is_dir() else [path]
+    roots = ([path, path.parent] if path.is_dir() else [path.parent, path.parent.parent])
+    wanted: set[str] = set()
+    for file in files:
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                wanted.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                wanted.add(node.module.split(".")[0])
+    found = []
+    for name in sorted(wanted):
+        for root in roots:
+            for candidate in (root / name, root / f"{name}.py"):
+                if candidate.exists() and candidate != path:
+                    found.append(str(candidate))
+    return found
+
+
+class _Siblings:
+    """Finds the top-level modules at the given paths without listing the folders above them."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = {Path(p).stem if p.endswith(".py") else Path(p).name: Path(p)
+                      for p in reversed(paths)}
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        where = self.paths.get(name) if path is None else None
+        if where is None:
+            return None
+        if where.is_dir():
+            init = where / "__init__.py"
+            if init.exists():
+                return importlib.util.spec_from_file_location(
+                    name, init, submodule_search_locations=[str(where)])
+            spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+            spec.submodule_search_locations = [str(where)]
+            return spec
+        return importlib.util.spec_from_file_location(name, where)
+
+
+def _forget_siblings(before: set[str], own: str, parent: str) -> None:
+    """Forget modules imported from beside the submission's folder (a book's common/).
+
+    Another submission graded in this process has its own common/ of the same name.
+    """
+    for name in set(sys.modules) - before:
+        file = str(getattr(sys.modules[name], "__file__", None) or "")
+        if file.startswith(parent + "/") and not file.startswith(own + "/"):
+            del sys.modules[name]
 
 
 def _protocol_problem(name: str, obj: Any) -> str:

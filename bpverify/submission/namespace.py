@@ -27,6 +27,8 @@ class LoadedSubmission:
     modules: list[types.ModuleType] = field(default_factory=list)
     #: What loading noticed that the user should read (stand-ins, the convention detected, ...).
     notes: list[str] = field(default_factory=list)
+    #: Contract name -> why it could not be loaded (its module did not import), per name.
+    unavailable: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> Any:
         obj = self.names.get(name)

@@ -1,12 +1,25 @@
 """The boundary's types: what the grader may ask of wherever a submission runs.
 
 An :class:`Executor` runs named *scenarios* against a submission (in this process or in an
-isolated worker) and returns plain data.  Nothing here imports the submission.
+isolated worker) and returns plain data, typed per scenario in
+:mod:`bpverify.submission.replies`.  Nothing here imports the submission.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, overload
+
+from bpverify.submission.replies import (
+    CircuitReply,
+    GatePairReply,
+    GateReply,
+    InventoryReply,
+    LayerReply,
+    LossReply,
+    NetReply,
+    NetTracedReply,
+    TrainReply,
+)
 
 __all__ = ["Executor", "StudentError"]
 
@@ -18,10 +31,50 @@ class StudentError(Exception):
         super().__init__(f"{where} raised {exc_type}: {message}")
         self.where, self.exc_type, self.message, self.tb = where, exc_type, message, tb
 
+    @property
+    def array_truth_value(self) -> bool:
+        """numpy refused to turn a whole array into one bool (Python's max, an if on arrays).
+
+        Read from numpy's own wording, here at the boundary, once: the grader keeps it as a
+        fact (:class:`bpverify.model.Facts`) and never reads the message again.
+        """
+        return self.exc_type == "ValueError" and "truth value of an array" in self.message
+
 
 class Executor(Protocol):
-    """Where scenarios run: in-process here, in an isolated worker for untrusted code."""
+    """Where scenarios run: in-process here, in an isolated worker for untrusted code.
 
+    The engine calls, per submission: ``call("inventory")`` once, then for each item
+    :meth:`begin_item` and the item's scenarios, and finally :meth:`close`.  A scenario that
+    runs the submission's code raises :class:`StudentError` when that code raises (and
+    :class:`~bpverify.contract.ContractError` when it returns something of the wrong form).
+    """
+
+    @overload
+    def call(self, scenario: Literal["inventory"], **kwargs: Any) -> InventoryReply: ...
+    @overload
+    def call(self, scenario: Literal["gate"], **kwargs: Any) -> GateReply: ...
+    @overload
+    def call(self, scenario: Literal["gate_pair"], **kwargs: Any) -> GatePairReply: ...
+    @overload
+    def call(self, scenario: Literal["layer"], **kwargs: Any) -> LayerReply: ...
+    @overload
+    def call(self, scenario: Literal["loss"], **kwargs: Any) -> LossReply: ...
+    @overload
+    def call(self, scenario: Literal["net"], **kwargs: Any) -> NetReply: ...
+    @overload
+    def call(self, scenario: Literal["net_traced"], **kwargs: Any) -> NetTracedReply: ...
+    @overload
+    def call(self, scenario: Literal["train_spiral"], **kwargs: Any) -> TrainReply: ...
+    @overload
+    def call(self, scenario: Literal["circuit"], **kwargs: Any) -> CircuitReply: ...
+    @overload
     def call(self, scenario: str, **kwargs: Any) -> Any: ...
+    def call(self, scenario: str, **kwargs: Any) -> Any:
+        """Run the scenario called ``scenario`` (a key of ``SCENARIOS``) with ``kwargs``."""
 
-    def close(self) -> None: ...
+    def begin_item(self, name: str) -> None:
+        """A new contract item starts (an isolated executor gives each its own time budget)."""
+
+    def close(self) -> None:
+        """Release what runs the submission; the executor is not used afterwards."""

@@ -8,6 +8,7 @@ run in-process or in an isolated worker.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -15,8 +16,22 @@ from typing import Any
 import numpy as np
 
 from bpverify.contract import CIRCUITS, GATES, ContractError, Opaque, as_gradients
+from bpverify.submission.engines import ENGINE_SCENARIOS
 from bpverify.submission.namespace import LoadedSubmission, short_text, student_frames
 from bpverify.submission.protocol import StudentError
+from bpverify.submission.replies import (
+    CircuitReply,
+    CircuitStep,
+    GatePairReply,
+    GateReply,
+    InventoryReply,
+    LayerReply,
+    LossReply,
+    NetReply,
+    NetTracedReply,
+    TracedCall,
+    TrainReply,
+)
 
 __all__ = ["SCENARIOS", "InProcessExecutor", "plain", "run_scenario"]
 
@@ -77,17 +92,18 @@ def _make_gate(sub: LoadedSubmission, name: str, const: float | None) -> Any:
     return _call(f"{name}({', '.join(map(repr, args))})", cls, *args)
 
 
-def inventory(sub: LoadedSubmission) -> dict[str, Any]:
+def inventory(sub: LoadedSubmission) -> InventoryReply:
     return {
         "names": {n: type(o).__name__ for n, o in sub.names.items()},
         "load_errors": list(sub.load_errors),
         "notes": list(sub.notes),
+        "unavailable": dict(sub.unavailable),
     }
 
 
 def gate(
     sub: LoadedSubmission, name: str, const: float | None, inputs: list[Any], dout: Any
-) -> dict[str, Any]:
+) -> GateReply:
     g = _make_gate(sub, name, const)
     ins = [_copy(v) for v in inputs]
     out = plain(_call(f"{name}.forward", g.forward, *ins))
@@ -116,7 +132,7 @@ def gate_pair(
     inputs_b: list[Any],
     dout_a: Any,
     dout_b: Any,
-) -> dict[str, Any]:
+) -> GatePairReply:
     """Two instances forwarded before either runs backward, as in any circuit."""
     ga, gb = _make_gate(sub, name, consts[0]), _make_gate(sub, name, consts[1])
     _call(f"{name}.forward (first instance)", ga.forward, *[_copy(v) for v in inputs_a])
@@ -128,17 +144,18 @@ def gate_pair(
 
 def layer(
     sub: LoadedSubmission, forward: str, backward: str | None, inputs: list[Any], dout: Any
-) -> dict[str, Any]:
+) -> LayerReply:
     fwd = sub.get(forward)
     ins = [_copy(v) for v in inputs]
     out, cache = _pair(_call(forward, fwd, *ins), forward, "(out, cache)")
-    result: dict[str, Any] = {"out": plain(out), "inputs_after_forward": plain(ins)}
-    if backward is not None:
-        d = _copy(dout)
-        result["grads"] = plain(_call(backward, sub.get(backward), d, cache))
-        result["dout_after"] = plain(d)
-    result["inputs_after"] = plain(ins)
-    return result
+    after_forward = plain(ins)
+    if backward is None:
+        return {"out": plain(out), "inputs_after_forward": after_forward,
+                "inputs_after": plain(ins)}
+    d = _copy(dout)
+    grads = plain(_call(backward, sub.get(backward), d, cache))
+    return {"out": plain(out), "inputs_after_forward": after_forward, "grads": grads,
+            "dout_after": plain(d), "inputs_after": plain(ins)}
 
 
 def layer_forward(sub: LoadedSubmission, forward: str, inputs: list[Any]) -> Any:
@@ -148,7 +165,7 @@ def layer_forward(sub: LoadedSubmission, forward: str, inputs: list[Any]) -> Any
     return plain(out)
 
 
-def loss(sub: LoadedSubmission, name: str, scores: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+def loss(sub: LoadedSubmission, name: str, scores: np.ndarray, y: np.ndarray) -> LossReply:
     s, labels = _copy(scores), _copy(y)
     value, dscores = _pair(_call(name, sub.get(name), s, labels), name, "(loss, dscores)")
     return {"loss": plain(value), "dscores": plain(dscores), "inputs_after": plain([s, labels])}
@@ -184,7 +201,7 @@ def net(
     params: dict[str, Any],
     X: np.ndarray,
     y: np.ndarray,
-) -> dict[str, Any]:
+) -> NetReply:
     n = _make_net(sub, name, kwargs, params)
     scores = plain(_call(f"{name}.loss(X)", n.loss, _copy(X)))
     n = _make_net(sub, name, kwargs, params)
@@ -210,7 +227,7 @@ def net_loss(
 def train_spiral(
     sub: LoadedSubmission, name: str, kwargs: dict[str, Any], X: np.ndarray, y: np.ndarray,
     steps: int, learning_rate: float,
-) -> dict[str, Any]:
+) -> TrainReply:
     """Train the submission's net by full-batch gradient descent; return its parameters."""
     cls = sub.get(name)
     net = _call(f"{name}(...)", cls, **kwargs)
@@ -230,6 +247,16 @@ TRACED_LAYERS = ("affine_forward", "affine_backward", "relu_forward", "relu_back
                  "softmax_loss")
 
 
+def _in_order(fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> list[Any]:
+    """A call's arguments, positional and keyword, in the order of ``fn``'s parameters."""
+    if not kw:
+        return list(args)
+    try:
+        return list(inspect.signature(fn).bind(*args, **kw).arguments.values())
+    except (TypeError, ValueError):  # no signature, or a call it does not accept
+        return [*args, *kw.values()]
+
+
 def net_traced(
     sub: LoadedSubmission,
     name: str,
@@ -237,7 +264,7 @@ def net_traced(
     params: dict[str, Any],
     X: np.ndarray,
     y: np.ndarray,
-) -> dict[str, Any]:
+) -> NetTracedReply:
     """Run ``loss(X, y)`` with every layer function the net calls recorded.
 
     The functions are swapped, for this call only, in the globals of the net's own module and
@@ -246,19 +273,20 @@ def net_traced(
     produced its cache.
     """
     n = _make_net(sub, name, kwargs, params)
-    calls: list[dict[str, Any]] = []
+    calls: list[TracedCall] = []
     producer: dict[int, int] = {}  # id(cache) -> index of the forward call that returned it
     keep: list[Any] = []  # keeps caches alive so that their ids stay unique
 
     def traced(fname: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kw: Any) -> Any:
-            record: dict[str, Any] = {"fn": fname}
+            record: TracedCall = {"fn": fname}
             calls.append(record)
-            if fname.endswith("_backward") and len(args) >= 2:
-                record["dout"] = plain(args[0])
-                record["forward"] = producer.get(id(args[1]), -1)
+            values = _in_order(fn, args, kw)  # keyword arguments too, in the signature's order
+            if fname.endswith("_backward") and len(values) >= 2:
+                record["dout"] = plain(values[0])
+                record["forward"] = producer.get(id(values[1]), -1)
             else:
-                record["args"] = plain(list(args))
+                record["args"] = plain(values)
             result = fn(*args, **kw)
             if fname.endswith("_forward") and isinstance(result, tuple) and len(result) == 2:
                 producer[id(result[1])] = len(calls) - 1
@@ -293,11 +321,11 @@ def net_traced(
 def circuit(
     sub: LoadedSubmission, name: str, values: dict[str, float], dout: float,
     backward: bool = True,
-) -> dict[str, Any]:
+) -> CircuitReply:
     """Run a circuit built from the submission's own gates and record every gate's values."""
     spec = CIRCUITS[name]
     wires: dict[str, Any] = dict(values)
-    steps: list[dict[str, Any]] = []
+    steps: list[CircuitStep] = []
     gates = []
     for node in spec.nodes:
         g = _make_gate(sub, node.gate, node.const)
@@ -327,6 +355,7 @@ SCENARIOS: dict[str, Callable[..., Any]] = {
     for f in (inventory, gate, gate_forward, gate_pair, layer, layer_forward, loss, net,
               net_loss, net_traced, train_spiral, circuit)
 }
+SCENARIOS.update(ENGINE_SCENARIOS)  # scalar autograd engines (submission/engines.py)
 
 
 def run_scenario(sub: LoadedSubmission, scenario: str, **kwargs: Any) -> Any:
@@ -343,6 +372,9 @@ class InProcessExecutor:
 
     def call(self, scenario: str, **kwargs: Any) -> Any:
         return run_scenario(self.submission, scenario, **kwargs)
+
+    def begin_item(self, name: str) -> None:
+        """Nothing to reset: in this process no item has a budget of its own."""
 
     def close(self) -> None:
         pass

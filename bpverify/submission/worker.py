@@ -10,11 +10,12 @@ resource limits on address space, core dumps and file size.
 The two processes talk over two dedicated pipes, never stdout: a frame is a 4-byte length and a
 body; a body is a JSON tree (tagged: tuples, dicts, arrays, :class:`~bpverify.contract.Opaque`)
 followed by the arrays it refers to, each written by ``np.save`` and read by ``np.load`` with
-``allow_pickle=False``.  The submission's prints go to a bounded in-memory buffer whose tail is
-attached to its error messages.  Every reply is checked by the grader before it is used, and all
-judging happens in the grader.  docs/isolation.md states the threat model.
+``allow_pickle=False`` (the codec: :mod:`bpverify.submission.wire`).  The submission's prints
+go to a bounded in-memory buffer whose tail is attached to its error messages.  Every reply is
+checked by the grader before it is used, and all judging happens in the grader.
+docs/isolation.md states the threat model.
 
-The worker imports numpy and ``bpverify.submission``/``bpverify.contract`` only (never JAX or
+The worker imports numpy and ``bpverify.submission``/``.contract``/``.options`` only (never JAX or
 Hypothesis): it is started with a stub ``bpverify`` package so that ``bpverify/__init__.py`` and
 the engine it imports are not loaded.
 """
@@ -36,9 +37,19 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-
 from bpverify.contract import ContractError
+from bpverify.options import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT,
+    MIN_MEMORY_MB,
+    Sandbox,
+    check_memory_mb,
+    check_sandbox,
+    check_timeout,
+)
 from bpverify.submission import LoadSpec, StudentError, run_scenario
+from bpverify.submission import sandbox as _sandbox
+from bpverify.submission.sandbox import plan as sandbox_plan
 from bpverify.submission.wire import LENGTH, MAX_TEXT, ProtocolError, decode, encode
 
 __all__ = [
@@ -52,17 +63,8 @@ __all__ = [
     "encode",
 ]
 
-#: Wall-clock limit of one call into the submission, in seconds.  The reference answers a call
-#: in well under a millisecond, so a few seconds only ever stops a hung or runaway submission.
-DEFAULT_TIMEOUT = 5.0
 #: An item's calls together may take this many times the per-call limit.
 ITEM_BUDGET_FACTOR = 10
-#: Address-space limit of the worker (RLIMIT_AS), in MB: inside Gradescope's 768 MB-2 GB range.
-#: Python and numpy (one BLAS thread) map about 135 MB, which leaves about 880 MB for the
-#: submission's arrays; RLIMIT_AS counts mapped address space, not resident memory.
-DEFAULT_MEMORY_MB = 1024
-#: Below this numpy cannot even be imported reliably.
-MIN_MEMORY_MB = 256
 #: Starting a worker (interpreter, numpy, the submission's import) may take this much longer than
 #: one call: about 0.1 s on an idle machine, several times that on a loaded one.
 STARTUP_GRACE = 3.0
@@ -102,7 +104,9 @@ class WorkerExecutor:
     ``item_budget`` (default ``ITEM_BUDGET_FACTOR * timeout``) limits an item's calls together.
     Once a call of an item has timed out, crashed or run out of memory, the item's remaining
     calls fail at once with the same error (the engine announces items via :meth:`begin_item`).
-    ``memory_mb`` is the worker's address-space limit (RLIMIT_AS).  ``load_spec`` says how the
+    ``memory_mb`` is the worker's address-space limit (RLIMIT_AS).  ``sandbox`` ("auto",
+    "require" or "off") says how the worker is confined (docs/isolation.md).  The limits are
+    checked as :class:`bpverify.options.GradeOptions` checks them.  ``load_spec`` says how the
     worker loads the submission (a rubric's layout and name lookup); it is sent as plain data.
     On Linux the worker dies with the thread that started it (PR_SET_PDEATHSIG), so create and
     use an executor from one thread.
@@ -116,14 +120,16 @@ class WorkerExecutor:
         timeout: float = DEFAULT_TIMEOUT,
         memory_mb: int = DEFAULT_MEMORY_MB,
         item_budget: float | None = None,
+        sandbox: Sandbox = "auto",
     ) -> None:
-        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
-            raise ValueError(f"timeout={timeout!r}; expected a positive number of seconds")
-        if not isinstance(memory_mb, int) or memory_mb < MIN_MEMORY_MB:
-            raise ValueError(
-                f"memory_mb={memory_mb!r}; expected an int of at least {MIN_MEMORY_MB} "
-                "(Python and numpy alone map about 135 MB)"
-            )
+        timeout = check_timeout(timeout)
+        memory_mb = check_memory_mb(memory_mb)
+        self.sandbox_mode = check_sandbox(sandbox)
+        allow = (load_spec or LoadSpec()).options.get("allow_autodiff", False)
+        #: What confines the worker (raises SandboxUnavailable for "require" without it all).
+        self.plan = sandbox_plan(self.sandbox_mode, path, allow_autodiff=bool(allow))
+        #: The sandbox as the last worker applied it (before the first start: as planned).
+        self.sandbox = self.plan.describe()
         if item_budget is not None and not item_budget >= timeout:
             raise ValueError(f"item_budget={item_budget!r} is less than timeout={timeout!r}")
         self.path = Path(path).resolve()
@@ -185,6 +191,9 @@ class WorkerExecutor:
         self._home = tempfile.mkdtemp(prefix="bpverify-worker-")
         cwd = Path(self._home, "cwd")
         cwd.mkdir()
+        if self.plan.uid >= 0:  # the unprivileged worker may enter its home and own its cwd
+            os.chmod(self._home, 0o711)
+            os.chown(cwd, self.plan.uid, self.plan.gid)
         crash = Path(self._home, "crash.txt")
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
@@ -195,7 +204,7 @@ class WorkerExecutor:
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_DIR,
                  str(req_r), str(resp_w), str(self.path), str(self.memory_mb), str(os.getpid()),
-                 str(crash)],
+                 self.plan.to_argv(), str(crash)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 cwd=cwd, env=env, pass_fds=(req_r, resp_w), start_new_session=True,
             )
@@ -219,7 +228,10 @@ class WorkerExecutor:
         try:
             request = encode((0, "load", (spec.layout, spec.options, spec.lookup)))
             self._send(_LEN.pack(len(request)) + request, deadline)
-            self._expect(self._receive(deadline), "ready")
+            ready = self._receive(deadline)
+            self._expect(ready, "ready")
+            if isinstance(ready[2], str):
+                self.sandbox = ready[2]
         except _Lost as lost:
             if lost.reason == "timeout":
                 lost.detail = (f"did not finish importing within {self.timeout + STARTUP_GRACE:g}"
@@ -239,6 +251,14 @@ class WorkerExecutor:
                 os.killpg(proc.pid, signal.SIGKILL)  # the group: what the submission forked too
             proc.wait()
             status = proc.returncode if ended else None
+            if self.plan.cgroup_pids:  # empty once the namespace's processes are gone
+                group = Path(self.plan.cgroup_pids, f"bpverify-worker-{proc.pid}")
+                end = time.monotonic() + 2.0
+                while group.exists() and time.monotonic() < end:
+                    try:
+                        group.rmdir()
+                    except OSError:
+                        time.sleep(0.005)
         for fd in (self._req, self._resp):
             if fd >= 0:
                 os.close(fd)
@@ -486,13 +506,15 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
     import faulthandler
     import resource
 
-    req, resp, path, memory_mb, grader_pid, crash_path = argv
+    req, resp, path, memory_mb, grader_pid, plan_text, crash_path = argv
     if sys.platform == "linux":  # if the grader dies, so does a worker stuck in a loop
         import ctypes
 
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         if os.getppid() != int(grader_pid):  # it died before the line above
             os._exit(0)
+    sys.argv = [""]  # nothing that points at the grader's tree
+    plan = _sandbox.Plan.from_argv(plan_text)
     for limit, value in ((resource.RLIMIT_AS, int(memory_mb) * 2**20),
                          (resource.RLIMIT_FSIZE, MAX_FILE_BYTES), (resource.RLIMIT_CORE, 0)):
         hard = resource.getrlimit(limit)[1]
@@ -502,13 +524,26 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
     crash = open(crash_path, "w")  # noqa: SIM115 - open for the life of the process
     faulthandler.enable(file=crash)
     req_fd, resp_fd = int(req), int(resp)
+    try:  # from here on this process is PID 1 of its own namespaces (where available)
+        namespaces = _sandbox.enter_namespaces(plan, (req_fd, resp_fd))
+    except BaseException:
+        traceback.print_exc(file=crash)
+        crash.flush()
+        os._exit(3)
     capture = _Capture()
     try:
         _put(resp_fd, (0, "booted", None))
         _, _, (layout, options, lookup) = decode(_get(req_fd, _LEN.unpack(_get(req_fd, 4))[0]))
+        try:
+            applied = _sandbox.confine(plan, path, os.getcwd())
+        except BaseException:
+            traceback.print_exc(file=crash)
+            crash.flush()
+            os._exit(3)
         sys.stdout = sys.stderr = capture
+        _sandbox.set_where(Path(path).name)
         sub = LoadSpec(layout, options, lookup).load(path)
-        _put(resp_fd, (0, "ready", None))
+        _put(resp_fd, (0, "ready", _sandbox.describe_applied(plan, namespaces, applied)))
         while True:
             head = _get(req_fd, 4)
             if not head:
@@ -516,6 +551,7 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
             seq, scenario, kwargs = decode(_get(req_fd, _LEN.unpack(head)[0]))
             sys.stdout = sys.stderr = capture  # the submission may have replaced them
             capture.take()
+            _sandbox.set_where(_where(scenario, kwargs, Path(path)))
             reply = _run(sub, seq, scenario, kwargs, capture)
             try:
                 body = encode(reply)

@@ -12,7 +12,9 @@ from bpverify.contract import Item
 from bpverify.grading.checks.base import Check, CheckFailed, plain_case
 from bpverify.grading.checks.circuits import circuit_checks, circuit_trace
 from bpverify.grading.checks.demo import spiral_checks
+from bpverify.grading.checks.engines import engine_checks
 from bpverify.grading.checks.gates import gate_checks
+from bpverify.grading.checks.layer_classes import layer_class_checks, layer_net_checks
 from bpverify.grading.checks.layers import layer_checks
 from bpverify.grading.checks.losses import loss_checks
 from bpverify.grading.checks.nets import net_checks
@@ -27,6 +29,9 @@ FAMILIES: dict[str, Callable[[Item], list[Check]]] = {
     "net": lambda item: net_checks(item.name),
     "circuit": lambda item: circuit_checks(item.name),
     "demo": lambda item: spiral_checks(item.needs[0]),
+    "layer-class": lambda item: layer_class_checks(item.name),
+    "layer-class-net": lambda item: layer_net_checks(item.name),
+    "engine": lambda item: engine_checks(item.name),
 }
 
 

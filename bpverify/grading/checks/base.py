@@ -15,32 +15,99 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from bpverify.contract import check_numeric
-from bpverify.grading.compare import Tolerance, compare_values, tolerance_for, working_dtype
-from bpverify.model import ElementMismatch, GateStep
-from bpverify.submission import Executor
+from bpverify.closeness import Tolerance, scale_of, tolerance_for, working_dtype
+from bpverify.contract import ContractError, check_numeric
+from bpverify.grading.compare import compare_values, mismatches_from_grad
+from bpverify.model import MAX_RECORDED_MISMATCHES, CheckResult, ElementMismatch, Facts, GateStep
+from bpverify.submission import Executor, StudentError
+from bpverify.submission.cs231n import legacy_hint
 
 Case = dict[str, Any]
 
 
 class CheckFailed(Exception):
-    """A check's verdict on one example, with what the report needs to explain it."""
+    """A check's verdict on one example: the failed :class:`CheckResult` as far as a check knows.
+
+    ``result`` is that partial record (kind, message, facts, expected, got, mismatches, trace);
+    the engine completes it with the check's name, the minimal example and the run's numbers.
+    """
 
     def __init__(
         self,
         kind: str,
         message: str,
         *,
+        facts: Facts | None = None,
         expected: dict[str, Any] | None = None,
         got: dict[str, Any] | None = None,
         mismatches: Sequence[ElementMismatch] = (),
         count: int = 0,
         trace: Sequence[GateStep] = (),
     ) -> None:
+        self.result = CheckResult(
+            name="", status="failed", kind=kind, message=message, facts=facts or Facts(),
+            expected=expected, got=got, mismatches=tuple(mismatches),
+            mismatch_count=count or len(mismatches), trace=tuple(trace),
+        )
         super().__init__(message)
-        self.kind, self.message = kind, message
-        self.expected, self.got = expected, got
-        self.mismatches, self.count, self.trace = tuple(mismatches), count, tuple(trace)
+
+    @classmethod
+    def of(cls, result: CheckResult) -> CheckFailed:
+        failed = cls(result.kind, result.message)
+        failed.result = result
+        return failed
+
+    def amended(self, **changes: Any) -> CheckFailed:
+        """The same verdict with some fields of its record changed (a longer message, a trace)."""
+        return CheckFailed.of(replace(self.result, **changes))
+
+    @property
+    def kind(self) -> str:
+        return self.result.kind
+
+    @property
+    def message(self) -> str:
+        return self.result.message
+
+    @property
+    def facts(self) -> Facts:
+        return self.result.facts
+
+    @property
+    def expected(self) -> dict[str, Any] | None:
+        return self.result.expected
+
+    @property
+    def got(self) -> dict[str, Any] | None:
+        return self.result.got
+
+    @property
+    def mismatches(self) -> tuple[ElementMismatch, ...]:
+        return self.result.mismatches
+
+    @property
+    def count(self) -> int:
+        return self.result.mismatch_count
+
+    @property
+    def trace(self) -> tuple[GateStep, ...]:
+        return self.result.trace
+
+
+def contract_failed(exc: ContractError) -> CheckFailed:
+    """A value of the wrong form, as a verdict with the contract's facts."""
+    return CheckFailed("bad-return", str(exc), facts=Facts(
+        where=exc.where, returned_none=exc.returned_none, returned_count=exc.returned_count,
+        expected_count=exc.expected_count))
+
+
+def student_failed(exc: StudentError) -> CheckFailed:
+    """The submission raised: the verdict keeps the exception's type as a fact."""
+    tb = f"\n{exc.tb}" if exc.tb else ""
+    # Python 2 code and numpy APIs that were removed get their fix, not a bare TypeError.
+    hint = legacy_hint(f"{exc.exc_type}: {exc.message}", exc.where)
+    return CheckFailed("raised", f"{hint}. {exc}{tb}" if hint else f"{exc}{tb}", facts=Facts(
+        where=exc.where, exc_type=exc.exc_type, array_truth_value=exc.array_truth_value))
 
 
 @dataclass(frozen=True)
@@ -73,6 +140,7 @@ def expect_shape(value: Any, shape: tuple[int, ...], name: str, where: str, hint
         raise CheckFailed(
             "wrong-shape",
             f"{where} returned {name} of shape {got}; expected shape {shape} ({hint})",
+            facts=Facts(where=where, value=name, got_shape=got, expected_shape=tuple(shape)),
         )
 
 
@@ -88,6 +156,7 @@ def expect_finite(value: Any, name: str, where: str) -> None:
             + (f" at index {idx}" if idx else "")
             + f" ({int(bad.sum())} of {arr.size} elements are not finite). "
             "Large inputs overflow exp(); a stable formula avoids it.",
+            facts=Facts(where=where, value=name),
         )
 
 
@@ -116,6 +185,7 @@ def judge(
             got={n: to_plain(g) for n, g in zip(names, got)},
             mismatches=mismatches,
             count=count,
+            facts=Facts(where=where, value=", ".join(wrong)),
         )
 
 
@@ -159,28 +229,20 @@ def judge_unmodified(
                 f"changed). {advice}",
                 expected={name: to_plain(b)},
                 got={name: to_plain(a)},
+                facts=Facts(where=where, changed_input=name),
             )
 
 
 def raise_numerical(where: str, names: Sequence[str], result: Any) -> None:
-    mismatches = [
-        ElementMismatch(
-            value=names[m.arg],
-            index=tuple(m.index),
-            expected=float(m.expected),
-            got=float(m.got),
-            abs_error=float(m.abs_error),
-            rel_error=float(m.rel_error),
-        )
-        for m in result.mismatches
-    ]
+    mismatches = mismatches_from_grad(result.mismatches, names)
     first = mismatches[0].describe() if mismatches else ""
     raise CheckFailed(
         "numerical",
         f"{where} disagrees with centred differences of your own forward in "
         f"{len(mismatches)} element{'s' if len(mismatches) != 1 else ''}; largest: {first}",
-        mismatches=mismatches[:20],
+        mismatches=mismatches[:MAX_RECORDED_MISMATCHES],
         count=len(mismatches),
+        facts=Facts(where=where),
     )
 
 
@@ -207,10 +269,9 @@ def judge_numerical(
     # in the submission's precision (float32: ~1e-7 relative), which the difference quotient's
     # error bound does not include: judge what remains by the same dtype table as the oracle.
     tol = tolerance_for(dtype)
-    scale = max((float(np.max(np.abs(g), initial=0.0)) for g in grads), default=0.0)
+    scale = max((scale_of(g) for g in grads), default=0.0)
     real = [m for m in result.mismatches
-            if not abs(m.got - m.expected) <= tol.rtol * abs(m.expected) + tol.atol * scale
-            + tol.floor]
+            if not tol.allows(abs(m.got - m.expected), m.expected, scale)]
     if real:
         raise_numerical(where, names, replace(result, mismatches=tuple(real)))
 
@@ -239,3 +300,30 @@ def nearby(case: Case, names: Sequence[str]) -> Case:
     return moved
 
 
+
+
+def judge_numerically(
+    where: str,
+    names: Sequence[str],
+    case: Case,
+    *,
+    claimed: Callable[[], Sequence[Any]],
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    untrusted: tuple[type[Exception], ...] = (),
+) -> bool:
+    """The numerical check of every family, in two steps; False when the example is not judged.
+
+    1. ``claimed()`` judges the forward the check will differentiate (right at the case and
+       :func:`nearby`, else it is not trusted) and returns the claimed gradients in their
+       shapes.  Any verdict there is the forward and backward checks' to report.
+    2. :func:`judge_numerical` compares those gradients with centred differences of ``f``
+       (the scalar ``sum(forward(*args) * dout)``) at ``args``.
+    """
+    trusting: tuple[type[Exception], ...] = (CheckFailed, ContractError, StudentError, *untrusted)
+    try:
+        grads = list(claimed())
+    except trusting:
+        return False
+    judge_numerical(where, names, f, args, grads, case)
+    return True

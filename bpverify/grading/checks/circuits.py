@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from bpverify import strategies
+from bpverify.closeness import close, tolerance_for, working_dtype
 from bpverify.contract import CIRCUITS, GATES, ContractError, as_gradients, check_numeric
 from bpverify.grading import oracles
 from bpverify.grading.checks.base import (
@@ -18,13 +19,13 @@ from bpverify.grading.checks.base import (
     to_plain,
 )
 from bpverify.grading.checks.gates import gate_oracle, project_max_ties
-from bpverify.grading.compare import compare_values, tolerance_for, working_dtype
 from bpverify.model import GateStep
 from bpverify.submission import Executor
+from bpverify.submission.replies import CircuitReply
 
 
 def circuit_trace(name: str, values: dict[str, float], dout: float,
-                  res: dict[str, Any]) -> list[GateStep]:
+                  res: CircuitReply) -> list[GateStep]:
     """Every gate as it ran, beside what a correct gate returns on the same inputs and upstream."""
     spec = CIRCUITS[name]
     trace = []
@@ -59,11 +60,12 @@ def circuit_trace(name: str, values: dict[str, float], dout: float,
 
 
 def _close(got: Any, expected: Any) -> bool:
+    """The closeness rule, in the precision the gate computed in (its value may be (1,)-shaped)."""
     try:
-        tol = tolerance_for(working_dtype(got))
-        return not compare_values("v", np.squeeze(got), expected, tol)[1]
+        squeezed = np.squeeze(got)
     except (TypeError, ValueError):
         return False
+    return close(squeezed, expected, tolerance_for(working_dtype(got)))
 
 
 def circuit_checks(name: str) -> list[Check]:
@@ -71,7 +73,7 @@ def circuit_checks(name: str) -> list[Check]:
     cases = strategies.circuit_cases(spec.inputs)
 
     def run(ex: Executor, case: Case, backward: bool = True,
-            ) -> tuple[dict[str, Any], list[GateStep], Any, list[Any]]:
+            ) -> tuple[CircuitReply, list[GateStep], Any, list[Any]]:
         res = ex.call("circuit", name=name, values=case["values"], dout=case["dout"],
                       backward=backward)
         trace = circuit_trace(name, case["values"], case["dout"], res)
@@ -89,9 +91,7 @@ def circuit_checks(name: str) -> list[Check]:
             guilty = next((s for s in trace if not s.forward_ok), None)
             blame = (f" The first gate whose output is wrong is {guilty.gate} "
                      f"(the {guilty.label} gate computing {guilty.output})." if guilty else "")
-            raise CheckFailed("wrong-values", exc.message + "." + blame, expected=exc.expected,
-                              got=exc.got, mismatches=exc.mismatches, count=exc.count,
-                              trace=trace) from None
+            raise exc.amended(message=exc.message + "." + blame, trace=tuple(trace)) from None
 
     def backward(ex: Executor, case: Case) -> None:
         res, trace, _, grads = run(ex, case)
@@ -112,9 +112,7 @@ def circuit_checks(name: str) -> list[Check]:
                     f"(the {guilty.label} gate): given upstream {guilty.upstream:.4g} it returned "
                     f"{_fmt(guilty.grads)}, expected {_fmt(guilty.expected_grads)}."
                 )
-            raise CheckFailed("wrong-values", exc.message + "." + blame, expected=exc.expected,
-                              got=exc.got, mismatches=exc.mismatches, count=exc.count,
-                              trace=trace) from None
+            raise exc.amended(message=exc.message + "." + blame, trace=tuple(trace)) from None
 
     return [
         Check("forward", cases, forward, "the circuit's output matches the oracle"),
@@ -122,7 +120,7 @@ def circuit_checks(name: str) -> list[Check]:
     ]
 
 
-def _circuit_dtype(res: dict[str, Any]) -> np.dtype[Any]:
+def _circuit_dtype(res: CircuitReply) -> np.dtype[Any]:
     """The lowest precision any gate of the circuit computed in (float32 gates round)."""
     values = [step.get(k) for step in res["steps"] for k in ("output", "grads")]
     flat: list[Any] = []

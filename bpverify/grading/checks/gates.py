@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from bpverify import strategies
+from bpverify.closeness import tolerance_for, working_dtype
 from bpverify.contract import GATES, ContractError, as_gradients
 from bpverify.grading import oracles
 from bpverify.grading.checks.base import (
@@ -18,14 +19,14 @@ from bpverify.grading.checks.base import (
     expect_finite,
     expect_shape,
     judge,
-    judge_numerical,
+    judge_numerically,
     judge_unmodified,
     nearby,
     rounded,
     weighted_sum,
 )
-from bpverify.grading.compare import tolerance_for, working_dtype
-from bpverify.submission import Executor, StudentError
+from bpverify.submission import Executor
+from bpverify.submission.replies import GateReply
 
 
 def gate_inputs(name: str, case: Case) -> list[Any]:
@@ -59,7 +60,7 @@ def project_max_ties(inputs: Sequence[Any], dout: Any, got: Sequence[Any],
     return [dx, dy]
 
 
-def gate_call(ex: Executor, name: str, case: Case) -> tuple[dict[str, Any], tuple[Any, ...]]:
+def gate_call(ex: Executor, name: str, case: Case) -> tuple[GateReply, tuple[Any, ...]]:
     spec = GATES[name]
     res = ex.call("gate", name=name, const=case.get(spec.const or ""),
                   inputs=gate_inputs(name, case), dout=case["dout"])
@@ -102,41 +103,49 @@ def judge_gate_backward(name: str, case: Case, out: Any, grads: Sequence[Any]) -
            "the chain rule (upstream gradient times local gradient)")
 
 
-def gate_checks(name: str) -> list[Check]:
-    spec = GATES[name]
-    cases = strategies.gate_cases(name)
+class GateChecks:
+    """The checks of one gate class, each a named step over the gate's contract spec."""
 
-    def forward(ex: Executor, case: Case) -> None:
-        out = ex.call("gate_forward", name=name, const=case.get(spec.const or ""),
-                      inputs=gate_inputs(name, case))
-        judge_gate_forward(name, case, out)
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.spec = GATES[name]
 
-    def backward(ex: Executor, case: Case) -> None:
+    def const(self, case: Case) -> Any:
+        return case.get(self.spec.const or "")
+
+    def forward_at(self, ex: Executor, case: Case) -> Any:
+        return ex.call("gate_forward", name=self.name, const=self.const(case),
+                       inputs=gate_inputs(self.name, case))
+
+    def forward(self, ex: Executor, case: Case) -> None:
+        judge_gate_forward(self.name, case, self.forward_at(ex, case))
+
+    def backward(self, ex: Executor, case: Case) -> None:
+        res, grads = gate_call(ex, self.name, case)
+        judge_gate_backward(self.name, case, res["out"], grads)
+
+    def numerical(self, ex: Executor, case: Case) -> bool:
+        name, spec = self.name, self.spec
         res, grads = gate_call(ex, name, case)
-        judge_gate_backward(name, case, res["out"], grads)
 
-    def numerical(ex: Executor, case: Case) -> bool:
-        res, grads = gate_call(ex, name, case)
-        const = case.get(spec.const or "")
-        try:
+        def claimed() -> Sequence[Any]:
             judge_gate_forward(name, case, res["out"])
             for g, x in zip(grads, gate_inputs(name, case)):
                 expect_shape(g, np.shape(x), "gradient", name, "")
             moved = nearby(case, spec.inputs)
-            judge_gate_forward(name, moved, ex.call("gate_forward", name=name, const=const,
-                                                     inputs=gate_inputs(name, moved)))
-        except (CheckFailed, ContractError, StudentError):
-            return False  # the forward check and the backward check report this
+            judge_gate_forward(name, moved, self.forward_at(ex, moved))
+            return grads
 
         def f(*ins: Any) -> Any:
-            return weighted_sum(ex.call("gate_forward", name=name, const=const, inputs=list(ins)),
-                             case["dout"])
+            out = ex.call("gate_forward", name=name, const=self.const(case), inputs=list(ins))
+            return weighted_sum(out, case["dout"])
 
-        judge_numerical(f"{name}.backward", spec.grads, f, gate_inputs(name, case), grads, case)
-        return True
+        return judge_numerically(f"{name}.backward", spec.grads, case, claimed=claimed, f=f,
+                                 args=gate_inputs(name, case))
 
-    def hygiene(ex: Executor, case: Case) -> None:
-        res = ex.call("gate", name=name, const=case.get(spec.const or ""),
+    def hygiene(self, ex: Executor, case: Case) -> None:
+        name, spec = self.name, self.spec
+        res = ex.call("gate", name=name, const=self.const(case),
                       inputs=gate_inputs(name, case), dout=case["dout"])
         inputs = gate_inputs(name, case)
         judge_unmodified(f"{name}.forward", spec.inputs, inputs, res["inputs_after_forward"],
@@ -144,13 +153,13 @@ def gate_checks(name: str) -> list[Check]:
         judge_unmodified(f"{name}.backward", spec.inputs, inputs, res["inputs_after"],
                          "cached input")
         judge_unmodified(f"{name}.backward", ["dout"], [case["dout"]], [res["dout_after"]],
-                 "upstream gradient")
+                         "upstream gradient")
 
-    def instances(ex: Executor, pair: tuple[Case, Case]) -> bool:
+    def instances(self, ex: Executor, pair: tuple[Case, Case]) -> bool:
+        name, spec = self.name, self.spec
         a, b = pair
         res = ex.call(
-            "gate_pair", name=name,
-            consts=(a.get(spec.const or ""), b.get(spec.const or "")),
+            "gate_pair", name=name, consts=(self.const(a), self.const(b)),
             inputs_a=gate_inputs(name, a), inputs_b=gate_inputs(name, b),
             dout_a=a["dout"], dout_b=b["dout"],
         )
@@ -159,39 +168,48 @@ def gate_checks(name: str) -> list[Check]:
             try:
                 judge_gate_backward(name, case, grads[0], grads)
             except CheckFailed as exc:
-                try:  # wrong even alone? then the backward check reports it, not this one
-                    judge_gate_backward(name, case, *gate_alone(ex, name, case))
-                except (CheckFailed, ContractError):
-                    return False
-                raise CheckFailed(
-                    "shared-state",
-                    f"two {name} instances were forwarded before either ran backward, and the "
-                    f"{label} one returned the wrong gradient: {exc.message}. Keep what "
-                    "backward needs on self (the instance), never on the class or in globals.",
-                    expected=exc.expected, got=exc.got, mismatches=exc.mismatches,
-                    count=exc.count,
+                if self._wrong_alone(ex, case):
+                    return False  # the backward check reports it, not this one
+                raise exc.amended(
+                    kind="shared-state",
+                    message=f"two {name} instances were forwarded before either ran backward, "
+                    f"and the {label} one returned the wrong gradient: {exc.message}. Keep "
+                    "what backward needs on self (the instance), never on the class or in "
+                    "globals.",
                 ) from None
         return True
 
-    checks = [
-        Check("forward", cases, forward, "forward matches the JAX oracle"),
-        Check("backward", cases, backward, "backward matches jax.vjp with a random upstream"),
-        Check("numerical", cases, numerical, "backward matches centred differences"),
-        Check("hygiene", cases, hygiene, "inputs and dout are left unmodified"),
-        Check("instances", st.tuples(cases, cases), instances,
-              "two instances keep their own caches",
-              unjudged="backward is wrong even for a single instance (see the backward check)"),
-    ]
-    if name in ("SigmoidGate", "SigmoidNeuron"):
-        big = strategies.gate_cases(name, large=True)
+    def _wrong_alone(self, ex: Executor, case: Case) -> bool:
+        try:
+            judge_gate_backward(self.name, case, *gate_alone(ex, self.name, case))
+        except (CheckFailed, ContractError):
+            return True
+        return False
 
-        def stability(ex: Executor, case: Case) -> None:
-            res, grads = gate_call(ex, name, case)
-            expect_finite(res["out"], "its output", f"{name}.forward")
-            judge_gate_forward(name, case, res["out"])
-            judge_gate_backward(name, case, res["out"], grads)
+    def stability(self, ex: Executor, case: Case) -> None:
+        res, grads = gate_call(ex, self.name, case)
+        expect_finite(res["out"], "its output", f"{self.name}.forward")
+        judge_gate_forward(self.name, case, res["out"])
+        judge_gate_backward(self.name, case, res["out"], grads)
 
-        checks.append(Check("stability", big, stability, "finite and right for |x| up to 1000"))
-    return checks
+    def checks(self) -> list[Check]:
+        cases = strategies.gate_cases(self.name)
+        checks = [
+            Check("forward", cases, self.forward, "forward matches the JAX oracle"),
+            Check("backward", cases, self.backward,
+                  "backward matches jax.vjp with a random upstream"),
+            Check("numerical", cases, self.numerical, "backward matches centred differences"),
+            Check("hygiene", cases, self.hygiene, "inputs and dout are left unmodified"),
+            Check("instances", st.tuples(cases, cases), self.instances,
+                  "two instances keep their own caches",
+                  unjudged="backward is wrong even for a single instance (see the backward "
+                  "check)"),
+        ]
+        if self.name in ("SigmoidGate", "SigmoidNeuron"):
+            checks.append(Check("stability", strategies.gate_cases(self.name, large=True),
+                                self.stability, "finite and right for |x| up to 1000"))
+        return checks
 
 
+def gate_checks(name: str) -> list[Check]:
+    return GateChecks(name).checks()

@@ -1,0 +1,255 @@
+"""Benchmark: how long grading takes, and how many examples it draws, side by side.
+
+    python benchmarks/grade_bench.py                      # this checkout only
+    python benchmarks/grade_bench.py --against c7d9dd0    # and a git revision, interleaved
+    python benchmarks/grade_bench.py --against /path/to/venv/bin/python --rounds 3
+
+Every case runs as a fresh process, exactly as a user runs it (``python -m bpverify grade ...``
+or ``python -m pytest --bpverify-submission ...``).  With ``--against`` the two versions run
+interleaved (new, old, new, old, ...) so that both see the same machine load; the table shows
+medians and the ratio new/old of wall-clock time and of CPU time (user + system of the process
+and everything it waited for: the isolated worker, the ``--jobs`` pool).  On a shared machine
+CPU time is the steadier number.  Examples are counted from the JSON results (``examples_run``
+of every check).  A git revision is built once into a virtualenv under
+``$XDG_CACHE_HOME/bpverify/bench`` (``git archive`` + ``pip install``; the working tree is never
+touched).  This is not a test and is not collected by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "reference"
+CS231N = ROOT / "tests" / "cs231n_assignment"
+CS231N_FOLDERS = ROOT / "tests" / "cs231n_folders"
+CACHE_ENV = "BPVERIFY_JAX_CACHE"
+
+
+@dataclass
+class Version:
+    label: str
+    python: str
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    examples: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Case:
+    name: str
+    #: (version, scratch dir, fresh cache dir) -> (argv, cwd, json paths to count examples in)
+    argv: Callable[[Version, Path], tuple[list[str], Path, list[Path]]]
+    cold: bool = False  #: run with an empty compilation cache (else a warmed, shared one)
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "bpverify", "bench")
+
+
+def build_revision(rev: str) -> Version:
+    """A virtualenv with bpverify at git revision ``rev`` (built once, then reused)."""
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    home = _cache_root() / sha[:12]
+    python = home / "venv" / "bin" / "python"
+    if not (home / "ok").exists():
+        shutil.rmtree(home, ignore_errors=True)
+        src = home / "src"
+        src.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", sha], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+        print(f"building {rev} ({sha[:12]}) into {home} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", f"{src}[test]"], check=True)
+        (home / "ok").write_text(sha)
+    return Version(label=rev, python=str(python))
+
+
+def resolve_version(spec: str) -> Version:
+    """A python executable (or a venv folder holding bin/python), else a git revision."""
+    path = Path(spec)
+    if path.is_dir() and (path / "bin" / "python").exists():
+        return Version(label=spec, python=str(path / "bin" / "python"))
+    if path.is_file():
+        return Version(label=spec, python=str(path))
+    return build_revision(spec)
+
+
+def _grade(version: Version, scratch: Path, *args: str) -> tuple[list[str], Path, list[Path]]:
+    out = scratch / "result.json"
+    return ([version.python, "-m", "bpverify", "grade", *args, "--json", str(out)], scratch,
+            [out])
+
+
+def _batch(version: Version, scratch: Path, n: int) -> tuple[list[str], Path, list[Path]]:
+    subs = scratch / "class"
+    if not subs.exists():
+        for i in range(n):
+            shutil.copytree(REFERENCE, subs / f"student{i:03d}" / "reference")
+    paths = [str(subs / f"student{i:03d}" / "reference") for i in range(n)]
+    out = scratch / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    argv = [version.python, "-m", "bpverify", "grade", *paths, "--jobs", "2", "--out", str(out),
+            "--json", "bpverify.json"]
+    return argv, scratch, [out]
+
+
+def _pytest(version: Version, scratch: Path) -> tuple[list[str], Path, list[Path]]:
+    return ([version.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+             "--bpverify-submission", str(REFERENCE)], scratch, [])
+
+
+def _cs231n_target() -> Path:
+    folders = sorted(p for p in CS231N_FOLDERS.iterdir() if p.is_dir()) \
+        if CS231N_FOLDERS.is_dir() else []
+    return folders[-1] if folders else CS231N
+
+
+def cases(batch: int) -> list[Case]:
+    ref = str(REFERENCE)
+    return [
+        Case("grade reference (isolated, dev, warm cache)", lambda v, d: _grade(v, d, ref)),
+        Case("  first run, cold cache", lambda v, d: _grade(v, d, ref), cold=True),
+        Case("grade reference --in-process", lambda v, d: _grade(v, d, ref, "--in-process")),
+        Case(f"cs231n folder ({_cs231n_target().name}) --rubric cs231n",
+             lambda v, d: _grade(v, d, str(_cs231n_target()), "--rubric", "cs231n")),
+        Case("pytest plugin on the reference", _pytest),
+        Case(f"{batch} submissions, --jobs 2", lambda v, d: _batch(v, d, batch)),
+    ]
+
+
+def _examples(paths: list[Path]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    files = [f for p in paths for f in (sorted(p.rglob("*.json")) if p.is_dir() else [p])]
+    for p in files:
+        if not p.exists():
+            continue
+        data = json.loads(p.read_text())
+        if not isinstance(data, dict) or "items" not in data:
+            continue
+        for item in data.get("items", ()):
+            for check in item.get("checks", ()):
+                key = f"{item['name']} / {check['name']}"
+                counts[key] = counts.get(key, 0) + int(check.get("examples_run", 0))
+    return counts
+
+
+def run_once(case: Case, version: Version, scratch: Path, warm_cache: Path) -> Run:
+    scratch.mkdir(parents=True, exist_ok=True)
+    argv, cwd, outputs = case.argv(version, scratch)
+    for p in outputs:
+        p.unlink(missing_ok=True)
+    env = dict(os.environ)
+    if case.cold:
+        cold = Path(tempfile.mkdtemp(prefix="bpverify-cold-cache-"))
+        env[CACHE_ENV] = str(cold)
+    else:
+        env[CACHE_ENV] = str(warm_cache)
+    start = time.perf_counter()
+    _cpu_of_children()
+    proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, check=False)
+    wall = time.perf_counter() - start
+    cpu = _cpu_of_children()
+    out = proc.stdout
+    if case.cold:
+        shutil.rmtree(env[CACHE_ENV], ignore_errors=True)
+    if proc.returncode not in (0, 1):
+        tail = out.decode(errors="replace")[-2000:]
+        raise SystemExit(f"{case.name} with {version.label} failed ({proc.returncode}):\n{tail}")
+    if case.name.startswith(("grade", "cs231n", "  first")) and not outputs[0].exists():
+        raise SystemExit(f"{case.name} with {version.label} wrote no JSON result")
+    return Run(wall=wall, cpu=cpu, examples=_examples(outputs))
+
+
+_LAST_CHILDREN = [0.0]
+
+
+def _cpu_of_children() -> float:
+    """CPU time of the children reaped since the last call (the run just finished)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = usage.ru_utime + usage.ru_stime
+    spent, _LAST_CHILDREN[0] = total - _LAST_CHILDREN[0], total
+    return spent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--against", metavar="REV|PYTHON",
+                        help="also run this version: a git revision, a python executable or a "
+                        "virtualenv folder")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each case per version")
+    parser.add_argument("--batch", type=int, default=100, help="submissions in the batch case")
+    parser.add_argument("--only", action="append", metavar="WORDS",
+                        help="run only the cases whose name contains WORDS (repeatable)")
+    args = parser.parse_args(argv)
+
+    new = Version(label="this checkout", python=sys.executable)
+    versions = [new] + ([resolve_version(args.against)] if args.against else [])
+    chosen = [c for c in cases(args.batch)
+              if not args.only or any(w in c.name for w in args.only)]
+    _cpu_of_children()
+    results: dict[tuple[str, str], list[Run]] = {}
+    with tempfile.TemporaryDirectory(prefix="bpverify-bench-") as tmp:
+        root = Path(tmp)
+        for case in chosen:
+            for r in range(args.rounds):
+                for v_index, version in enumerate(versions):  # interleaved: A B A B
+                    warm = root / f"cache-{v_index}"
+                    run = run_once(case, version, root / f"v{v_index}", warm)
+                    results.setdefault((case.name, version.label), []).append(run)
+                    print(f"{case.name} [{version.label}] round {r + 1}: {run.wall:.2f} s wall, "
+                          f"{run.cpu:.2f} s CPU, {sum(run.examples.values())} examples",
+                          file=sys.stderr)
+    _table(chosen, versions, results)
+    return 0
+
+
+def _table(chosen: list[Case], versions: list[Version],
+           results: dict[tuple[str, str], list[Run]]) -> None:
+    head = ["case"]
+    for v in versions:
+        head += [f"{v.label} wall s", f"{v.label} CPU s", f"{v.label} examples"]
+    if len(versions) == 2:
+        head += ["wall new/old", "CPU new/old", "examples: checks below old"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for case in chosen:
+        row = [case.name.strip()]
+        med = []
+        for v in versions:
+            runs = results[(case.name, v.label)]
+            wall = statistics.median(r.wall for r in runs)
+            cpu = statistics.median(r.cpu for r in runs)
+            ex = runs[-1].examples
+            med.append((wall, cpu, ex))
+            row += [f"{wall:.2f}", f"{cpu:.2f}", str(sum(ex.values())) if ex else "-"]
+        if len(versions) == 2:
+            (wn, cn, en), (wo, co, eo) = med
+            below = [k for k in eo if en.get(k, 0) < eo[k]]
+            row += [f"{wn / wo:.2f}", f"{cn / co:.2f}",
+                    (f"{len(below)} of {len(eo)}" if eo else "-")]
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

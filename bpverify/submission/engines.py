@@ -1,0 +1,326 @@
+"""Scalar autograd engines (micrograd's ``Value``): find the engine, run programs, replay nodes.
+
+The grader sends a *program* as plain data and never sees the engine's objects::
+
+    {"leaves": [2.0, -3.0],
+     "nodes": [{"op": "*", "args": [["v", 0], ["v", 1]]},      # slot 2 = a * b
+               {"op": "+", "args": [["v", 2], ["c", 1.5]]}]}    # slot 3 = slot 2 + 1.5
+
+Slots are the leaves, then one per node; an argument is a slot (``["v", i]``) or a Python
+number (``["c", x]``, on either side: ``2 - a`` runs ``__rsub__``).  The last node is the
+output.  :func:`engine_program` builds it with the submission's class, runs ``backward()`` on
+the output and returns every slot's value and gradient, the order in which the nodes' closures
+ran and the gradient each one had then, and a *replay*: each node's closures run alone, with
+a known upstream gradient and its operands' gradients preset, so the grader can judge each
+node's local rule and whether it adds to a gradient or overwrites it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from bpverify.contract.engines import CLASS_NAMES, DATA_ATTRS, ENGINE_OPS, GRAD_ATTRS
+from bpverify.submission.namespace import LoadedSubmission, short_text, student_frames
+from bpverify.submission.protocol import StudentError
+
+__all__ = ["ENGINE_SCENARIOS", "engine_forward", "engine_program", "find_engine"]
+
+#: Where engines keep a node's closure and its operands (micrograd: ``_backward``, ``_prev``).
+CLOSURE_ATTRS = ("_backward", "_backward_fn", "backward_fn", "_grad_fn", "grad_fn", "backward")
+CHILDREN_ATTRS = ("_prev", "_children", "children", "_parents", "parents", "prev", "_inputs",
+                  "inputs", "_operands")
+#: Recursive topological sorts are legitimate: a 600-node graph needs more than Python's 1000.
+RECURSION_LIMIT = 20000
+
+
+# --- finding the engine -------------------------------------------------------------------
+
+
+def find_engine(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) -> None:
+    """Name the engine class ``Value`` and every operation it defines (``Value +``, ...)."""
+    cls = None
+    for key in [n for n in list(sub.names) if n.startswith("Value ")]:
+        found = sub.names.pop(key)  # a rubric's names = [...] on an engine item: the class
+        if isinstance(found, type) and cls is None:
+            cls = found
+    for alias in CLASS_NAMES if cls is None else ():
+        cls = next((ns[alias] for ns in namespaces if isinstance(ns.get(alias), type)), None)
+        if cls is not None:
+            break
+    if cls is None:
+        return
+    try:
+        probe = cls(1.5)
+    except Exception as exc:
+        sub.load_errors.append(f"{cls.__name__}(1.5) raised {type(exc).__name__}: {exc}; "
+                               "expected an engine value holding 1.5")
+        return
+    data = data_attr(probe)
+    if data is None:
+        sub.load_errors.append(f"{cls.__name__}(1.5) has no {', '.join(DATA_ATTRS)} attribute "
+                               "equal to 1.5; expected the number it holds in one of them")
+        return
+    if grad_attr(probe) is None:
+        sub.load_errors.append(f"{cls.__name__}(1.5) has no numeric {', '.join(GRAD_ATTRS)} "
+                               "attribute; expected its gradient there (0 to start with)")
+        return
+    if not callable(getattr(cls, "backward", None)) and not callable(
+            getattr(probe, "backward", None)):
+        sub.load_errors.append(f"{cls.__name__} has no backward method; expected "
+                               "out.backward() to fill in every gradient")
+        return
+    sub.names["Value"] = cls
+    for name, op in ENGINE_OPS.items():
+        if all(callable(getattr(cls, a, None)) for a in op.attrs):
+            sub.names[name] = getattr(cls, op.attrs[0])
+    has = [n[len("Value "):] for n in ENGINE_OPS if n in sub.names]
+    sub.notes.append(f"autograd engine: class {cls.__name__} (value in .{data}, gradient in "
+                     f".{grad_attr(probe)}) with {' '.join(has) or 'no operations'}")
+
+
+def data_attr(v: Any) -> str | None:
+    return next((a for a in DATA_ATTRS if _num(getattr(v, a, None)) == 1.5), None)
+
+
+def grad_attr(v: Any) -> str | None:
+    return next((a for a in GRAD_ATTRS if _num(getattr(v, a, None)) is not None), None)
+
+
+def _num(x: Any) -> float | None:
+    """A plain float for a number of any numeric type (numpy scalars too), else None."""
+    if isinstance(x, bool) or x is None:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    if hasattr(x, "shape") and getattr(x, "shape", ()) not in ((), (1,)):
+        return None
+    return f
+
+
+# --- running a program --------------------------------------------------------------------
+
+
+def _call(where: str, fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
+        raise StudentError(where, type(exc).__name__, short_text(str(exc)),
+                           student_frames(exc.__traceback__)) from None
+
+
+def _apply(op: str, args: Sequence[Any]) -> Any:
+    a = args[0]
+    if op == "+":
+        return a + args[1]
+    if op == "-":
+        return a - args[1]
+    if op == "*":
+        return a * args[1]
+    if op == "/":
+        return a / args[1]
+    if op == "**":
+        return a ** args[1]
+    if op == "neg":
+        return -a
+    return getattr(a, op)()
+
+
+class _Built:
+    """A program built with the engine: every slot's object, and where each came from."""
+
+    def __init__(self, cls: type, program: Mapping[str, Any], names: Sequence[str]) -> None:
+        self.slots: list[Any] = []
+        self.detached: dict[str, Any] = {}
+        for k, x in enumerate(program["leaves"]):
+            self.slots.append(_call(f"{names[k]} = {cls.__name__}({x!r})", cls, float(x)))
+        for j, node in enumerate(program["nodes"]):
+            args = [self.slots[i] if kind == "v" else i for kind, i in node["args"]]
+            slot = len(self.slots)
+            out = _call(f"{names[slot]} = {node.get('code', node['op'])}", _apply, node["op"],
+                        args)
+            if not isinstance(out, cls):
+                self.detached = {"node": j, "type": type(out).__name__}
+                break
+            self.slots.append(out)
+
+
+def _attrs(cls: type, built: _Built, program: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    data = data_attr(cls(1.5)) or "data"
+    grad = grad_attr(cls(1.5)) or "grad"
+    closure = children = ""
+    first = len(program["leaves"])
+    for j in range(len(program["nodes"])):
+        out = built.slots[first + j] if first + j < len(built.slots) else None
+        if out is None:
+            break
+        own = vars(out) if hasattr(out, "__dict__") else {}
+        # an operation built from others (a - b as a + (-b)) holds an inner node, not b
+        children = children or next(
+            (a for a in CHILDREN_ATTRS if isinstance(own.get(a), (set, list, tuple, frozenset))
+             and own[a] and all(isinstance(c, cls) for c in own[a])), "")
+        closure = closure or next((a for a in CLOSURE_ATTRS if callable(own.get(a))), "")
+        if closure and children:
+            break
+    return data, grad, closure, children
+
+
+def _children(node: Any, attr: str) -> list[Any]:
+    kids = getattr(node, attr, ()) if attr else ()
+    return list(kids) if isinstance(kids, (set, list, tuple, frozenset)) else []
+
+
+def _topo(root: Any, attr: str, stop: Sequence[Any] = ()) -> list[Any]:
+    """Nodes reachable from ``root`` (not past ``stop``), children before parents; iterative."""
+    stop_ids = {id(s) for s in stop}
+    order: list[Any] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if id(node) in stop_ids and node is not root:
+            continue
+        for c in _children(node, attr):
+            if id(c) not in seen:
+                stack.append((c, False))
+    return order
+
+
+def _slot_names(program: Mapping[str, Any]) -> list[str]:
+    n = len(program["leaves"]) + len(program["nodes"])
+    names = list(program.get("names") or [])
+    return names + [f"v{k}" for k in range(len(names), n)]
+
+
+def engine_program(
+    sub: LoadedSubmission,
+    program: dict[str, Any],
+    upstreams: list[float] | None = None,
+    preset: float = 0.0,
+    backward: bool = True,
+    force_upstream: bool = False,
+) -> dict[str, Any]:
+    """Build ``program``, run ``backward()`` on its output, then replay every node alone.
+
+    ``upstreams[j]`` is the upstream gradient node j's replay uses when its closure never
+    ran during ``backward()`` or saw 0 there; ``preset`` is what its operands' gradients hold
+    before the replay (the grader tells adding from overwriting by it).  ``force_upstream``:
+    every replay uses ``upstreams`` (an operation judged alone, as if it fed a product).
+    """
+    cls = sub.get("Value")
+    names = _slot_names(program)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        return _run(cls, program, names, upstreams, preset, backward, force_upstream)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _run(cls: type, program: dict[str, Any], names: list[str], upstreams: list[float] | None,
+         preset: float, backward: bool, force: bool) -> dict[str, Any]:
+    built = _Built(cls, program, names)
+    value = data_attr(cls(1.5)) or "data"
+    reply: dict[str, Any] = {
+        "values": [_num(getattr(s, value, None)) for s in built.slots],
+        "detached": built.detached,
+    }
+    if built.detached or not backward or not program["nodes"]:
+        return reply
+    data, grad, closure, children = _attrs(cls, built, program)
+    reply["attrs"] = {"data": data, "grad": grad, "closure": closure, "children": children}
+    out = built.slots[-1]
+    reply["shadowed"] = "backward" in (vars(out) if hasattr(out, "__dict__") else {})
+    first = len(program["leaves"])
+    slot_of = {id(s): k for k, s in enumerate(built.slots)}
+    # Record, for each node's closure, when it ran and the gradient its node had then.
+    order: list[int] = []
+    received: dict[int, float | None] = {}
+    originals: dict[int, Callable[[], Any]] = {}
+    everything = _topo(out, children) if children else list(built.slots)
+    if closure and closure != "backward":
+        for node in everything:
+            fn = vars(node).get(closure) if hasattr(node, "__dict__") else None
+            if not callable(fn):
+                continue
+            originals[id(node)] = fn
+            k = slot_of.get(id(node))
+            if k is not None and k >= first:
+                setattr(node, closure, _recorder(node, k, grad, fn, order, received))
+    _call(f"{names[-1]}.backward()", out.backward)
+    reply["grads"] = [_num(getattr(s, grad, None)) for s in built.slots]
+    reply["order"] = order
+    reply["received"] = [received.get(k) for k in range(first, len(built.slots))]
+    if not (closure and children):
+        return reply
+    # The replay: each node's closures alone, from its output down to its operands.
+    replay = []
+    for j, node in enumerate(program["nodes"]):
+        k = first + j
+        target = built.slots[k]
+        operands = [built.slots[i] for kind, i in node["args"] if kind == "v"]
+        up = None if force else received.get(k)
+        if up is None or up == 0 or not math.isfinite(up):
+            up = float(upstreams[j]) if upstreams and j < len(upstreams) else 1.0
+        inner = _topo(target, children, stop=operands)
+        for n in inner:
+            setattr(n, grad, 0.0)
+        for o in operands:
+            setattr(o, grad, preset)
+        setattr(target, grad, up)
+        for n in reversed(inner):
+            if any(n is o for o in operands):
+                continue
+            fn = originals.get(id(n)) or getattr(n, closure, None)
+            if callable(fn):
+                _call(f"{names[k]}.{closure}() (node {names[k]} = "
+                      f"{node.get('code', node['op'])})", fn)
+        replay.append({"upstream": up,
+                       "after": [_num(getattr(o, grad, None)) for o in operands]})
+    reply["replay"] = replay
+    return reply
+
+
+def _recorder(node: Any, k: int, grad: str, fn: Callable[[], Any], order: list[int],
+              received: dict[int, float | None]) -> Callable[[], Any]:
+    def closure() -> Any:
+        order.append(k)
+        received.setdefault(k, _num(getattr(node, grad, None)))
+        return fn()
+
+    return closure
+
+
+def engine_forward(sub: LoadedSubmission, program: dict[str, Any],
+                   leaf_sets: list[list[float]]) -> list[float | None]:
+    """The output's value for each set of leaf values (the engine's own forward)."""
+    cls = sub.get("Value")
+    data = data_attr(cls(1.5)) or "data"
+    names = _slot_names(program)
+    outs: list[float | None] = []
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        for leaves in leaf_sets:
+            built = _Built(cls, {**program, "leaves": leaves}, names)
+            outs.append(None if built.detached else _num(getattr(built.slots[-1], data, None)))
+    finally:
+        sys.setrecursionlimit(limit)
+    return outs
+
+
+ENGINE_SCENARIOS: dict[str, Callable[..., Any]] = {
+    "engine_program": engine_program,
+    "engine_forward": engine_forward,
+}

@@ -1,0 +1,2 @@
+from .k_nearest_neighbor import *
+from .linear_classifier import *

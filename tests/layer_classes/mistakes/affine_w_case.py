@@ -1,0 +1,18 @@
+import numpy as np
+
+EXPECT = {"Affine": ("forward", "raised", "stored as self.W but read as self.w")}
+
+
+class Affine:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+
+    def forward(self, x):
+        self.x = x
+        return np.dot(x, self.w) + self.b
+
+    def backward(self, dout):
+        self.dW = np.dot(self.x.T, dout)
+        self.db = np.sum(dout, axis=0)
+        return np.dot(dout, self.W.T)

@@ -1,0 +1,14 @@
+import numpy as np
+from ok_layers import *  # noqa: F403
+
+EXPECT = {"Sigmoid": ("backward", "wrong-values", "dx")}
+
+
+class Sigmoid:
+    def forward(self, x):
+        out = 1 / (1 + np.exp(-x))
+        self.mask = out > 0.5  # a mask cached instead of the output
+        return out
+
+    def backward(self, dout):
+        return dout * (1.0 - self.mask) * self.mask

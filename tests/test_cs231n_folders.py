@@ -1,0 +1,84 @@
+"""Whole CS231n assignment folders of every starter generation, graded as handed in.
+
+Each folder under ``tests/cs231n_folders/`` states in its README.md the right verdict of every
+item and why: ``passed`` (full points), ``failed`` or ``not implemented``, with the words the
+output must say (the named cause).  The folders are graded through the command line, the door
+an instructor uses, and every item's verdict is compared with the stated one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bpverify.cli import main
+from bpverify.model import SubmissionResult
+
+FOLDERS = Path(__file__).parent / "cs231n_folders"
+ROW = re.compile(r"^\| (\w+) \| (passed|failed|not implemented) \| ([^|]*) \| ([^|]*) \|$")
+
+
+def stated_verdicts(folder: Path) -> dict[str, tuple[str, str]]:
+    """item -> (verdict, words the output must say), from the folder's README.md."""
+    rows = [ROW.match(line) for line in (folder / "README.md").read_text().splitlines()]
+    return {m.group(1): (m.group(2), m.group(3).strip()) for m in rows if m}
+
+
+def all_folders() -> list[Path]:
+    return sorted(p for p in FOLDERS.iterdir() if (p / "README.md").is_file())
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SubmissionResult]:
+    out = tmp_path_factory.mktemp("graded")
+    code = main(["grade", *map(str, all_folders()), "--rubric", "cs231n", "--examples", "4",
+                 "--in-process", "--jobs", "1", "--out", str(out), "--json", "result.json"])
+    assert code == 0
+    return {p.name: SubmissionResult.from_dict(json.loads((out / p.name / "result.json")
+                                                          .read_text()))
+            for p in all_folders()}
+
+
+def said(result: SubmissionResult, item: str) -> str:
+    """Everything the output says about one item (its message and its checks')."""
+    found = next(i for i in result.items if i.name == item)
+    return "\n".join([found.message, *(c.message for c in found.checks)])
+
+
+@pytest.mark.parametrize("folder", all_folders(), ids=lambda p: p.name)
+def test_every_item_gets_the_stated_verdict(folder: Path,
+                                            graded: dict[str, SubmissionResult]) -> None:
+    result = graded[folder.name]
+    stated = stated_verdicts(folder)
+    assert sorted(stated) == sorted(i.name for i in result.items), "README lists every item"
+    wrong = []
+    for item in result.items:
+        verdict, words = stated[item.name]
+        ok = item.status == verdict and (verdict != "passed" or item.score == item.max_score)
+        if words and words not in said(result, item.name):
+            ok = False
+        if not ok:
+            wrong.append(f"{item.name}: stated {verdict} saying {words!r}; got {item.status} "
+                         f"{item.score}/{item.max_score}: {said(result, item.name)[:600]}")
+    assert not wrong, "\n".join(wrong)
+    assert not any(c.kind == "internal-error" for i in result.items for c in i.checks)
+
+
+def test_stand_ins_are_reported(graded: dict[str, SubmissionResult]) -> None:
+    notes = "\n".join(graded["2017_assignment1_correct"].notes)
+    assert "neural_net.py imports matplotlib" in notes and "stand-in" in notes
+    assert "imports past" in notes and "Python 2 compatibility shim" in notes
+    notes = "\n".join(graded["2016_assignment2_correct"].notes)
+    assert "cs231n/fast_layers.py is not graded and did not import (fast_layers.py is Python 2 " \
+           "(a print statement on line" in notes
+
+
+def test_skipped_and_advisory_checks_cost_nothing(graded: dict[str, SubmissionResult]) -> None:
+    relu = next(i for i in graded["2018_assignment2_correct_inplace_relu"].items
+                if i.name == "relu_backward")
+    assert relu.check("hygiene").status == "failed"
+    assert relu.status == "passed" and relu.score == relu.max_score
+    assert "advisory, costs no points under the cs231n rubric: hygiene" in relu.message
