@@ -97,6 +97,10 @@ class Facts:
     exc_type: str = ""
     #: numpy refused to turn a whole array into one bool (Python's max or an if on arrays).
     array_truth_value: bool = False
+    #: The name relation: the code used ``got_name`` where ``expected_name`` belongs (a method
+    #: "foward" for "forward", an attribute self.w for self.W); an undefined name alone ("np").
+    got_name: str = ""
+    expected_name: str = ""
 
 
 @dataclass(frozen=True)

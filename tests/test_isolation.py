@@ -328,7 +328,7 @@ def test_isolated_results_equal_in_process_results(tmp_path: Path) -> None:
     items = ["AddGate", "MultiplyGate", "relu_forward", "relu_backward"]
     isolated = check_submission(sub, max_examples=3, only=items, executor_factory=WorkerExecutor)
     in_process = check_submission(sub, max_examples=3, only=items)
-    assert isolated.sandbox != in_process.sandbox == "in-process (none)"
+    assert isolated.sandbox != in_process.sandbox == "in-process (no isolation)"
     assert replace(isolated, sandbox="") == replace(in_process, sandbox="")
     assert "AttributeError" in isolated.item("MultiplyGate").check("backward").message
 

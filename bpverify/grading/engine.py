@@ -329,7 +329,7 @@ def check_submission(
                                  visibility=rules.rule(name).visibility))
     finally:
         # What confined the submission (a worker's sandbox; in-process: nothing).
-        sandbox = str(getattr(executor, "sandbox", "") or "in-process (none)")
+        sandbox = executor.sandbox
         executor.close()
         warming.join()
     return SubmissionResult(

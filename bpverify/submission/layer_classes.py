@@ -12,10 +12,12 @@ signature) so that the item fails with that explanation, not with a TypeError.
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 import types
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -25,7 +27,15 @@ from bpverify.submission.namespace import LoadedSubmission, short_text, student_
 from bpverify.submission.protocol import StudentError
 from bpverify.submission.scenarios import SCENARIOS, plain
 
-__all__ = ["LAYER_CLASS_SCENARIOS", "edit_distance", "find_layer_classes", "interface_problem"]
+__all__ = [
+    "LAYER_CLASS_SCENARIOS",
+    "Interface",
+    "edit_distance",
+    "find_layer_classes",
+    "interface_of",
+    "interface_problem",
+    "names_of",
+]
 
 _METHODS = ("forward", "backward")
 
@@ -170,23 +180,27 @@ def _binds(fn: Any, n: int) -> bool:
 _SIZE_WORDS = ("dim", "size", "in_", "out", "feature", "unit", "num", "n_")
 
 
-def _missing_method(spec: LayerClassSpec, cls: type, method: str) -> str:
+def _missing_method(spec: LayerClassSpec, cls: type, method: str) -> Interface:
     base = f"{spec.name} has no method {method}"
     defined = [n for n in dir(cls) if not n.startswith("__") and callable(getattr(cls, n, None))]
     close = [n for n in defined if n.lower() == method or _typo_of(n.lower(), method)]
     if close:
-        return f"{base}; it defines {close[0]} — a typo?"
+        return Interface(f"{base}; it defines {close[0]} — a typo?", "misspelled-method",
+                         method, close[0], method)
     owner = _nested_in(cls, method)
     if owner:
-        return (f"{base}; a function {method} is defined inside {spec.name}.{owner}, "
-                "indented one level too far: dedent it to the level of the other methods")
+        return Interface(f"{base}; a function {method} is defined inside {spec.name}.{owner}, "
+                         "indented one level too far: dedent it to the level of the other "
+                         "methods", "nested-method", method, f"{owner}.{method}", method)
     module = sys.modules.get(cls.__module__)
     loose = getattr(module, method, None) if module is not None else None
     if isinstance(loose, types.FunctionType) and loose.__code__.co_varnames[:1] == ("self",):
-        return (f"{base}; {_signature(loose, method)} is defined at module level, outside the "
-                f"class: indent it under class {cls.__name__}")
+        return Interface(f"{base}; {_signature(loose, method)} is defined at module level, "
+                         f"outside the class: indent it under class {cls.__name__}",
+                         "method-outside-class", method, method, method)
     expected = spec.forward_signature() if method == "forward" else spec.backward_signature()
-    return f"{base}; expected {expected}, as in the book"
+    return Interface(f"{base}; expected {expected}, as in the book", "missing-method", method,
+                     "", method)
 
 
 def _nested_in(cls: type, method: str) -> str:
@@ -209,35 +223,98 @@ def _nested_in(cls: type, method: str) -> str:
     return ""
 
 
-def interface_problem(spec: LayerClassSpec, cls: Any) -> str:
-    """Why ``cls`` does not have the book's interface for ``spec`` ("" when it does)."""
+class Interface(NamedTuple):
+    """What differs from the book's interface, as plain facts ("" everywhere when nothing).
+
+    ``kind`` tags it ("misspelled-method", "nested-method", "method-outside-class",
+    "missing-method", "interface"); ``method`` is the method concerned; ``found`` is what the
+    class has instead (a name or a signature), ``expected`` what the book's has.
+    """
+
+    problem: str = ""
+    kind: str = ""
+    method: str = ""
+    found: str = ""
+    expected: str = ""
+
+
+def _differs(method: str, found: str, expected: str, why: str = "") -> Interface:
+    return Interface(f"interface differs: {found} found; expected {expected}{why}", "interface",
+                     method, found, expected)
+
+
+def _interface(spec: LayerClassSpec, cls: Any) -> Interface:
     if not isinstance(cls, type):
-        return f"{spec.name} is a {type(cls).__name__}; expected a class with forward and backward"
+        return Interface(f"{spec.name} is a {type(cls).__name__}; expected a class with forward "
+                         "and backward", "interface", "", type(cls).__name__, "class")
     for method in _METHODS:
         if not callable(getattr(cls, method, None)):
             return _missing_method(spec, cls, method)
     init = cls.__init__  # type: ignore[misc]
     found = _signature(init, f"{cls.__name__}.__init__")
     if not _binds(init, 1 + len(spec.init)):
-        return (f"interface differs: {found} found; expected {spec.init_signature()} "
-                f"(the book builds {spec.name}({', '.join(spec.init)}))")
+        return _differs("__init__", found, spec.init_signature(),
+                        f" (the book builds {spec.name}({', '.join(spec.init)}))")
     if spec.init:
         try:
             names = list(inspect.signature(init).parameters)[1:1 + len(spec.init)]
         except (TypeError, ValueError):
             names = []
         if any(w in n.lower() for n in names for w in _SIZE_WORDS):
-            return (f"interface differs: {found} found; expected {spec.init_signature()}: the "
-                    f"book's {spec.name} is given its parameters, not their sizes")
+            return _differs("__init__", found, spec.init_signature(),
+                            f": the book's {spec.name} is given its parameters, not their sizes")
     fwd = cls.forward  # type: ignore[attr-defined]
     if not _binds(fwd, 1 + len(spec.inputs)):
-        return (f"interface differs: {_signature(fwd, f'{cls.__name__}.forward')} found; "
-                f"expected {spec.forward_signature()}")
+        return _differs("forward", _signature(fwd, f"{cls.__name__}.forward"),
+                        spec.forward_signature())
     bwd = cls.backward  # type: ignore[attr-defined]
     if not (_binds(bwd, 2) or (spec.last and _binds(bwd, 1))):
-        return (f"interface differs: {_signature(bwd, f'{cls.__name__}.backward')} found; "
-                f"expected {spec.backward_signature()}")
-    return ""
+        return _differs("backward", _signature(bwd, f"{cls.__name__}.backward"),
+                        spec.backward_signature())
+    return Interface()
+
+
+#: class -> {spec name: its interface}: inspecting signatures costs more than a layer's call.
+_INTERFACES: weakref.WeakKeyDictionary[type, dict[str, Interface]] = weakref.WeakKeyDictionary()
+
+
+def interface_of(spec: LayerClassSpec, cls: Any) -> Interface:
+    """How ``cls`` differs from the book's interface for ``spec`` (all "" when it does not)."""
+    if not isinstance(cls, type):
+        return _interface(spec, cls)
+    try:
+        known = _INTERFACES.setdefault(cls, {})
+    except TypeError:  # a class that cannot be weakly referenced: no memo
+        return _interface(spec, cls)
+    if spec.name not in known:
+        known[spec.name] = _interface(spec, cls)
+    return known[spec.name]
+
+
+def interface_problem(spec: LayerClassSpec, cls: Any) -> str:
+    """Why ``cls`` does not have the book's interface for ``spec`` ("" when it does)."""
+    return interface_of(spec, cls).problem
+
+
+_MISREAD = re.compile(r"stored as self\.(\w+) but read as self\.(\w+)\?\)")
+_UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+
+
+def names_of(err: StudentError) -> tuple[str, str]:
+    """(got_name, expected_name) of a failed call, read here at the boundary, once.
+
+    An AttributeError whose hint (written by :func:`_hint`) says the instance has a name a
+    letter off: ("w", "W").  A NameError: (the undefined name, "").  Else ("", "").
+    """
+    if err.exc_type == "AttributeError":
+        m = _MISREAD.search(err.message)
+        if m:
+            return m.group(2), m.group(1)
+    if err.exc_type in ("NameError", "UnboundLocalError"):
+        m = _UNDEFINED.search(err.message)
+        if m:
+            return m.group(1), ""
+    return "", ""
 
 
 # --- calling the student's code --------------------------------------------------------------
@@ -310,8 +387,8 @@ def _param_grads(spec: LayerClassSpec, layer: Any) -> dict[str, Any]:
 
 
 def layer_class_interface(sub: LoadedSubmission, name: str) -> dict[str, Any]:
-    """What is wrong with the class's interface ("" when nothing)."""
-    return {"problem": interface_problem(LAYER_CLASSES[name], sub.get(name))}
+    """What is wrong with the class's interface (``problem`` "" when nothing), as facts."""
+    return interface_of(LAYER_CLASSES[name], sub.get(name))._asdict()
 
 
 def layer_class(sub: LoadedSubmission, name: str, init: list[Any], inputs: list[Any],

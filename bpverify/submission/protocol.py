@@ -50,6 +50,10 @@ class Executor(Protocol):
     :class:`~bpverify.contract.ContractError` when it returns something of the wrong form).
     """
 
+    #: What confines the submission, for the run's header and the result model, e.g.
+    #: "landlock abi 7 + pid namespace + no network" or "in-process (no isolation)".
+    sandbox: str
+
     @overload
     def call(self, scenario: Literal["inventory"], **kwargs: Any) -> InventoryReply: ...
     @overload

@@ -367,6 +367,8 @@ def run_scenario(sub: LoadedSubmission, scenario: str, **kwargs: Any) -> Any:
 class InProcessExecutor:
     """Runs scenarios in the grader's own process (fast; no isolation)."""
 
+    sandbox = "in-process (no isolation)"
+
     def __init__(self, submission: LoadedSubmission) -> None:
         self.submission = submission
 
