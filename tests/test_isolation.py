@@ -451,3 +451,31 @@ def test_exit_status_through_a_real_process(tmp_path: Path) -> None:
     gradescope = json.loads((tmp_path / "gs.json").read_text())
     assert gradescope["score"] == 0
     assert "RuntimeError: no" in gradescope["tests"][0]["output"]
+
+
+def test_contract_facts_cross_the_wire_so_the_diagnosis_is_the_same(tmp_path: Path) -> None:
+    """A backward that returns None inside a circuit is diagnosed alike, isolated or not."""
+    student = tmp_path / "no_return.py"
+    student.write_text(
+        "class AddGate:\n"
+        "    def forward(self, x, y):\n"
+        "        return x + y\n\n"
+        "    def backward(self, dz):\n"
+        "        dx, dy = dz, dz\n\n"
+        "class MultiplyGate:\n"
+        "    def forward(self, x, y):\n"
+        "        self.x, self.y = x, y\n"
+        "        return x * y\n\n"
+        "    def backward(self, dz):\n"
+        "        return self.y * dz, self.x * dz\n"
+    )
+    graded = {
+        how: check_submission(student, seed=0, profile="ci", only=["circuit (x+y)*z"],
+                              executor_factory=factory)
+        for how, factory in (("in-process", None), ("isolated", WorkerExecutor))
+    }
+    checks = {how: r.item("circuit (x+y)*z").check("backward") for how, r in graded.items()}
+    assert checks["in-process"].status == checks["isolated"].status == "failed"
+    assert checks["in-process"].diagnosis is not None
+    assert checks["isolated"].diagnosis == checks["in-process"].diagnosis
+    assert checks["isolated"].facts == checks["in-process"].facts

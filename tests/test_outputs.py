@@ -131,8 +131,13 @@ def test_same_submission_and_seed_give_byte_identical_files(tmp_path: Path) -> N
     first = _grade_files(tmp_path / "a")
     assert sorted(first) == ["bpverify.json", "junit.xml", "results.json"]
     assert _grade_files(tmp_path / "b") == first
-    # Isolation changes nothing either: the in-process grade writes the same bytes.
-    assert _grade_files(tmp_path / "c", "--in-process") == first
+    # Isolation changes nothing either but the record of it: the in-process grade writes the
+    # same bytes, apart from the "sandbox" line that says how the submission was contained.
+    in_process = _grade_files(tmp_path / "c", "--in-process")
+    sandbox_line = re.compile(r'\n *"sandbox": "[^"]*",?')
+    assert {k: sandbox_line.sub("", v) for k, v in in_process.items()} == {
+        k: sandbox_line.sub("", v) for k, v in first.items()}
+    assert '"sandbox": "in-process (no isolation)"' in in_process["bpverify.json"]
 
 
 def test_outputs_read_the_stored_diagnosis_and_never_call_diagnose(

@@ -17,6 +17,7 @@ __all__ = [
     "LAYER_CLASSES",
     "LAYER_CLASS_ITEMS",
     "LAYER_NET",
+    "NET_LAYERS",
     "LayerClassSpec",
     "name_key",
 ]
@@ -68,6 +69,11 @@ LAYER_CLASSES: dict[str, LayerClassSpec] = {
 #: The book's two-layer net (Affine, Relu, Affine, SoftmaxWithLoss) built from the submission's
 #: own layer classes by the grader.
 LAYER_NET = "TwoLayerNet (layers)"
+
+#: The net's layers in forward order, by the book's names (its OrderedDict keys) -> their class.
+#: A blamed call of the net is named "<layer>.<forward|backward>", e.g. "Affine2.backward".
+NET_LAYERS: dict[str, str] = {"Affine1": "Affine", "Relu1": "Relu", "Affine2": "Affine",
+                              "SoftmaxWithLoss": "SoftmaxWithLoss"}
 
 LAYER_CLASS_ITEMS: tuple[Item, ...] = (
     *(Item(name, CATEGORY, (name,)) for name in LAYER_CLASSES),

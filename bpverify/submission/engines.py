@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from bpverify.contract.engines import CLASS_NAMES, DATA_ATTRS, ENGINE_OPS, GRAD_ATTRS
 from bpverify.submission.namespace import LoadedSubmission, short_text, student_frames
 from bpverify.submission.protocol import StudentError
 
-__all__ = ["ENGINE_SCENARIOS", "engine_forward", "engine_program", "find_engine"]
+__all__ = ["ENGINE_SCENARIOS", "deep", "engine_forward", "engine_program", "find_engine"]
 
 #: Where engines keep a node's closure and its operands (micrograd: ``_backward``, ``_prev``).
 CLOSURE_ATTRS = ("_backward", "_backward_fn", "backward_fn", "_grad_fn", "grad_fn", "backward")
@@ -34,6 +35,9 @@ CHILDREN_ATTRS = ("_prev", "_children", "children", "_parents", "parents", "prev
                   "inputs", "_operands")
 #: Recursive topological sorts are legitimate: a 600-node graph needs more than Python's 1000.
 RECURSION_LIMIT = 20000
+#: The stack of the thread a program runs in: 20000 levels of operator recursion take ~10 MB.
+STACK_BYTES = 64 * 2**20
+_T = TypeVar("_T")
 
 
 # --- finding the engine -------------------------------------------------------------------
@@ -197,6 +201,39 @@ def _topo(root: Any, attr: str, stop: Sequence[Any] = ()) -> list[Any]:
     return order
 
 
+def deep(fn: Callable[..., _T], *args: Any) -> _T:
+    """``fn(*args)`` with room for deep recursion: a thread of its own with a large stack, and
+    Python's recursion limit raised to :data:`RECURSION_LIMIT` while it runs.
+
+    A recursive topological sort of a deep graph is legitimate; an operator that calls itself
+    forever must end in RecursionError, not overflow the C stack and crash the process (the
+    grader's own, in-process).
+    """
+    box: list[Any] = []
+
+    def target() -> None:
+        try:
+            box.append((True, fn(*args)))
+        except BaseException as exc:  # re-raised in the caller's thread
+            box.append((False, exc))
+
+    limit = sys.getrecursionlimit()
+    size = threading.stack_size()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        threading.stack_size(STACK_BYTES)
+        thread = threading.Thread(target=target, name="bpverify-engine", daemon=True)
+        threading.stack_size(size)
+        thread.start()
+        thread.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    ok, result = box[0]
+    if not ok:
+        raise result
+    return result  # type: ignore[no-any-return]
+
+
 def _slot_names(program: Mapping[str, Any]) -> list[str]:
     n = len(program["leaves"]) + len(program["nodes"])
     names = list(program.get("names") or [])
@@ -220,12 +257,7 @@ def engine_program(
     """
     cls = sub.get("Value")
     names = _slot_names(program)
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
-    try:
-        return _run(cls, program, names, upstreams, preset, backward, force_upstream)
-    finally:
-        sys.setrecursionlimit(limit)
+    return deep(_run, cls, program, names, upstreams, preset, backward, force_upstream)
 
 
 def _run(cls: type, program: dict[str, Any], names: list[str], upstreams: list[float] | None,
@@ -308,16 +340,15 @@ def engine_forward(sub: LoadedSubmission, program: dict[str, Any],
     cls = sub.get("Value")
     data = data_attr(cls(1.5)) or "data"
     names = _slot_names(program)
-    outs: list[float | None] = []
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
-    try:
+
+    def forward() -> list[float | None]:
+        outs: list[float | None] = []
         for leaves in leaf_sets:
             built = _Built(cls, {**program, "leaves": leaves}, names)
             outs.append(None if built.detached else _num(getattr(built.slots[-1], data, None)))
-    finally:
-        sys.setrecursionlimit(limit)
-    return outs
+        return outs
+
+    return deep(forward)
 
 
 ENGINE_SCENARIOS: dict[str, Callable[..., Any]] = {

@@ -6,6 +6,7 @@ could not be found are simply missing (graded as not implemented).
 
 from __future__ import annotations
 
+import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
@@ -79,6 +80,9 @@ def load_submission(
     # In the sandbox only these paths are readable, not the folders that hold them.
     siblings = _Siblings(import_paths(path))
     sys.meta_path.insert(0, siblings)
+    own = _OwnName(path.name, modname) if path.is_dir() else None
+    if own is not None and own.usable():
+        sys.meta_path.insert(0, own)
     try:
         if path.is_dir():
             init = path / "__init__.py"
@@ -121,6 +125,9 @@ def load_submission(
         for root in roots:
             sys.path.remove(root)
         sys.meta_path.remove(siblings)
+        if own is not None and own in sys.meta_path:
+            sys.meta_path.remove(own)
+            own.forget()
         _forget_siblings(before, roots[0], roots[-1])
     sub.modules = modules
     find_names(sub, [vars(m) for m in modules], lookup)
@@ -219,6 +226,56 @@ class _Siblings:
             spec.submodule_search_locations = [str(where)]
             return spec
         return importlib.util.spec_from_file_location(name, where)
+
+
+class _Existing(importlib.abc.Loader):
+    """Loads a module that already exists (the loader's own, under another name)."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+        self.spec = module.__spec__
+
+    def create_module(self, spec: Any) -> types.ModuleType:
+        return self.module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__spec__ = self.spec  # the import system set the alias's spec on it
+
+
+class _OwnName:
+    """A package folder importable under its own name while it loads.
+
+    ``micrograd/nn.py`` says ``from micrograd.engine import Value``: ``micrograd`` and
+    ``micrograd.<module>`` resolve to the modules the loader made from the folder's files (one
+    ``Value`` class, not a second copy from wherever else ``micrograd`` is installed).  Only
+    names that are neither loaded already nor the standard library's; a module the folder does
+    not have is not found here.
+    """
+
+    def __init__(self, name: str, real: str) -> None:
+        self.name, self.real = name, real
+
+    def usable(self) -> bool:
+        return (self.name.isidentifier() and self.name not in sys.modules
+                and self.name not in sys.stdlib_module_names)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != self.name and not name.startswith(self.name + "."):
+            return None
+        real = self.real + name[len(self.name):]
+        try:
+            module = importlib.import_module(real)
+        except ModuleNotFoundError as exc:
+            if exc.name == real:
+                return None
+            raise
+        return importlib.util.spec_from_loader(name, _Existing(module))
+
+    def forget(self) -> None:
+        """Drop the aliases (the modules stay under the loader's names)."""
+        for name in [n for n in sys.modules
+                     if n == self.name or n.startswith(self.name + ".")]:
+            del sys.modules[name]
 
 
 def _forget_siblings(before: set[str], own: str, parent: str) -> None:

@@ -307,8 +307,9 @@ class WorkerExecutor:
             raise _Lost("protocol", f"a reply to request {seq!r} while waiting for {self._seq}")
         if kind == "ok":
             return _checked(scenario, payload)
-        if kind == "contract" and isinstance(payload, str):
-            raise ContractError(payload)
+        if kind == "contract" and isinstance(payload, tuple) and len(payload) == 2 \
+                and isinstance(payload[0], str) and isinstance(payload[1], dict):
+            raise _contract_error(*payload)
         if kind == "student" and isinstance(payload, tuple) and len(payload) == 4 \
                 and all(isinstance(p, str) for p in payload):
             err = StudentError(*payload)
@@ -568,6 +569,19 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
         os._exit(_INTERRUPTED)
 
 
+def _contract_error(message: str, facts: dict[str, Any]) -> ContractError:
+    """A ContractError from the worker, its facts checked: anything malformed is dropped."""
+
+    def count(v: Any) -> int | None:
+        return v if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31 else None
+
+    where = facts.get("where")
+    return ContractError(message, where=where if isinstance(where, str) else "",
+                         returned_none=facts.get("returned_none") is True,
+                         returned_count=count(facts.get("returned_count")),
+                         expected_count=count(facts.get("expected_count")))
+
+
 def _run(sub: Any, seq: int, scenario: str, kwargs: dict[str, Any],
          capture: _Capture) -> tuple[Any, ...]:  # pragma: no cover - runs in the worker
     try:
@@ -575,8 +589,10 @@ def _run(sub: Any, seq: int, scenario: str, kwargs: dict[str, Any],
     except StudentError as exc:
         fields = (exc.where, exc.exc_type, exc.message, exc.tb + capture.take())
         return (seq, "student", tuple(_text(f) for f in fields))
-    except ContractError as exc:
-        return (seq, "contract", _text(_safe_str(exc)))
+    except ContractError as exc:  # the facts cross too: a diagnosis reads them, not the text
+        facts = {"where": _text(exc.where), "returned_none": bool(exc.returned_none),
+                 "returned_count": exc.returned_count, "expected_count": exc.expected_count}
+        return (seq, "contract", (_text(_safe_str(exc)), facts))
     except BaseException as exc:  # raised by the submission's objects
         tb = "".join(traceback.format_tb(exc.__traceback__)[-5:]) + capture.take()
         where = _where(scenario, kwargs, Path(sub.path))

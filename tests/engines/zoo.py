@@ -71,9 +71,24 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "prev-set-grad-int": [("self._prev = list(_children)", "self._prev = set(_children)"),
                           ("self.grad = 0.0", "self.grad = 0"),
                           ("self.grad = 1.0", "self.grad = 1")],
-    "sub-via-rsub-neg": [("        return self + (-other)\n\n    def __rsub__",
-                          "        return -(other - self)\n\n    def __rsub__"),
-                         ("return other + (-self)", "return Value(other) + (-self)")],
+    # - is one primitive, __rsub__ (its own closure, -= on the subtrahend); a - b and -a are
+    # built from it: b.__rsub__(a) and 0 - a
+    "sub-via-rsub-neg": [("""    def __neg__(self):
+        return self * -1""", """    def __neg__(self):
+        return 0 - self"""), ("""        return self + (-other)
+
+    def __rsub__(self, other):
+        return other + (-self)""", """        return self._wrap(other).__rsub__(self)
+
+    def __rsub__(self, other):
+        other = self._wrap(other)
+        out = Value(other.data - self.data, (other, self), "-")
+
+        def _backward():
+            self.grad -= out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out""")],
     "no-tanh": [("    def tanh(self):", "    def _no_tanh(self):")],
 }
 

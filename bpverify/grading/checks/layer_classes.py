@@ -11,7 +11,10 @@ interface, so that a misspelled method or another course's signature fails one c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +24,7 @@ from hypothesis.extra import numpy as hnp
 
 from bpverify import strategies
 from bpverify.contract import ContractError, as_gradients, check_numeric
-from bpverify.contract.layer_classes import LAYER_CLASSES
+from bpverify.contract.layer_classes import LAYER_CLASSES, NET_LAYERS
 from bpverify.grading import oracles
 from bpverify.grading.checks.base import (
     Case,
@@ -34,10 +37,13 @@ from bpverify.grading.checks.base import (
     judge_unmodified,
     nearby,
     rounded,
+    student_failed,
     weighted_sum,
 )
 from bpverify.grading.compare import compare_values, tolerance_for, working_dtype
+from bpverify.model import Facts
 from bpverify.submission import Executor, StudentError
+from bpverify.submission.layer_classes import names_of
 
 __all__ = ["layer_class_checks", "layer_net_checks"]
 
@@ -154,6 +160,85 @@ def judge_loss_value(where: str, value: Any, x: Any, y: Any) -> bool:
     return False
 
 
+# --- facts beyond the values ------------------------------------------------------------------
+
+
+#: executor -> {class name: its interface reply}; an executor grades one submission.
+_INTERFACES: weakref.WeakKeyDictionary[Any, dict[str, dict[str, str]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def interface_of(ex: Executor, name: str) -> dict[str, str]:
+    """The submission's answer to "has ``name`` the book's interface?", asked once."""
+    try:
+        known = _INTERFACES.setdefault(ex, {})
+    except TypeError:  # an executor that cannot be weakly referenced: ask every time
+        return dict(ex.call("layer_class_interface", name=name))
+    if name not in known:
+        known[name] = dict(ex.call("layer_class_interface", name=name))
+    return known[name]
+
+
+def named(run: Callable[[Executor, Any], bool | None]) -> Callable[[Executor, Any], bool | None]:
+    """``run`` whose failures keep the names involved as facts (self.w for self.W, np)."""
+
+    @functools.wraps(run)
+    def wrapped(ex: Executor, case: Any) -> bool | None:
+        try:
+            return run(ex, case)
+        except StudentError as exc:
+            got, expected = names_of(exc)
+            failed = student_failed(exc)
+            if not got:
+                raise failed from None
+            raise failed.amended(facts=replace(failed.facts, got_name=got,
+                                               expected_name=expected)) from None
+
+    return wrapped
+
+
+#: The input each gradient of a class is the upstream gradient times (a multiply switches).
+_OTHER_INPUT = {"MulLayer": {"dx": "y", "dy": "x"}}
+
+
+def _ignored_input(ex: Executor, name: str, case: Case, exc: CheckFailed) -> CheckFailed | None:
+    """A wrong gradient that stays the same when the input it is made of changes.
+
+    Run backward again with that input moved by 1: a gradient that does not move, where the
+    right one would, ignores the input (a constant stands in its place).  The verdict keeps
+    the gradient (``value``), the input (``expected_name``) and, when the gradient is dout
+    times one number, that number (``got_name``).
+    """
+    if exc.kind != "wrong-values" or name not in _OTHER_INPUT or not exc.got:
+        return None
+    spec = LAYER_CLASSES[name]
+    for grad in (m.value for m in exc.mismatches):
+        source = _OTHER_INPUT[name].get(grad)
+        if source is None:
+            continue
+        moved = {**case, source: np.asarray(case[source], dtype=np.float64) + 1.0}
+        try:
+            res = ex.call("layer_class", name=name, init=[], inputs=[moved[n] for n in spec.inputs],
+                          dout=moved["dout"])
+            again = as_gradients(res["grads"], spec.grads, name)[spec.grads.index(grad)]
+        except (StudentError, ContractError):
+            return None
+        before = np.asarray(exc.got[grad], dtype=np.float64)
+        after = np.asarray(again, dtype=np.float64)
+        if before.shape != after.shape or not np.array_equal(before, after):
+            continue
+        dout = np.asarray(case["dout"], dtype=np.float64)
+        ratio = before / np.where(dout == 0, np.nan, dout)
+        same = ratio[np.isfinite(ratio)]
+        const = (f"{float(same.flat[0]):g}" if same.size and np.allclose(same, same.flat[0])
+                 and same.size == ratio.size else "")
+        return exc.amended(kind="ignores-input", message=(
+            f"{exc.message}. {grad} stays the same when {source} changes (tried {source} + 1): "
+            f"{grad} = dout * {source} uses {const or 'a constant'} in place of {source}"),
+            facts=replace(exc.facts, value=grad, got_name=const, expected_name=source))
+    return None
+
+
 # --- one class ---------------------------------------------------------------------------------
 
 
@@ -189,7 +274,7 @@ def layer_class_checks(name: str) -> list[Check]:
         return [case[n] for n in spec.inputs]
 
     def usable(ex: Executor) -> bool:
-        return not ex.call("layer_class_interface", name=name)["problem"]
+        return not interface_of(ex, name)["problem"]
 
     def call(ex: Executor, case: Case) -> dict[str, Any]:
         return ex.call("layer_class", name=name, init=init(case), inputs=inputs(case),
@@ -202,7 +287,8 @@ def layer_class_checks(name: str) -> list[Check]:
         where = f"{name}.forward({', '.join(spec.inputs)})"
         if out is None:
             raise CheckFailed("bad-return", f"{where} returned None; expected out. Did you "
-                              "forget a return statement?")
+                              "forget a return statement?",
+                              facts=Facts(where=where, value="out", returned_none=True))
         if isinstance(out, (tuple, list)):
             raise CheckFailed("interface", f"interface differs: {where} returned a "
                               f"{type(out).__name__} of {len(out)}; the book's forward returns "
@@ -250,9 +336,11 @@ def layer_class_checks(name: str) -> list[Check]:
               if not last else "(softmax(x) - t) / N, the gradient of the mean loss")
 
     def interface(ex: Executor, _: Any) -> None:
-        problem = ex.call("layer_class_interface", name=name)["problem"]
-        if problem:
-            raise CheckFailed("interface", problem)
+        found = interface_of(ex, name)
+        if found["problem"]:
+            raise CheckFailed(found["kind"], found["problem"], facts=Facts(
+                where=f"class {name}", value=found["method"], got_name=found["found"],
+                expected_name=found["expected"]))
 
     def forward(ex: Executor, case: Case) -> bool:
         if not usable(ex):
@@ -264,7 +352,10 @@ def layer_class_checks(name: str) -> list[Check]:
         if not usable(ex):
             return False
         res = call(ex, case)
-        judge_backward(case, res["grads"], res["params"])
+        try:
+            judge_backward(case, res["grads"], res["params"])
+        except CheckFailed as exc:
+            raise _ignored_input(ex, name, case, exc) or exc from None
         return True
 
     def numerical(ex: Executor, case: Case) -> bool:
@@ -382,7 +473,7 @@ def layer_class_checks(name: str) -> list[Check]:
         checks.append(Check("integer labels", _softmax_case(False, False), stability,
                             "t given as integer labels (N,) instead of one-hot (N, C)",
                             unjudged=_INTERFACE))
-    return checks
+    return [replace(c, run=named(c.run)) for c in checks]
 
 
 # --- the book's two-layer net, from the submission's classes -----------------------------------
@@ -401,17 +492,49 @@ def _net_case(draw: st.DrawFn) -> Case:
             "params": params}
 
 
-#: The book's names for the net's layers (its OrderedDict keys), in forward order.
-NET_LAYERS = ("Affine1", "Relu1", "Affine2", "SoftmaxWithLoss")
+@dataclass(frozen=True)
+class Blame:
+    """The first call of the net that is wrong on its own inputs."""
+
+    layer: str  #: the net's name for the layer, e.g. "Affine2" (see NET_LAYERS)
+    cls: str  #: its class, e.g. "Affine"
+    step: str  #: "forward" or "backward"
+    value: str  #: what it got wrong: "out", "loss", "dx", "dW" or "db"
+    got: Any
+    expected: Any
+
+    @property
+    def call(self) -> str:
+        return f"{self.layer}.{self.step}"
+
+    def describe(self) -> str:
+        what = {"out": "its output differs from the oracle's on the very input the net gave it",
+                "loss": "its loss differs from the mean cross-entropy of the scores the net "
+                        "gave it"}.get(self.value, f"{self.value} is wrong for the input and "
+                                                   "upstream gradient the net gave it")
+        return f"{self.call} (class {self.cls}): {what}"
+
+    def facts(self) -> Facts:
+        got = np.shape(self.got) if self.got is not None else None
+        exp = np.shape(self.expected)
+        shapes = got is not None and got != exp
+        return Facts(where=self.call, value=self.value, got_shape=got if shapes else None,
+                     expected_shape=exp if shapes else None,
+                     returned_none=self.got is None and self.step == "backward")
 
 
-def blame_layers(case: Case, calls: Sequence[dict[str, Any]]) -> str | None:
-    """The first call of the net that is wrong on its own inputs, in words; None if none."""
+def _blame(k: int, step: str, value: str, got: Any, expected: Any) -> Blame:
+    layer = list(NET_LAYERS)[k]
+    return Blame(layer, NET_LAYERS[layer], step, value, got, expected)
+
+
+def blame_layers(case: Case, calls: Sequence[dict[str, Any]]) -> Blame | None:
+    """The first call of the net that is wrong on its own inputs; None if none."""
     params = case["params"]
     wp = {0: (params["W1"], params["b1"]), 2: (params["W2"], params["b2"])}
     forward_in: dict[int, Any] = {}
     for c in calls:
-        k, layer = int(c["index"]), NET_LAYERS[int(c["index"])]
+        k = int(c["index"])
         cls = c["layer"]
         if c["step"] == "forward":
             args = c["inputs"]
@@ -423,17 +546,13 @@ def blame_layers(case: Case, calls: Sequence[dict[str, Any]]) -> str | None:
                 expected = np.maximum(x, 0.0)
             else:
                 got = c.get("out")
+                g = np.squeeze(np.asarray(got, dtype=np.float64)) if got is not None else None
                 exact, _ = oracles.loss("softmax_loss", x, case["y"])
-                if _close(np.squeeze(np.asarray(got, dtype=np.float64))
-                          if got is not None else None, exact) or _close(
-                        np.squeeze(np.asarray(got, dtype=np.float64)) if got is not None
-                        else None, book_loss(x, case["y"])):
+                if _close(g, exact) or _close(g, book_loss(x, case["y"])):
                     continue
-                return (f"{layer}.forward (class {cls}): its loss differs from the mean "
-                        "cross-entropy of the scores the net gave it")
+                return _blame(k, "forward", "loss", g, exact)
             if not _close(c.get("out"), expected):
-                return (f"{layer}.forward (class {cls}): its output differs from the oracle's "
-                        "on the very input the net gave it")
+                return _blame(k, "forward", "out", c.get("out"), expected)
             continue
         x = np.asarray(forward_in.get(k), dtype=np.float64)
         dout = c["dout"]
@@ -452,8 +571,7 @@ def blame_layers(case: Case, calls: Sequence[dict[str, Any]]) -> str | None:
             expected_all = {"dx": dx}
         for value, expected in expected_all.items():
             if not _close(c.get(value), expected):
-                return (f"{layer}.backward (class {cls}): {value} is wrong for the input and "
-                        "upstream gradient the net gave it")
+                return _blame(k, "backward", value, c.get(value), expected)
     return None
 
 
@@ -465,7 +583,7 @@ def layer_net_checks(name: str) -> list[Check]:
         assume(np.min(np.abs(h)) > 1e-6)
 
     def usable(ex: Executor) -> bool:
-        return not any(ex.call("layer_class_interface", name=n)["problem"]
+        return not any(interface_of(ex, n)["problem"]
                        for n in ("Affine", "Relu", "SoftmaxWithLoss"))
 
     def run(ex: Executor, case: Case) -> dict[str, Any]:
@@ -501,9 +619,10 @@ def layer_net_checks(name: str) -> list[Check]:
             found = blame_layers(case, res.get("calls") or [])
             if found is None:
                 raise
-            raise CheckFailed(exc.kind, f"{exc.message}. Guilty: {found}.",
-                              expected=exc.expected, got=exc.got, mismatches=exc.mismatches,
-                              count=exc.count) from None
+            # The facts are the guilty call's: where names it ("Affine2.backward"), value is
+            # what it got wrong on the inputs the net gave it (its shapes if they differ).
+            raise exc.amended(message=f"{exc.message}. Guilty: {found.describe()}.",
+                              facts=found.facts()) from None
 
     def loss(ex: Executor, case: Case) -> bool:
         if not usable(ex):
@@ -549,7 +668,7 @@ def layer_net_checks(name: str) -> list[Check]:
         return True
 
     cases = _net_case()
-    return [
+    checks = [
         Check("loss", cases, loss, "the net's loss matches the oracle",
               unjudged="a layer class does not have the book's interface (see its item)"),
         Check("gradients", cases, gradients, "dW and db of both Affine layers match jax.grad",
@@ -558,6 +677,7 @@ def layer_net_checks(name: str) -> list[Check]:
               "net's own loss", unjudged="a layer class does not have the book's interface, or "
               "the net's loss is wrong on every example (see the loss check)"),
     ]
+    return [replace(c, run=named(c.run)) for c in checks]
 
 
 def _net_book_shift(case: Case) -> list[np.ndarray]:

@@ -1,6 +1,6 @@
 from ok_layers import *  # noqa: F403
 
-EXPECT = {"AddLayer": ("backward", "bad-return", "return statement")}
+EXPECT = {"AddLayer": ("backward", "bad-return", "return statement", "no-return")}
 
 
 class AddLayer:

@@ -1,8 +1,9 @@
 import numpy as np
 from ok_layers import *  # noqa: F403
 
-EXPECT = {"Affine": ("backward", "wrong-shape", "db"),
-          "TwoLayerNet (layers)": ("gradients", "wrong-shape", "Guilty: Affine2.backward")}
+EXPECT = {"Affine": ("backward", "wrong-shape", "db", "not-summed-over-batch"),
+          "TwoLayerNet (layers)": ("gradients", "wrong-shape", "Guilty: Affine2.backward",
+                                   "not-summed-over-batch")}
 
 
 class Affine:

@@ -1,6 +1,9 @@
 import numpy as np
+from ok_layers import *  # noqa: F403
 
-EXPECT = {"Affine": ("forward", "raised", "stored as self.W but read as self.w")}
+EXPECT = {"Affine": ("forward", "raised", "stored as self.W but read as self.w",
+                     "misnamed-attribute"),
+          "TwoLayerNet (layers)": ("loss", "raised", "self.w", "misnamed-attribute")}
 
 
 class Affine:

@@ -1,4 +1,6 @@
-EXPECT = {"MulLayer": ("interface", "interface", "MulLayer has no method forward; it defines foward — a typo?")}
+EXPECT = {"MulLayer": ("interface", "misspelled-method",
+                       "MulLayer has no method forward; it defines foward — a typo?",
+                       "misspelled-method")}
 
 
 class MulLayer:

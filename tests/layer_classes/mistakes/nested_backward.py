@@ -1,4 +1,6 @@
-EXPECT = {"AddLayer": ("interface", "interface", "a function backward is defined inside AddLayer.forward")}
+EXPECT = {"AddLayer": ("interface", "nested-method",
+                       "a function backward is defined inside AddLayer.forward",
+                       "misplaced-method")}
 
 
 class AddLayer:

@@ -1,4 +1,5 @@
-EXPECT = {"Sigmoid": ("forward", "raised", "NameError: name 'np' is not defined")}
+EXPECT = {"Sigmoid": ("forward", "raised", "NameError: name 'np' is not defined",
+                      "missing-numpy-import")}
 
 
 class Sigmoid:

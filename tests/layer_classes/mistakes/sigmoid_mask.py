@@ -1,7 +1,7 @@
 import numpy as np
 from ok_layers import *  # noqa: F403
 
-EXPECT = {"Sigmoid": ("backward", "wrong-values", "dx")}
+EXPECT = {"Sigmoid": ("backward", "wrong-values", "dx", "sigmoid-mask")}
 
 
 class Sigmoid:

@@ -1,8 +1,9 @@
 import numpy as np
 from ok_layers import *  # noqa: F403
 
-EXPECT = {"SoftmaxWithLoss": ("forward", "wrong-values", "loss"),
-          "TwoLayerNet (layers)": ("loss", "wrong-values", "Guilty: SoftmaxWithLoss.forward")}
+EXPECT = {"SoftmaxWithLoss": ("forward", "wrong-values", "loss", "not-averaged"),
+          "TwoLayerNet (layers)": ("loss", "wrong-values", "Guilty: SoftmaxWithLoss.forward",
+                                   "not-averaged")}
 
 
 class SoftmaxWithLoss:
