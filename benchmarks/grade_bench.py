@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
@@ -49,6 +50,7 @@ class Run:
     wall: float
     cpu: float
     examples: dict[str, int] = field(default_factory=dict)
+    failed: bool = False
 
 
 @dataclass
@@ -174,10 +176,10 @@ def run_once(case: Case, version: Version, scratch: Path, warm_cache: Path) -> R
     if case.cold:
         shutil.rmtree(env[CACHE_ENV], ignore_errors=True)
     if proc.returncode not in (0, 1):
-        tail = out.decode(errors="replace")[-2000:]
-        raise SystemExit(f"{case.name} with {version.label} failed ({proc.returncode}):\n{tail}")
-    if case.name.startswith(("grade", "cs231n", "  first")) and not outputs[0].exists():
-        raise SystemExit(f"{case.name} with {version.label} wrote no JSON result")
+        tail = out.decode(errors="replace")[-1500:]
+        print(f"{case.name} with {version.label} failed ({proc.returncode}):\n{tail}",
+              file=sys.stderr)
+        return Run(wall=wall, cpu=cpu, failed=True)
     return Run(wall=wall, cpu=cpu, examples=_examples(outputs))
 
 
@@ -190,6 +192,14 @@ def _cpu_of_children() -> float:
     total = usage.ru_utime + usage.ru_stime
     spent, _LAST_CHILDREN[0] = total - _LAST_CHILDREN[0], total
     return spent
+
+
+def _fill_cache(version: Version, cache: Path) -> None:
+    """The warm cases run on a compilation cache a first run already filled (untimed)."""
+    cache.mkdir(parents=True)
+    subprocess.run([version.python, "-m", "bpverify", "grade", str(REFERENCE), "--in-process",
+                    "--examples", "5"], env={**os.environ, CACHE_ENV: str(cache)},
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             for r in range(args.rounds):
                 for v_index, version in enumerate(versions):  # interleaved: A B A B
                     warm = root / f"cache-{v_index}"
+                    if not warm.exists():
+                        _fill_cache(version, warm)
                     run = run_once(case, version, root / f"v{v_index}", warm)
                     results.setdefault((case.name, version.label), []).append(run)
                     print(f"{case.name} [{version.label}] round {r + 1}: {run.wall:.2f} s wall, "
@@ -235,9 +247,13 @@ def _table(chosen: list[Case], versions: list[Version],
     print("|" + "---|" * len(head))
     for case in chosen:
         row = [case.name.strip()]
-        med = []
+        med: list[tuple[float, float, dict[str, int]]] = []
         for v in versions:
-            runs = results[(case.name, v.label)]
+            runs = [r for r in results[(case.name, v.label)] if not r.failed]
+            if not runs:
+                row += ["failed", "failed", "-"]
+                med.append((math.nan, math.nan, {}))
+                continue
             wall = statistics.median(r.wall for r in runs)
             cpu = statistics.median(r.cpu for r in runs)
             ex = runs[-1].examples
@@ -246,6 +262,9 @@ def _table(chosen: list[Case], versions: list[Version],
         if len(versions) == 2:
             (wn, cn, en), (wo, co, eo) = med
             below = [k for k in eo if en.get(k, 0) < eo[k]]
+            if below:
+                print(f"{case.name.strip()}: fewer examples_run than {versions[1].label} in "
+                      f"{', '.join(below)}", file=sys.stderr)
             row += [f"{wn / wo:.2f}", f"{cn / co:.2f}",
                     (f"{len(below)} of {len(eo)}" if eo else "-")]
         print("| " + " | ".join(row) + " |")

@@ -409,6 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("values", nargs="*", metavar="NAME=VALUE",
                          help="a value for every variable, e.g. x=-2")
     explain.add_argument("--html", metavar="FILE", help="also draw the circuit in an HTML page")
+    explain.add_argument("--engine", metavar="FILE",
+                         help="also build the circuit with the Value class of this autograd "
+                         "engine (micrograd's style; a file or a package folder, run in an "
+                         "isolated worker) and compare it with the hand computation, gate by "
+                         "gate")
     explain.set_defaults(func=_cmd_explain)
     summary = sub.add_parser(
         "summary", help="a class summary of results graded separately",
@@ -465,10 +470,38 @@ def _cmd_explain(args: argparse.Namespace, console: Console) -> int:
     from bpverify.teaching.lecture import render_walk
 
     try:
+        if args.engine:
+            return _explain_engine(args, console)
         walk = explain(args.expression, parse_values(args.values))
     except ExplainError as exc:
         raise UsageError(str(exc)) from None
     render_walk(walk, console)
+    if args.html:
+        page = walks_to_html([walk], title=f"bpverify explain: {walk.title}")
+        console.print(f"wrote {write_page(args.html, page)}", style="dim")
+    return 0
+
+
+def _explain_engine(args: argparse.Namespace, console: Console) -> int:
+    """explain --engine: the hand walk, then the student's engine beside it (in a worker)."""
+    from bpverify.output.html import walks_to_html, write_page
+    from bpverify.teaching.explain import compare_engine, parse_values, render_comparison
+    from bpverify.teaching.lecture import render_walk
+
+    engine = Path(args.engine)
+    if not engine.exists():
+        raise UsageError(f"--engine {args.engine}: no such file or folder")
+    values = parse_values(args.values)
+    try:
+        executor = WorkerExecutor(engine)
+    except (SandboxUnavailable, ValueError) as exc:
+        raise UsageError(f"--engine {args.engine}: {exc}") from None
+    try:
+        walk, comparison = compare_engine(args.expression, values, executor, args.engine)
+    finally:
+        executor.close()
+    render_walk(walk, console)
+    render_comparison(walk, comparison, console)
     if args.html:
         page = walks_to_html([walk], title=f"bpverify explain: {walk.title}")
         console.print(f"wrote {write_page(args.html, page)}", style="dim")

@@ -101,6 +101,9 @@ class Facts:
     #: "foward" for "forward", an attribute self.w for self.W); an undefined name alone ("np").
     got_name: str = ""
     expected_name: str = ""
+    #: The operation was built on these items, which fail on their own (a - b as a + (-b)
+    #: with a wrong neg); the first is the root, built on none of the others.
+    built_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -270,8 +273,9 @@ def _facts_from_dict(f: dict[str, Any] | None) -> Facts:
     for k in ("got_shape", "expected_shape"):
         if f.get(k) is not None:
             f[k] = tuple(f[k])
-    if "missing_keys" in f:
-        f["missing_keys"] = tuple(f["missing_keys"])
+    for k in ("missing_keys", "built_on"):
+        if k in f:
+            f[k] = tuple(f[k])
     return Facts(**f)
 
 

@@ -166,6 +166,8 @@ class CheckItem(pytest.Item):
                                  max_examples=options.max_examples)
         if result.status == "failed":
             lines = [f"{self.item_name} · {self.check_name}: {result.message}"]
+            if result.diagnosis is not None:
+                lines.append(f"diagnosis: {result.diagnosis.text}")
             if result.example is not None:
                 lines.append(f"minimal example: {result.example!r}"[:2000])
             lines.append(f"reproduce: bpverify grade {_submission(self.config)} "

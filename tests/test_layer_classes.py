@@ -5,7 +5,11 @@ style, the later Affine that reshapes N-D input, a SoftmaxWithLoss for one-hot a
 labels), ``variants/`` (learners' spellings and a typo), ``book/`` (a chapter folder importing
 ``common/`` after ``sys.path.append(os.pardir)``, with the book's Relu that writes into dout) and
 ``mistakes/`` (one mistake per file; ``EXPECT`` maps each item that must fail to
-``(check, kind, words of its message)``).
+``(check, kind, words of its message, the diagnosis's mistake id)``).
+
+Speed: one full grade of the correct file at the ci profile (no false alarm is the point);
+everything else grades only the items concerned (``only=``) with few examples, in-process, except
+the one test that goes through the isolated worker.
 """
 
 from __future__ import annotations
@@ -19,12 +23,20 @@ import pytest
 
 import bpverify
 from bpverify.cli import main
+from bpverify.feedback.mistakes import IDEAS, MISTAKES
+from bpverify.model import SubmissionResult
+
+pytest_plugins = ["pytester"]
 
 HERE = Path(__file__).resolve().parent / "layer_classes"
-MISTAKES = sorted(p for p in (HERE / "mistakes").glob("*.py") if p.stem != "ok_layers")
+MISTAKES_DIR = HERE / "mistakes"
+ZOO = sorted(p for p in MISTAKES_DIR.glob("*.py") if p.stem != "ok_layers")
 PROFILE = "ci"
+#: Examples per check where the point is a verdict on a known mistake (seeded, so repeatable).
+FEW = 8
 LAYER_ITEMS = ["MulLayer", "AddLayer", "Relu", "Sigmoid", "Affine", "SoftmaxWithLoss",
                "TwoLayerNet (layers)"]
+NET = "TwoLayerNet (layers)"
 
 
 def _literal(path: Path, name: str) -> Any:
@@ -43,13 +55,16 @@ def test_correct_layers_pass_every_check_and_the_rubric_is_chosen_by_itself() ->
     assert [i.name for i in result.items] == LAYER_ITEMS
     failed = {i.name: i.first_failure.message for i in result.items if i.first_failure}
     assert not failed
-    assert all(c.status == "passed" for i in result.items for c in i.checks)
+    assert all(c.status == "passed" and c.diagnosis is None
+               for i in result.items for c in i.checks)
     assert result.score == result.max_score
 
 
 def test_learners_spellings_and_a_typo_are_found_with_notes() -> None:
-    result = bpverify.check_submission(HERE / "variants" / "names.py", profile=PROFILE)
+    result = bpverify.check_submission(HERE / "variants" / "names.py", profile=PROFILE,
+                                       max_examples=FEW)
     assert result.rubric == "layer-classes"
+    assert [i.name for i in result.items] == LAYER_ITEMS
     assert all(i.status == "passed" for i in result.items), [
         (i.name, i.first_failure.message) for i in result.items if i.first_failure]
     notes = " | ".join(result.notes)
@@ -59,12 +74,16 @@ def test_learners_spellings_and_a_typo_are_found_with_notes() -> None:
 
 
 def test_a_chapter_folder_imports_common_in_the_isolated_worker(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
-    junit = tmp_path / "junit.xml"
-    html = tmp_path / "report.html"
+    """The one test through the isolated worker: the book's chapter layout, every format."""
+    out, junit, html, js = (tmp_path / n for n in ("gs.json", "junit.xml", "r.html", "r.json"))
     code = main(["grade", str(HERE / "book" / "ch05" / "layers.py"), "--profile", PROFILE,
-                 "--gradescope", str(out), "--junit", str(junit), "--html", str(html)])
+                 "--examples", str(FEW), "--gradescope", str(out), "--junit", str(junit),
+                 "--html", str(html), "--json", str(js)])
     assert code == 0
+    result = SubmissionResult.from_dict(json.loads(js.read_text()))
+    assert result.rubric == "layer-classes" and "in-process" not in result.sandbox
+    # MulLayer and AddLayer live in the chapter's other file, layer_naive.py.
+    assert [i.status for i in result.items] == ["not implemented"] * 2 + ["passed"] * 5
     data = json.loads(out.read_text())
     tests = {t["name"].split(":")[0]: t for t in data["tests"]}
     relu = next(t for name, t in tests.items() if name.startswith("Relu"))
@@ -72,20 +91,22 @@ def test_a_chapter_folder_imports_common_in_the_isolated_worker(tmp_path: Path) 
     assert "modified its upstream gradient dout in place" in relu["output"]
     assert "The book's own Relu does this" in relu["output"]
     assert relu["score"] == relu["max_score"]
-    for name in ("Sigmoid", "Affine", "SoftmaxWithLoss", "TwoLayerNet (layers)"):
+    hygiene = result.item("Relu").check("hygiene")
+    assert hygiene.diagnosis is not None and hygiene.diagnosis.mistake == "mutates-input"
+    for name in ("Sigmoid", "Affine", "SoftmaxWithLoss", NET):
         t = next(t for n, t in tests.items() if n.startswith(name))
         assert t["score"] == t["max_score"], t["output"]
-    assert "TwoLayerNet (layers)" in html.read_text()
+    assert NET in html.read_text()
     assert "SoftmaxWithLoss" in junit.read_text()
 
 
-@pytest.mark.parametrize("path", MISTAKES, ids=[p.stem for p in MISTAKES])
-def test_each_mistake_is_caught_by_its_item_and_check(path: Path) -> None:
-    expect: dict[str, tuple[str, str, str]] = _literal(path, "EXPECT")
+@pytest.mark.parametrize("path", ZOO, ids=[p.stem for p in ZOO])
+def test_each_mistake_is_caught_by_its_item_and_check_with_its_diagnosis(path: Path) -> None:
+    expect: dict[str, tuple[str, str, str, str]] = _literal(path, "EXPECT")
     only = list(expect) or None
     result = bpverify.check_submission(path, profile=PROFILE, rubric="layer-classes",
-                                       only=only)
-    for item_name, (check_name, kind, words) in expect.items():
+                                       only=only, max_examples=FEW)
+    for item_name, (check_name, kind, words, mistake) in expect.items():
         item = result.item(item_name)
         check = item.check(check_name)
         assert check.status == "failed", (item_name, check_name, check.message)
@@ -93,6 +114,12 @@ def test_each_mistake_is_caught_by_its_item_and_check(path: Path) -> None:
             assert check.kind == kind, check.message
         assert words in check.message, check.message
         assert "not implemented" not in item.message
+        assert mistake in MISTAKES and MISTAKES[mistake].idea in IDEAS
+        assert check.diagnosis is not None, (item_name, check_name, check.message)
+        assert check.diagnosis.mistake == mistake, (item_name, check.diagnosis.text)
+        # Every failed check of the item is the same mistake, said the same way or not at all.
+        others = {c.diagnosis.mistake for c in item.checks if c.diagnosis is not None}
+        assert others == {mistake}, (item_name, others)
     collateral = [i.name for i in result.items if i.status == "failed" and i.name not in expect]
     assert not collateral
     note = _literal(path, "NOTE")
@@ -100,11 +127,81 @@ def test_each_mistake_is_caught_by_its_item_and_check(path: Path) -> None:
         assert any(note in n for n in result.notes), result.notes
 
 
+def test_the_zoo_covers_every_mistake_of_the_issue() -> None:
+    seen = {m for p in ZOO for (_, _, _, m) in (_literal(p, "EXPECT") or {}).values()}
+    assert seen >= {"relu-not-zeroed", "sigmoid-mask", "constant-for-input", "no-return",
+                    "transposed", "not-summed-over-batch", "not-averaged", "misspelled-method",
+                    "interface-differs", "misnamed-attribute", "missing-numpy-import",
+                    "misplaced-method", "no-forward-return"}
+
+
 def test_a_misspelled_method_fails_its_item_with_that_message_only() -> None:
-    result = bpverify.check_submission(HERE / "mistakes" / "mul_typo.py", profile=PROFILE,
+    result = bpverify.check_submission(MISTAKES_DIR / "mul_typo.py", profile=PROFILE,
                                        rubric="layer-classes", only=["MulLayer"])
     item = result.item("MulLayer")
     assert item.status == "failed"
     assert item.first_failure is not None and item.first_failure.name == "interface"
     assert [c.status for c in item.checks if c.name != "interface"] == ["skipped"] * 5
+    assert [c.diagnosis for c in item.checks if c.name != "interface"] == [None] * 5
     assert result.load_error == ""
+
+
+# --- the other doors -------------------------------------------------------------------------
+
+
+def test_every_output_names_the_guilty_class_and_the_diagnosis(tmp_path: Path) -> None:
+    sub = MISTAKES_DIR / "affine_db_not_summed.py"
+    gs, junit, html, js = (tmp_path / n for n in ("gs.json", "junit.xml", "r.html", "r.json"))
+    code = main(["grade", str(sub), "--rubric", "layer-classes", "--in-process", "--examples",
+                 str(FEW), "--only", "Affine", "--only", NET, "--fail-under", "100",
+                 "--gradescope", str(gs), "--junit", str(junit), "--html", str(html),
+                 "--json", str(js)])
+    assert code == 1
+    result = SubmissionResult.from_dict(json.loads(js.read_text()))
+    net = result.item(NET).check("gradients")
+    assert net.diagnosis is not None and net.diagnosis.mistake == "not-summed-over-batch"
+    assert net.diagnosis.saw.startswith("Affine2.backward (class Affine)")
+    assert net.facts.where == "Affine2.backward" and net.facts.value == "db"
+    page = html.read_text()
+    assert "Guilty: Affine2.backward (class Affine)" in page
+    assert "Affine2.backward (class Affine): db has shape" in page
+    text = "\n".join(t.get("output", "") for t in json.loads(gs.read_text())["tests"])
+    assert "diagnosis: Affine2.backward (class Affine): db has shape" in text
+    assert "Guilty: Affine2.backward (class Affine)" in junit.read_text()
+
+
+def test_batch_grading_two_submissions_in_parallel(tmp_path: Path) -> None:
+    good = HERE / "correct" / "layers.py"
+    bad = MISTAKES_DIR / "relu_no_zero.py"
+    out = tmp_path / "batch"
+    code = main(["grade", str(good), str(bad), "--rubric", "layer-classes", "--out", str(out),
+                 "--jobs", "2", "--in-process", "--examples", "5", "--only", "Relu",
+                 "--fail-under", "100"])
+    assert code == 1  # one of them scores below 100%
+    results = {p.parent.name: SubmissionResult.from_dict(json.loads(p.read_text()))
+               for p in out.glob("*/bpverify.json")}
+    assert set(results) == {good.stem, bad.stem}
+    assert results[good.stem].passed
+    relu = results[bad.stem].item("Relu").check("forward")
+    assert relu.diagnosis is not None and relu.diagnosis.mistake == "relu-not-zeroed"
+    # The class summary says the mistake by its catalogue phrase.
+    assert "never zeroed the negative inputs in Relu.forward" in (out / "summary.html").read_text()
+
+
+def test_the_pytest_plugin_grades_layer_classes(pytester: pytest.Pytester) -> None:
+    # Copied under a neutral name: -k also matches the submission's file name.
+    for name in ("sigmoid_mask.py", "ok_layers.py"):
+        (pytester.path / ("layers.py" if name == "sigmoid_mask.py" else name)).write_text(
+            (MISTAKES_DIR / name).read_text())
+    result = pytester.runpytest_inprocess(
+        "--bpverify-submission", str(pytester.path / "layers.py"), "--bpverify-rubric",
+        "layer-classes", "--bpverify-examples", "5", "-k", "Sigmoid", "-p", "no:cacheprovider",
+    )
+    outcomes = result.parseoutcomes()
+    # Sigmoid's backward, numerical and stability fail; interface, forward and hygiene pass;
+    # instances is not judged (backward is wrong even for one instance).
+    assert (outcomes["failed"], outcomes["passed"], outcomes["skipped"]) == (3, 3, 1), outcomes
+    result.stdout.fnmatch_lines([
+        "bpverify: submission * · rubric layer-classes · seed 0 · profile *",
+        "*Sigmoid · backward: Sigmoid.backward(dout): dx differs*",
+    ])

@@ -53,6 +53,7 @@ def test_failures_name_the_item_and_the_example(pytester: pytest.Pytester) -> No
     assert outcomes["failed"] >= 2 and outcomes["passed"] >= 2
     result.stdout.fnmatch_lines([
         "*MultiplyGate · backward: MultiplyGate.backward(dout): dx, dy differ*",
+        "*diagnosis: * multiply gate switches*",
         "*minimal example: {'x': *",
         "*reproduce: bpverify grade * --only 'MultiplyGate' --seed 0*",
     ])

@@ -21,8 +21,8 @@ def test_values_stay_in_range_and_never_tiny(a: np.ndarray) -> None:
 def test_large_arrays_have_exact_zeros_and_distinct_values_beyond_the_head() -> None:
     # The elements after the first HEAD come from a seeded generator: still zeros on demand.
     find(strategies.values((6, 6), zeros=True),
-         lambda a: np.any(a.ravel()[strategies.HEAD:] == 0)
-         and np.any(a.ravel()[strategies.HEAD:] != 0), settings=_FIND)
+         lambda a: bool(np.any(a.ravel()[strategies.HEAD:] == 0)
+                        and np.any(a.ravel()[strategies.HEAD:] != 0)), settings=_FIND)
     find(strategies.values((6, 6)),
          lambda a: len(set(a.ravel()[strategies.HEAD:].tolist())) > 20, settings=_FIND)
 

@@ -2,8 +2,9 @@
 
 The engine checks (grading/checks/engines.py) tag what they established in the check's kind
 (``engine-overwrite``, ``engine-order``, ``engine-unseeded``, ``engine-shadowed``,
-``engine-detached``, ``engine-local``) and in its node-by-node trace; these rules name the
-mistake and the lecture's idea behind it.
+``engine-detached``, ``engine-local``), in its facts (``built_on``: the wrong operations an
+operation is built from) and in its node-by-node trace; these rules name the mistake (its id
+in the catalogue, :mod:`bpverify.feedback.mistakes`) and the lecture's idea behind it.
 """
 
 from __future__ import annotations
@@ -11,42 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bpverify.feedback.mistakes import IDEAS, MISTAKES, KnownMistake, found
+from bpverify.feedback.mistakes import found
 from bpverify.model import CheckResult, Diagnosis, GateStep, ItemResult
 
 __all__ = ["engine_diagnosis"]
-
-IDEAS.update({
-    "fanout-add": "gradients add up where a value fans out: use += in _backward",
-    "topo-order": "a node may pass its gradient back only once every node that uses it has: "
-                  "append a node to the topological order after all its children, then walk "
-                  "the order in reverse",
-    "seed": "backpropagation starts at the end, where the gradient of the output with respect "
-            "to itself is 1: set self.grad = 1 in backward() before walking the graph",
-    "shadowed": "keep each node's closure in _backward: an instance attribute named backward "
-                "hides the backward() method of the class",
-    "graph": "we need an object to connect the gates: every operation returns a Value whose "
-             "children are its operands, or no gradient can flow back through it",
-    "reflected": "2 - a calls a.__rsub__(2), which computes other - self: the number comes first",
-    "import-math": "the local rules use math.tanh and math.exp: add import math at the top of "
-                   "the engine's file",
-    "recursion": "a graph can be deeper than Python's recursion limit: build the topological "
-                 "order with an explicit stack, and make sure no operator calls itself",
-})
-for _m in (
-    KnownMistake("engine-overwrite", "fanout-add",
-                 "overwrote gradients (=) instead of adding them (+=) in _backward"),
-    KnownMistake("engine-order", "topo-order", "ran _backward in a wrong topological order"),
-    KnownMistake("engine-unseeded", "seed", "never seeded the output's gradient with 1"),
-    KnownMistake("engine-shadowed", "shadowed",
-                 "stored closures as .backward, hiding the backward() method"),
-    KnownMistake("engine-detached", "graph", "returned a plain number from an operation"),
-    KnownMistake("reflected-order", "reflected",
-                 "swapped the operands of a reflected operator (__rsub__, __rtruediv__)"),
-    KnownMistake("missing-import", "import-math", "used math without importing it"),
-    KnownMistake("recursion", "recursion", "hit Python's recursion limit"),
-):
-    MISTAKES.setdefault(_m.id, _m)
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -88,24 +57,22 @@ def _local_rule(check: CheckResult, item: ItemResult, s: GateStep) -> Diagnosis 
 
 
 def _reflected_forward(check: CheckResult, item: ItemResult) -> Diagnosis | None:
-    ex = dict(check.example or {})
-    if not item.name.startswith("Value r") or "a" not in ex:
+    f = check.facts
+    if not item.name.startswith("Value r") or not (f.got_name and f.expected_name):
         return None
-    exp = next(iter((check.expected or {}).values()), None)
-    got = next(iter((check.got or {}).values()), None)
-    a, c = float(ex["a"]), float(ex["c"])
-    op = item.name[len("Value r"):]
-    swapped = {"-": a - c, "/": a / c if c else math.nan, "+": a + c, "*": a * c}.get(op)
-    if got is not None and exp is not None and swapped is not None and _close(got, swapped) \
-            and not _close(exp, swapped):
-        return found("reflected-order", f"{c:g} {op} a gave a {op} {c:g}: the reflected "
-                     "operator computes self op other", subject=item.name)
-    return None
+    return found("reflected-order", f"{f.expected_name} gave the value of {f.got_name}: the "
+                 "reflected operator computes self op other", subject=item.name)
 
 
 def engine_diagnosis(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     """The recognised mistake behind a failed check of an engine item, or None."""
     kind = check.kind
+    if check.facts.built_on:  # its own rule may be right: the block it stands on is not
+        root, via = check.facts.built_on[0], check.facts.built_on[1:]
+        through = f" (through {', '.join(via)})" if via else ""
+        return found("built-on-wrong", f"{item.name} fails because it is built on {root}"
+                     f"{through}, which is wrong: fix {root[len('Value '):]} first",
+                     subject=item.name)
     simple = {
         "engine-overwrite": "gradients were overwritten where a value fans out, so only one "
                             "contribution survives",
@@ -116,6 +83,9 @@ def engine_diagnosis(check: CheckResult, item: ItemResult) -> Diagnosis | None:
                            "as .backward on each node",
         "engine-detached": "an operation returned a plain number instead of a Value",
     }
+    if kind == "engine-detached" and check.facts.where:
+        return found(kind, f"{check.facts.where} returned a {check.facts.value or 'number'} "
+                     "instead of a Value", subject=item.name)
     if kind in simple:
         return found(kind, simple[kind], subject=item.name)
     if kind == "raised":

@@ -2,7 +2,7 @@
 
 The checks (grading/checks/layer_classes.py) say what they established in a failed check's kind
 (``misspelled-method``, ``nested-method``, ``method-outside-class``, ``missing-method``,
-``interface``, ``ignores-input``) and facts: the names involved (``got_name`` for
+``interface``, ``ignores-input``, ``caches-mask``) and facts: the names involved (``got_name`` for
 ``expected_name``: a method ``foward``, an attribute ``self.w``, an undefined ``np``) and, for
 the net, the guilty call (``where`` = "Affine2.backward", one of
 :data:`~bpverify.contract.layer_classes.NET_LAYERS`) with the value it got wrong.  The value
@@ -129,16 +129,27 @@ def _relu_forward(ex: dict[str, Any], exp: dict[str, Any], got: dict[str, Any]) 
 
 
 def _sigmoid_mask(ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
+    """dx = dout·mask or dout·(1 - mask) for a 0/1 mask of x (an all-zero dx proves nothing:
+    the check's ``caches-mask`` fact says when it comes from a mask)."""
     x, dout, g = arr(ex.get("x")), arr(ex.get("dout")), arr(got.get("dx"))
-    if x is None or dout is None or g is None or g.shape != x.shape:
+    if x is None or dout is None or g is None or g.shape != x.shape or not g.any():
         return None
     for mask in (sigmoid(x) > 0.5, x > 0, x >= 0):
         m = mask.astype(float)
-        for form, words in ((m * (1 - m), "(1 - mask)·mask"), (m, "mask"), (1 - m, "1 - mask")):
+        for form, words in ((m, "mask"), (1 - m, "(1 - mask)")):
             if match(g, dout * form):
                 return found("sigmoid-mask", f"dx is dout·{words} for a 0/1 mask of x, not "
                              "dout·(1 - out)·out with out = σ(x)", subject="dx")
     return None
+
+
+def _caches_mask(check: CheckResult) -> Diagnosis | None:
+    f = check.facts
+    if not f.got_name:
+        return None
+    return found("sigmoid-mask", f"after forward, Sigmoid keeps only the 0/1 mask {f.got_name} "
+                 f"and not its output {f.expected_name or 'out'} = σ(x), so backward cannot "
+                 "compute (1 - out)·out", subject="dx")
 
 
 def _affine(ex: dict[str, Any], exp: dict[str, Any], got: dict[str, Any],
@@ -190,6 +201,11 @@ def _values(check: CheckResult, item: ItemResult) -> Diagnosis | None:
         first = _sigmoid_mask(ex, got)
         if first is not None:
             return first
+    zeros = [w for w in wrong if (g := arr(got.get(w))) is not None and g.size and not g.any()]
+    if zeros and zeros == wrong:
+        # Near 0 every pattern "matches" (σ(-30)·dout is 3e-13): say only what was seen.
+        return found("gradient-dropped", f"{zeros[0]} is all zeros where a gradient flows",
+                     subject=zeros[0])
     if name in _GATE_OF and not set(wrong) & {"out"}:
         gate = _GATE_OF[name]
         ins: dict[str, Any] = {k: ex.get(k) for k in ("x", "y") if k in ex}
@@ -267,6 +283,8 @@ def layer_class_diagnosis(check: CheckResult, item: ItemResult) -> Diagnosis | N
         return _interface(check, item)
     if kind == "ignores-input":
         return _ignores_input(check, item)
+    if kind == "caches-mask":
+        return _caches_mask(check)
     if kind == "raised":
         return _raised(check, item.name)
     if kind == "bad-return" and check.facts.returned_none and check.facts.value == "out":

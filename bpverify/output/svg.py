@@ -275,8 +275,13 @@ def _callout(trace: Sequence[GateStep], fault: Any, centres: Sequence[_Pos], top
     ins = ", ".join(f"{w} = {_precise(v)}" for w, v in zip(s.inputs, s.input_values))
     if fault.direction == "backward":
         d = [f"d{w}" for w in s.inputs]
+        # right numbers, wrong gate: an engine's _backward that overwrote a fan-out's gradient
+        replaced = len(s.grads) == len(s.expected_grads) > 0 and all(
+            close(g, e, "float64") for g, e in zip(s.grads, s.expected_grads))
         lines = [
-            ("head", f"{s.gate} (the {s.label} gate → {s.output}) returned the wrong gradient"),
+            ("head", f"{s.gate} (the {s.label} gate → {s.output}) "
+             + ("replaced its inputs' gradients (=) instead of adding to them (+=)" if replaced
+                else "returned the wrong gradient")),
             ("", f"inputs {ins} · upstream gradient {_precise(s.upstream)}"),
             ("", "local gradients " + ", ".join(
                 f"∂{s.output}/∂{w} = {_precise(v)}" for w, v in zip(s.inputs, s.local_grads))),

@@ -33,9 +33,13 @@ __all__ = ["ENGINE_SCENARIOS", "deep", "engine_forward", "engine_program", "find
 CLOSURE_ATTRS = ("_backward", "_backward_fn", "backward_fn", "_grad_fn", "grad_fn", "backward")
 CHILDREN_ATTRS = ("_prev", "_children", "children", "_parents", "parents", "prev", "_inputs",
                   "inputs", "_operands")
-#: Recursive topological sorts are legitimate: a 600-node graph needs more than Python's 1000.
-RECURSION_LIMIT = 20000
-#: The stack of the thread a program runs in: 20000 levels of operator recursion take ~10 MB.
+#: Recursive topological sorts are legitimate: the 200-step chain is up to ~600 nodes deep (an
+#: operation built from others adds nodes), more than Python's default 1000 frames allow with
+#: two frames a level.  Higher costs time when an operator calls itself forever (each
+#: RecursionError unwinds this many frames).
+RECURSION_LIMIT = 5000
+#: The stack of the thread a program runs in: 20000 levels of operator recursion take ~10 MB,
+#: so RECURSION_LIMIT levels fit with a wide margin.
 STACK_BYTES = 64 * 2**20
 _T = TypeVar("_T")
 
@@ -134,19 +138,60 @@ def _apply(op: str, args: Sequence[Any]) -> Any:
     return getattr(a, op)()
 
 
-class _Built:
-    """A program built with the engine: every slot's object, and where each came from."""
+class _Calls:
+    """Which methods of the engine's class run while one node is built: ``a - b`` may run
+    ``__sub__``, then ``__neg__`` and ``__mul__`` inside it (a - b built as a + b * -1)."""
 
-    def __init__(self, cls: type, program: Mapping[str, Any], names: Sequence[str]) -> None:
+    def __init__(self, cls: type) -> None:
+        self.codes: dict[Any, str] = {}
+        for klass in reversed(cls.__mro__[:-1]):  # not object's
+            for name, fn in vars(klass).items():
+                code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+                if code is not None:
+                    self.codes[code] = name
+        self.seen: list[str] = []
+
+    def hook(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            name = self.codes.get(frame.f_code)
+            if name is not None and name not in self.seen:
+                self.seen.append(name)
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        self.seen = []
+        before = sys.getprofile()
+        sys.setprofile(self.hook)
+        try:
+            return fn(*args)
+        finally:
+            sys.setprofile(before)
+
+
+class _Built:
+    """A program built with the engine: every slot's object, and where each came from.
+
+    ``calls``: also record, per node, the class's methods that ran while it was built.
+    """
+
+    def __init__(self, cls: type, program: Mapping[str, Any], names: Sequence[str],
+                 calls: bool = False) -> None:
         self.slots: list[Any] = []
         self.detached: dict[str, Any] = {}
+        self.calls: list[list[str]] = []
+        recorder = _Calls(cls) if calls else None
         for k, x in enumerate(program["leaves"]):
             self.slots.append(_call(f"{names[k]} = {cls.__name__}({x!r})", cls, float(x)))
         for j, node in enumerate(program["nodes"]):
             args = [self.slots[i] if kind == "v" else i for kind, i in node["args"]]
             slot = len(self.slots)
-            out = _call(f"{names[slot]} = {node.get('code', node['op'])}", _apply, node["op"],
-                        args)
+            where = f"{names[slot]} = {node.get('code', node['op'])}"
+            if recorder is None:
+                out = _call(where, _apply, node["op"], args)
+            else:
+                try:
+                    out = recorder.run(_call, where, _apply, node["op"], args)
+                finally:
+                    self.calls.append(recorder.seen)
             if not isinstance(out, cls):
                 self.detached = {"node": j, "type": type(out).__name__}
                 break
@@ -221,17 +266,19 @@ def deep(fn: Callable[..., _T], *args: Any) -> _T:
     size = threading.stack_size()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
-        threading.stack_size(STACK_BYTES)
+        threading.stack_size(STACK_BYTES)  # read when the thread starts
         thread = threading.Thread(target=target, name="bpverify-engine", daemon=True)
-        threading.stack_size(size)
-        thread.start()
+        try:
+            thread.start()
+        finally:
+            threading.stack_size(size)
         thread.join()
     finally:
         sys.setrecursionlimit(limit)
     ok, result = box[0]
     if not ok:
         raise result
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def _slot_names(program: Mapping[str, Any]) -> list[str]:
@@ -247,6 +294,8 @@ def engine_program(
     preset: float = 0.0,
     backward: bool = True,
     force_upstream: bool = False,
+    leaf_sets: list[list[float]] | None = None,
+    calls: bool = False,
 ) -> dict[str, Any]:
     """Build ``program``, run ``backward()`` on its output, then replay every node alone.
 
@@ -254,19 +303,26 @@ def engine_program(
     ran during ``backward()`` or saw 0 there; ``preset`` is what its operands' gradients hold
     before the replay (the grader tells adding from overwriting by it).  ``force_upstream``:
     every replay uses ``upstreams`` (an operation judged alone, as if it fed a product).
+    ``leaf_sets``: also the output's value for each set of leaf values, in ``"forwards"``
+    (what :func:`engine_forward` returns, in the same round trip).  ``calls``: also which
+    methods of the class ran while each node was built, in ``"calls"``.
     """
     cls = sub.get("Value")
     names = _slot_names(program)
-    return deep(_run, cls, program, names, upstreams, preset, backward, force_upstream)
+    reply = deep(_run, cls, program, names, upstreams, preset, backward, force_upstream, calls)
+    if leaf_sets is not None:
+        reply["forwards"] = engine_forward(sub, program, leaf_sets)
+    return reply
 
 
 def _run(cls: type, program: dict[str, Any], names: list[str], upstreams: list[float] | None,
-         preset: float, backward: bool, force: bool) -> dict[str, Any]:
-    built = _Built(cls, program, names)
+         preset: float, backward: bool, force: bool, calls: bool = False) -> dict[str, Any]:
+    built = _Built(cls, program, names, calls)
     value = data_attr(cls(1.5)) or "data"
     reply: dict[str, Any] = {
         "values": [_num(getattr(s, value, None)) for s in built.slots],
         "detached": built.detached,
+        "calls": built.calls,
     }
     if built.detached or not backward or not program["nodes"]:
         return reply

@@ -399,11 +399,27 @@ def layer_class(sub: LoadedSubmission, name: str, init: list[Any], inputs: list[
     ins = [_copy(v) for v in inputs]
     out = plain(_call(f"{name}.forward", layer.forward, *ins, obj=layer))
     after_forward = plain(ins)
+    cached = _cached(layer)
     d = _copy(dout)
     grads = plain(_backward(name, layer, d))
     return {"out": out, "grads": grads, "params": _param_grads(spec, layer),
             "inputs_after_forward": after_forward, "inputs_after": plain(ins),
-            "dout_after": plain(d)}
+            "dout_after": plain(d), "cached": cached}
+
+
+def _cached(layer: Any) -> dict[str, str]:
+    """The numbers an instance keeps after forward: attribute name -> dtype ("bool", ...)."""
+    try:
+        own = dict(vars(layer))
+    except TypeError:
+        return {}
+    out: dict[str, str] = {}
+    for k, v in own.items():
+        if isinstance(v, (np.ndarray, np.generic)):
+            out[k] = str(v.dtype)
+        elif isinstance(v, (bool, float)):  # a scalar layer's cache (bool before float)
+            out[k] = "bool" if isinstance(v, bool) else "float64"
+    return out
 
 
 def layer_class_forward(sub: LoadedSubmission, name: str, init: list[Any],

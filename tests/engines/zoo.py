@@ -36,17 +36,23 @@ MUTANTS: dict[str, tuple[list[tuple[str, str]], dict[str, str]]] = {
                             "self.grad += self.data * out.grad"),
                            ("other.grad += self.data * out.grad",
                             "other.grad += other.data * out.grad")],
-                          # every operation good.py builds from * shares the mistake
-                          {"Value *": "inputs-swapped", "Value r*": ""}
-                          | {n: "" for n in ("Value neg", "Value -", "Value r-", "Value /",
-                                             "Value r/")}),
+                          # every operation good.py builds from * fails through it
+                          {"Value *": "inputs-swapped"}
+                          | dict.fromkeys(("Value r*", "Value neg", "Value -", "Value r-",
+                                           "Value /", "Value r/"), "built-on-wrong")),
     "rsub-order": ([("return other + (-self)", "return self + (-other)")],
                    {"Value r-": "reflected-order"}),
     "rtruediv-order": ([("return other * self ** -1", "return self * other ** -1")],
                        {"Value r/": "reflected-order"}),
     "neg-detached": ([("    def __neg__(self):\n        return self * -1",
                        "    def __neg__(self):\n        return -self.data")],
-                     {"Value neg": "engine-detached", "Value -": "", "Value r-": ""}),
+                     {"Value neg": "engine-detached", "Value -": "built-on-wrong",
+                      "Value r-": "built-on-wrong"}),
+    # a - b as -(b - a): each calls the other forever; in-process too this must end in a
+    # RecursionError, not overflow the C stack
+    "sub-recurses": ([("        return self + (-other)\n\n    def __rsub__",
+                       "        return -(other - self)\n\n    def __rsub__")],
+                     {"Value -": "recursion"}),
     "no-import-math": ([("import math\n", "")],
                        {n: "missing-import" for n in ("Value tanh", "Value exp", "Value log",
                                                       "Value sigmoid")}),

@@ -17,7 +17,7 @@ import functools
 import math
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import strategies as st
@@ -52,6 +52,12 @@ class Program:
     nodes: list[dict[str, Any]] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     values: list[float] = field(default_factory=list)  #: float64 values (domain checks only)
+    #: How the program is run after it is built: ``f.backward()`` unless the check says
+    #: otherwise (an operation's item: ``c.grad = 0.125; c._backward()``)
+    run: list[str] = field(default_factory=list)
+    #: program_oracle's answers, once computed (a program realized once is judged thrice)
+    memo: dict[bool, tuple[float, list[float], list[float]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def plain(self) -> dict[str, Any]:
         return {"leaves": list(self.leaves), "nodes": self.nodes, "names": self.names}
@@ -63,7 +69,8 @@ class Program:
         lines = [f"{self.names[k]} = Value({x!r})" for k, x in enumerate(self.leaves)]
         first = len(self.leaves)
         lines += [f"{self.names[first + j]} = {n['code']}" for j, n in enumerate(self.nodes)]
-        lines.append(f"{self.names[-1]}.backward()" + (f"  # {comment}" if comment else ""))
+        lines += self.run or [f"{self.names[-1]}.backward()"]
+        lines[-1] += f"  # {comment}" if comment else ""
         return "; ".join(lines) if len(lines) <= 8 else "\n".join(lines)
 
 
@@ -284,7 +291,8 @@ def _op_fn(op: str, n: int) -> Any:
 
 
 def _bucket(n: int) -> int:
-    return 1 << max(2, (n - 1).bit_length())
+    """Batch sizes padded to a few buckets (64, 256, ...): one compilation serves many."""
+    return 1 << max(6, 2 * ((n - 1).bit_length() + 1 >> 1))
 
 
 def _op_batch(op: str, rows: Sequence[Sequence[float]]) -> tuple[list[float], list[list[float]]]:
@@ -309,6 +317,13 @@ def program_oracle(program: Program, *, grads: bool = True
     then multiplies and adds them node by node, as ``jax.grad`` of the program does.  A node's
     adjoint is the upstream gradient a correct engine hands its closure.
     """
+    if grads in program.memo:
+        return program.memo[grads]
+    program.memo[grads] = answer = _program_oracle(program, grads)
+    return answer
+
+
+def _program_oracle(program: Program, grads: bool) -> tuple[float, list[float], list[float]]:
     slots: list[float] = list(program.leaves)
     rows: list[list[float]] = []
     for node in program.nodes:
@@ -435,6 +450,7 @@ def program_trace(program: Program, reply: dict[str, Any], preset: float = PRESE
     values = reply.get("values") or []
     replay = reply.get("replay") or []
     steps: list[GateStep] = []
+    fans = set(_fan_out(program))
     verdicts: list[str] = []
     for j, node in enumerate(program.nodes):
         ops = program.operands(j)
@@ -478,7 +494,10 @@ def program_trace(program: Program, reply: dict[str, Any], preset: float = PRESE
             output_value=out_value, expected_output=exp_out,
             upstream=up if rep else None, grads=tuple(got), expected_grads=tuple(expected),
             local_grads=tuple(merged_local), forward_ok=_close(out_value, exp_out),
-            backward_ok=bool(rep) and verdict != "",
+            # = instead of += loses a contribution where an operand fans out: that node is
+            # wrong given what it received, though its numbers are right
+            backward_ok=bool(rep) and verdict != "" and not (
+                verdict == "overwrites" and any(s in fans for s in ops)),
         ))
         verdicts.append(verdict)
     return steps, verdicts
@@ -551,37 +570,95 @@ def _out_of_order(program: Program, order: Sequence[int]) -> tuple[int, int] | N
 
 # --- which operations the graphs are built from ----------------------------------------------
 
-_SOUND: weakref.WeakKeyDictionary[Any, list[EngineOp]] = weakref.WeakKeyDictionary()
+@dataclass(frozen=True)
+class Survey:
+    """What the engine has: the operations it gets right alone, and which of its methods each
+    operation's build ran (``Value -``: ``__sub__``, ``__neg__``, ``__mul__``, ``__add__``)."""
+
+    sound: tuple[EngineOp, ...]
+    has: tuple[str, ...]  #: the operations' items the class defines
+    calls: dict[str, tuple[str, ...]]
 
 
-def sound_ops(ex: Executor) -> list[EngineOp]:
-    """The operations the engine has and gets right alone (each checked once at a few points).
+_SURVEYS: weakref.WeakKeyDictionary[Any, Survey] = weakref.WeakKeyDictionary()
+#: The item of each method an operation is defined by (``__neg__`` -> ``Value neg``).
+_METHOD_ITEM = {op.attrs[0]: name for name, op in ENGINE_OPS.items()}
 
-    A wrong operation fails its own item; graphs built without it judge the engine itself.
-    """
+
+def survey(ex: Executor) -> Survey:
+    """Each operation the engine has, checked once at a few points (cached per executor)."""
     try:
-        cached = _SOUND.get(ex)
+        cached = _SURVEYS.get(ex)
     except TypeError:
         cached = None
     if cached is not None:
         return cached
     names = ex.call("inventory")["names"]
-    ops = []
+    ops: list[EngineOp] = []
+    calls: dict[str, tuple[str, ...]] = {}
     for name, op in ENGINE_OPS.items():
         if name not in names:
             continue
         ok = True
         for a in ((1.75, -0.75), (-1.25, 2.5)):
+            seen: dict[str, tuple[str, ...]] = {}
             try:
-                _judge_op(ex, op, _op_case(op, a[0], a[1], 2.5 if op.op != "**" else 2, 1.75))
+                _judge_op(ex, op, _op_case(op, a[0], a[1], 2.5 if op.op != "**" else 2, 1.75),
+                          seen=seen)
             except (CheckFailed, StudentError, Exception):
                 ok = False
+            calls.setdefault(name, seen.get(name, ()))
+            if not ok:
                 break
         if ok:
             ops.append(op)
+    found = Survey(tuple(ops), tuple(n for n in ENGINE_OPS if n in names), calls)
     with contextlib.suppress(TypeError):
-        _SOUND[ex] = ops
-    return ops
+        _SURVEYS[ex] = found
+    return found
+
+
+def sound_ops(ex: Executor) -> list[EngineOp]:
+    """The operations the engine has and gets right alone.
+
+    A wrong operation fails its own item; graphs built without it judge the engine itself.
+    """
+    return list(survey(ex).sound)
+
+
+def built_on(ex: Executor, item: str, calls: Sequence[str]) -> tuple[str, ...]:
+    """The operations ``item``'s build ran that fail on their own, the root first.
+
+    The root is one built on none of the others (``Value -`` built as a + (-b), with -b as
+    b * -1 and a wrong ``*``: the root is ``Value *``, then ``Value neg``).
+    """
+    s = survey(ex)
+    right = {op.name for op in s.sound}
+    wrong = [i for i in dict.fromkeys(_METHOD_ITEM.get(m, "") for m in calls)
+             if i and i != item and i in s.has and i not in right]
+
+    def leans(d: str) -> bool:
+        return any(_METHOD_ITEM.get(m) in wrong and _METHOD_ITEM.get(m) != d
+                   for m in s.calls.get(d, ()))
+
+    return tuple(sorted(wrong, key=leans))
+
+
+def _explained(ex: Executor, op: EngineOp, failed: CheckFailed, calls: Sequence[str]
+               ) -> CheckFailed:
+    """``failed`` with the operations it is built on that fail alone, if any."""
+    deps = built_on(ex, op.name, calls)
+    r = failed.result
+    if not deps:
+        return failed
+    root, via = deps[0], deps[1:]
+    uses = ", ".join(m for m in calls if _METHOD_ITEM.get(m) in deps)
+    first, _, rest = r.message.partition("\n")
+    sentence = (f" {op.name} is built on {root}" + (f" (through {', '.join(via)})" if via else "")
+                + f": building it ran {uses}, and {root} is wrong on its own (see its item): "
+                f"fix {root} first.")
+    return CheckFailed.of(replace(r, message=first + sentence + (f"\n{rest}" if rest else ""),
+                                  facts=replace(r.facts, built_on=deps)))
 
 
 # --- an operation's item -----------------------------------------------------------------------
@@ -609,20 +686,48 @@ def _op_program(op: EngineOp, case: Case) -> Program:
     return p
 
 
-def _judge_op(ex: Executor, op: EngineOp, case: Case, check: str = "backward") -> bool:
+def _judge_op(ex: Executor, op: EngineOp, case: Case, check: str = "backward",
+              seen: dict[str, tuple[str, ...]] | None = None) -> bool:
+    """Judge ``op`` on ``case``; ``seen`` (the survey's) gets the methods its build ran, and
+    without it a failure says which wrong operations it is built on."""
     try:
         p = _op_program(op, case)
     except ValueError:
         return False
     up = float(case["upstream"])
+    sets = _nudged(p.leaves) if check == "numerical" else None
     reply = ex.call("engine_program", program=p.plain(), upstreams=[up], preset=0.0,
-                    backward=check != "forward", force_upstream=True)
+                    backward=check != "forward", force_upstream=True, leaf_sets=sets,
+                    calls=True)
+    calls = tuple(str(m) for m in ((reply.get("calls") or [[]])[0] or ()))
+    if seen is not None:
+        seen[op.name] = calls
+        return _judge_reply(ex, op, p, reply, up, check)
+    # The report shows the example as the lines a student runs, not the draw it came from.
+    out = p.names[-1]
+    if check == "forward":
+        p.run = [f"{out}.data"]
+    elif reply.get("replay"):  # judged as replayed: the closure alone, with this upstream
+        p.run = [f"{out}.grad = {up!r}", f"{out}._backward()"]
+    case.clear()
+    case["code"] = p.code()
+    try:
+        return _judge_reply(ex, op, p, reply, up, check)
+    except CheckFailed as failed:
+        raise _explained(ex, op, failed, calls) from None
+
+
+def _judge_reply(ex: Executor, op: EngineOp, p: Program, reply: dict[str, Any], up: float,
+                 check: str) -> bool:
     _detached(reply, p)
     where = p.nodes[0]["code"]
     value, _, _ = program_oracle(p, grads=False)
     got_value = (reply.get("values") or [None])[-1]
     if check == "forward":
-        _compare(where, [p.names[-1]], [got_value], [value], "the oracle's value", p)
+        try:
+            _compare(where, [p.names[-1]], [got_value], [value], "the oracle's value", p)
+        except CheckFailed as failed:
+            raise _swapped(failed, p, got_value) from None
         return True
     names = [f"{p.names[s]}.grad" for s in range(len(p.leaves))]
     xs = [p.values[i] if kind == "v" else i for kind, i in p.nodes[0]["args"]]
@@ -638,15 +743,9 @@ def _judge_op(ex: Executor, op: EngineOp, case: Case, check: str = "backward") -
         expected = [loc[k] for k, (kind, _) in enumerate(p.nodes[0]["args"]) if kind == "v"]
         what, label = "the local gradient", f"{where}; {p.names[-1]}.backward()"
     if check == "numerical":
-        h = [STEP * max(1.0, abs(x)) for x in p.leaves]
-        sets = []
-        for k in range(len(p.leaves)):
-            for sgn in (1, -1):
-                leaves = list(p.leaves)
-                leaves[k] += sgn * h[k]
-                sets.append(leaves)
-        outs = ex.call("engine_forward", program=p.plain(), leaf_sets=sets)
-        if any(o is None for o in outs):
+        h = _steps(p.leaves)
+        outs = reply.get("forwards") or []
+        if len(outs) != 2 * len(p.leaves) or any(not isinstance(o, float) for o in outs):
             return False
         scale = up if replay else 1.0
         numeric = [(outs[2 * k] - outs[2 * k + 1]) / (2 * h[k]) * scale
@@ -656,6 +755,23 @@ def _judge_op(ex: Executor, op: EngineOp, case: Case, check: str = "backward") -
     trace, _ = program_trace(p, reply, preset=0.0) if replay else ([], [])
     _compare(label, names, got, expected, what, p, trace=trace)
     return True
+
+
+def _swapped(failed: CheckFailed, p: Program, got: Any) -> CheckFailed:
+    """A reflected operation (``2.0 - a``) that computed its operands swapped (``a - 2.0``):
+    said in the facts' name relation (the code computed got_name where expected_name belongs).
+    """
+    node = p.nodes[0]
+    if node["form"] != "cv" or node["op"] not in ("-", "/"):
+        return failed
+    (_, c), (_, i) = node["args"]
+    swapped = _local_value(node["op"], [p.values[i], c]) if c else math.nan
+    value = _local_value(node["op"], [c, p.values[i]])
+    if not _close(got, swapped) or _close(swapped, value):
+        return failed
+    r = failed.result
+    return CheckFailed.of(replace(r, facts=replace(
+        r.facts, got_name=f"{p.names[i]} {node['op']} {_fmt(c)}", expected_name=node["code"])))
 
 
 def _compare_num(where: str, names: Sequence[str], got: Sequence[Any],
@@ -711,11 +827,19 @@ _GRAPHS: dict[str, st.SearchStrategy[Case]] = {
     "Value fan-out": st.fixed_dictionaries({
         "leaves": st.lists(_leaf, min_size=1, max_size=3),
         "steps": st.lists(_step, min_size=2, max_size=9)}),
-    "Value deep chain": st.fixed_dictionaries({
-        "leaves": st.lists(_leaf, min_size=2, max_size=2),
-        "steps": st.lists(st.integers(0, 63), min_size=1, max_size=4)}),
+    # A few chains, each cycling through every operation the engine has: the item's point is
+    # depth, not variety, so Hypothesis runs each shape once and stops.
+    "Value deep chain": st.fixed_dictionaries({"chain": st.integers(0, 3)}),
 }
 CHAIN_LENGTH = 200
+
+
+@functools.lru_cache(maxsize=32)
+def _chain(ops: tuple[EngineOp, ...], k: int) -> Program:
+    """Chain shape ``k`` (the same for the item's three checks, realized once)."""
+    picks = [(k * 13 + 29 * i) % 64 for i in range(3)]
+    return realize_chain(ops, _NICE[k % len(_NICE)], _NICE[(k + 3) % len(_NICE)], picks,
+                         CHAIN_LENGTH)
 
 
 def _realize(name: str, ops: Sequence[EngineOp], case: Case) -> Program:
@@ -723,7 +847,7 @@ def _realize(name: str, ops: Sequence[EngineOp], case: Case) -> Program:
         return realize_tree(ops, case["leaves"], case["steps"])
     if name == "Value fan-out":
         return realize_fanout(ops, case["leaves"], case["steps"])
-    return realize_chain(ops, case["leaves"][0], case["leaves"][1], case["steps"], CHAIN_LENGTH)
+    return _chain(tuple(ops), int(case["chain"]))
 
 
 def graph_checks(name: str) -> list[Check]:
@@ -770,21 +894,30 @@ def graph_checks(name: str) -> list[Check]:
     ]
 
 
+def _steps(leaves: Sequence[float]) -> list[float]:
+    return [STEP * max(1.0, abs(x)) for x in leaves]
+
+
+def _nudged(leaves: Sequence[float]) -> list[list[float]]:
+    """The leaf sets of centred differences: each leaf moved up, then down, by its step."""
+    sets = []
+    for k, h in enumerate(_steps(leaves)):
+        for sgn in (1, -1):
+            moved = list(leaves)
+            moved[k] += sgn * h
+            sets.append(moved)
+    return sets
+
+
 def _graph_numerical(ex: Executor, p: Program) -> bool:
     reply = ex.call("engine_program", program=p.plain(), upstreams=None, preset=PRESET,
-                    backward=True)
+                    backward=True, leaf_sets=_nudged(p.leaves))
     _detached(reply, p)
     names = [f"{p.names[k]}.grad" for k in range(len(p.leaves))]
     got = list((reply.get("grads") or [None] * len(names))[: len(names)])
-    h = [STEP * max(1.0, abs(x)) for x in p.leaves]
-    sets = []
-    for k in range(len(p.leaves)):
-        for sgn in (1, -1):
-            leaves = list(p.leaves)
-            leaves[k] += sgn * h[k]
-            sets.append(leaves)
-    outs = ex.call("engine_forward", program=p.plain(), leaf_sets=sets)
-    if any(o is None for o in outs):
+    h = _steps(p.leaves)
+    outs = reply.get("forwards") or []
+    if len(outs) != 2 * len(p.leaves) or any(not isinstance(o, float) for o in outs):
         return False
     numeric = [(outs[2 * k] - outs[2 * k + 1]) / (2 * h[k]) for k in range(len(p.leaves))]
     # a step that crosses a kink (relu near 0) is no evidence: skip such examples

@@ -7,6 +7,14 @@ and returns ``dx`` in the input's shape, keeping ``dW`` and ``db`` on the instan
 allowed for in the numerical check).  Every check first asks whether the class has the book's
 interface, so that a misspelled method or another course's signature fails one check
 ("interface") with an explanation instead of every check with a TypeError.
+
+Failures carry what they established as facts for the diagnoses (feedback/layer_classes.py):
+the interface check's kind says what differs (``misspelled-method``, ``nested-method``,
+``method-outside-class``, ``missing-method``, ``interface``) with the names found and expected;
+a call that raised keeps the names involved (``self.w`` read where ``self.W`` was stored, an
+undefined ``np``); a wrong MulLayer gradient that does not move when its input does is
+``ignores-input``; a wrong Sigmoid that cached only a 0/1 mask is ``caches-mask``; and a failure
+of the net names the guilty call ("Affine2.backward") and the value it got wrong.
 """
 
 from __future__ import annotations
@@ -239,6 +247,19 @@ def _ignored_input(ex: Executor, name: str, case: Case, exc: CheckFailed) -> Che
     return None
 
 
+def _cached_mask(name: str, res: dict[str, Any], exc: CheckFailed) -> CheckFailed | None:
+    """A Sigmoid whose wrong backward kept only 0/1 masks from forward, no float output."""
+    cached = dict(res.get("cached") or {})
+    masks = [k for k, dtype in cached.items() if dtype == "bool"]
+    if (name != "Sigmoid" or exc.kind != "wrong-values" or not masks
+            or any(dtype.startswith("float") for dtype in cached.values())):
+        return None
+    return exc.amended(kind="caches-mask", message=(
+        f"{exc.message}. After forward the instance keeps only the 0/1 mask self.{masks[0]}, "
+        "not the output out = σ(x) that backward needs"),
+        facts=replace(exc.facts, got_name=f"self.{masks[0]}", expected_name="out"))
+
+
 # --- one class ---------------------------------------------------------------------------------
 
 
@@ -355,7 +376,8 @@ def layer_class_checks(name: str) -> list[Check]:
         try:
             judge_backward(case, res["grads"], res["params"])
         except CheckFailed as exc:
-            raise _ignored_input(ex, name, case, exc) or exc from None
+            raise (_ignored_input(ex, name, case, exc) or _cached_mask(name, res, exc)
+                   or exc) from None
         return True
 
     def numerical(ex: Executor, case: Case) -> bool:
@@ -442,7 +464,10 @@ def layer_class_checks(name: str) -> list[Check]:
         if not last:
             expect_finite(res["out"], "its output", f"{name}.forward")
         judge_forward(case, res["out"])
-        judge_backward(case, res["grads"], res["params"])
+        try:
+            judge_backward(case, res["grads"], res["params"])
+        except CheckFailed as exc:
+            raise _cached_mask(name, res, exc) or exc from None
         return True
 
     unjudged = f"{_INTERFACE}, or forward is wrong on every example (see the forward check)"

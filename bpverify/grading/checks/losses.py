@@ -119,12 +119,10 @@ def loss_checks(name: str) -> list[Check]:
             try:
                 stability(ex, case)
             except CheckFailed as exc:
-                raise CheckFailed(
-                    exc.kind, f"{exc.message}. With a margin this large the correct class's "
+                raise exc.amended(message=(
+                    f"{exc.message}. With a margin this large the correct class's "
                     "probability underflows: compute log-probabilities as shifted - "
-                    "log(sum(exp(shifted))) (log-sum-exp) instead of log(probs)",
-                    expected=exc.expected, got=exc.got, mismatches=exc.mismatches,
-                    count=exc.count) from None
+                    "log(sum(exp(shifted))) (log-sum-exp) instead of log(probs)")) from None
 
         checks.append(Check("stability", offset_cases(), stability,
                             "finite and right for scores around +-1000 (shift by the max)"))

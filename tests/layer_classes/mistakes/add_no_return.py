@@ -8,5 +8,5 @@ class AddLayer:
         return x + y
 
     def backward(self, dout):
-        dx = dout * 1
+        dx = dout * 1  # noqa: F841
         dy = dout * 1  # noqa: F841

@@ -1,4 +1,4 @@
-"""Correct classes under learners' spellings, one a typo; a chapter-5 SoftmaxWithLoss ignoring dout."""
+"""Correct classes under learners' spellings, one a typo; a SoftmaxWithLoss ignoring dout."""
 
 import numpy as np
 

@@ -3,8 +3,8 @@ import os
 import sys
 
 sys.path.append(os.pardir)
-import numpy as np  # noqa: E402
-from common.functions import cross_entropy_error, sigmoid, softmax  # noqa: E402
+import numpy as np
+from common.functions import cross_entropy_error, sigmoid, softmax
 
 
 class Relu:
