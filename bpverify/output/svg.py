@@ -275,13 +275,18 @@ def _callout(trace: Sequence[GateStep], fault: Any, centres: Sequence[_Pos], top
     ins = ", ".join(f"{w} = {_precise(v)}" for w, v in zip(s.inputs, s.input_values))
     if fault.direction == "backward":
         d = [f"d{w}" for w in s.inputs]
-        # right numbers, wrong gate: an engine's _backward that overwrote a fan-out's gradient
+        # right numbers, wrong engine node: it ran before its gradient was complete, or it
+        # overwrote a gradient that fans out instead of adding to it
         replaced = len(s.grads) == len(s.expected_grads) > 0 and all(
             close(g, e, "float64") for g, e in zip(s.grads, s.expected_grads))
+        full = (getattr(fault, "true_grads", {}) or {}).get(s.output)
+        early = replaced and full is not None and not close(s.upstream, full, "float64")
+        what = ("passed its gradient back before it was complete (the full gradient is "
+                f"{_precise(full)})" if early else
+                "replaced its inputs' gradients (=) instead of adding to them (+=)" if replaced
+                else "returned the wrong gradient")
         lines = [
-            ("head", f"{s.gate} (the {s.label} gate → {s.output}) "
-             + ("replaced its inputs' gradients (=) instead of adding to them (+=)" if replaced
-                else "returned the wrong gradient")),
+            ("head", f"{s.gate} (the {s.label} gate → {s.output}) {what}"),
             ("", f"inputs {ins} · upstream gradient {_precise(s.upstream)}"),
             ("", "local gradients " + ", ".join(
                 f"∂{s.output}/∂{w} = {_precise(v)}" for w, v in zip(s.inputs, s.local_grads))),

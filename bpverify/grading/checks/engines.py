@@ -451,6 +451,9 @@ def program_trace(program: Program, reply: dict[str, Any], preset: float = PRESE
     replay = reply.get("replay") or []
     steps: list[GateStep] = []
     fans = set(_fan_out(program))
+    order = [int(k) for k in reply.get("order") or []]
+    late = _out_of_order(program, order) if order else None
+    early = late[0] if late and first + late[0] in order and late[1] in order else -1
     verdicts: list[str] = []
     for j, node in enumerate(program.nodes):
         ops = program.operands(j)
@@ -496,7 +499,8 @@ def program_trace(program: Program, reply: dict[str, Any], preset: float = PRESE
             local_grads=tuple(merged_local), forward_ok=_close(out_value, exp_out),
             # = instead of += loses a contribution where an operand fans out: that node is
             # wrong given what it received, though its numbers are right
-            backward_ok=bool(rep) and verdict != "" and not (
+            # (and so is the node whose closure ran before a node using it had run)
+            backward_ok=bool(rep) and verdict != "" and j != early and not (
                 verdict == "overwrites" and any(s in fans for s in ops)),
         ))
         verdicts.append(verdict)
