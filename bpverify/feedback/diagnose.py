@@ -14,7 +14,6 @@ in the result model; every output reads the stored one.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -87,23 +86,16 @@ def _circuit_check(check: CheckResult, item: ItemResult) -> Diagnosis | None:
                          f"for the inputs of the other {s.gate} ({', '.join(t.inputs)}), so "
                          "the instances share one cache")
     ins = dict(zip(gspec.inputs, s.input_values))
-    gate = gate_rules(s.gate, ins, const, s.upstream, exp, got, wrong) or generic(
-        exp, got, wrong, None)
+    # The rules know the gate's own names (dx, y); they say the circuit's wires (dq, z).
+    wires = dict(zip(gspec.grads, names)) | dict(zip(gspec.inputs, s.inputs))
+    gate = gate_rules(s.gate, ins, const, s.upstream, exp, got, wrong, say=wires) or generic(
+        exp, got, wrong, None, says=name_list([wires[n] for n in wrong]) if wrong else None)
     if gate is None:
         return found("wrong-gate", f"{where} going backward: given upstream "
                      f"{s.upstream:.4g} it returned "
                      f"({', '.join(f'{g:.4g}' for g in s.grads)}), expected "
                      f"({', '.join(f'{g:.4g}' for g in s.expected_grads)})")
-    # The rules speak of the gate's own names (dx, y); say the circuit's wires (dq, z).
-    wires = dict(zip(gspec.grads, names)) | dict(zip(gspec.inputs, s.inputs))
-    return replace(gate, saw=f"{where} going backward: {_rename(gate.saw, wires)}",
-                   subject=_rename(gate.subject, wires))
-
-
-def _rename(text: str, names: dict[str, str]) -> str:
-    """``text`` (words this module wrote) with each whole-word name replaced, in one pass."""
-    return re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b",
-                  lambda m: names[m.group(1)], text)
+    return replace(gate, saw=f"{where} going backward: {gate.saw}")
 
 
 # --- shape, contract and run-time failures ------------------------------------------------

@@ -90,7 +90,7 @@ def engine_diagnosis(check: CheckResult, item: ItemResult) -> Diagnosis | None:
         return found(kind, simple[kind], subject=item.name)
     if kind == "raised":
         exc = check.facts.exc_type
-        if exc == "NameError" and "math" in check.message:
+        if exc == "NameError" and check.facts.got_name == "math":
             return found("missing-import", "math is not defined where an operation uses it",
                          subject=item.name)
         if exc == "RecursionError":

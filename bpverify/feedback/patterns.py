@@ -8,7 +8,7 @@ tolerance); ratios and signs are read from the numbers, never from a message.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -114,30 +114,42 @@ def name_list(names: Sequence[str]) -> str:
 
 
 def gate_rules(gate: str, ins: dict[str, Any], const: float | None, dout: Any,
-               exp: dict[str, Any], got: dict[str, Any], wrong: list[str]) -> Diagnosis | None:
-    """Patterns of one gate's backward: ``ins`` by input name, ``exp``/``got`` by grad name."""
+               exp: dict[str, Any], got: dict[str, Any], wrong: list[str], *,
+               say: Mapping[str, str] | None = None) -> Diagnosis | None:
+    """Patterns of one gate's backward: ``ins`` by input name, ``exp``/``got`` by grad name.
+
+    ``say`` maps the gate's own names (x, dx) to the words the sentence uses for them (a
+    circuit's wires q, dq); a name it does not map is said as it is.
+    """
     if not wrong:
         return None
+    names = dict(say or {})
+
+    def s(name: str) -> str:
+        return names.get(name, name)
+
     d = arr(dout)
     grads = list(exp)
-    w = name_list(wrong)
+    w = name_list([s(n) for n in wrong])
     if gate in ("ScaleGate", "AddConstGate") and const is not None and d is not None:
         n = grads[0]
         if gate == "ScaleGate" and const != 1 and match(got[n], d):
             return found("missing-local-gradient",
-                         f"{n} is dout passed through unchanged, without the factor a = "
-                         f"{const:g}", subject=n)
+                         f"{s(n)} is dout passed through unchanged, without the factor a = "
+                         f"{const:g}", subject=s(n))
         if gate == "AddConstGate" and const != 1 and match(got[n], const * d):
-            return found("constant-in-gradient", f"{n} is dout times the constant c = {const:g}",
-                         subject=n)
+            return found("constant-in-gradient", f"{s(n)} is dout times the constant c = "
+                         f"{const:g}", subject=s(n))
+    dx, x = s("dx"), s("x")
     if gate == "ExpGate" and d is not None and match(got["dx"], np.asarray(ins["x"]) * d):
-        return found("wrong-local-gradient", "dx is x × dout, as if the local gradient were x",
-                     subject="dx")
+        return found("wrong-local-gradient", f"{dx} is {x} × dout, as if the local gradient "
+                     f"were {x}", subject=dx)
     if gate == "SigmoidGate" and d is not None:
-        s = sigmoid(np.asarray(ins["x"], float))
-        if match(got["dx"], s * d) or match(got["dx"], s):
+        sig = sigmoid(np.asarray(ins["x"], float))
+        if match(got["dx"], sig * d) or match(got["dx"], sig):
             return found("sigma-not-derivative",
-                         "dx is σ(x) × dout, with σ where its derivative belongs", subject="dx")
+                         f"{dx} is σ({x}) × dout, with σ where its derivative belongs",
+                         subject=dx)
     if gate == "SigmoidNeuron" and d is not None:
         wv, xv = np.asarray(ins["w"], float), np.asarray(ins["x"], float)
         z = float(sigmoid(np.asarray(wv[:-1] @ xv + wv[-1])))
@@ -151,10 +163,11 @@ def gate_rules(gate: str, ins: dict[str, Any], const: float | None, dout: Any,
             if gate == "MaxGate":
                 return found("routed-to-smaller", "the gradient went to the smaller input")
             if gate == "MultiplyGate":
-                x, y = (n[1:] for n in grads)
-                return found("inputs-swapped", f"{a} got dout × {x} and {b} got dout × {y}, the "
-                             "inputs are swapped", idea="mul", subject=a)
-            return found("inputs-swapped", f"{a} and {b} are swapped", subject=f"{a} and {b}")
+                x, y = (s(n[1:]) for n in grads)
+                return found("inputs-swapped", f"{s(a)} got dout × {x} and {s(b)} got dout × "
+                             f"{y}, the inputs are swapped", idea="mul", subject=s(a))
+            return found("inputs-swapped", f"{s(a)} and {s(b)} are swapped",
+                         subject=f"{s(a)} and {s(b)}")
     # a sign, or the upstream gradient never multiplied in (alike when dout = -1)
     flipped = all_of(wrong, lambda n: match(got[n], -np.asarray(exp[n], float)))
     if flipped and d is not None and match(d, -np.ones_like(d)):
@@ -174,8 +187,8 @@ def gate_rules(gate: str, ins: dict[str, Any], const: float | None, dout: Any,
         g = arr(got[n])
         if g is not None and g.shape == np.shape(exp[n]) and not g.any():
             idea = "add" if gate == "AddGate" else "chain"
-            return found("gradient-dropped", f"{n} is all zeros where a gradient flows",
-                         idea=idea, subject=n)
+            return found("gradient-dropped", f"{s(n)} is all zeros where a gradient flows",
+                         idea=idea, subject=s(n))
     return None
 
 

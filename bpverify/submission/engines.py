@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from bpverify.contract.engines import CLASS_NAMES, DATA_ATTRS, ENGINE_OPS, GRAD_ATTRS
-from bpverify.submission.namespace import LoadedSubmission, short_text, student_frames
-from bpverify.submission.protocol import StudentError
+from bpverify.submission.namespace import LoadedSubmission
+from bpverify.submission.namespace import call_student as _call
 
 __all__ = ["ENGINE_SCENARIOS", "deep", "engine_forward", "engine_program", "find_engine"]
 
@@ -111,14 +111,6 @@ def _num(x: Any) -> float | None:
 
 
 # --- running a program --------------------------------------------------------------------
-
-
-def _call(where: str, fn: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
-        raise StudentError(where, type(exc).__name__, short_text(str(exc)),
-                           student_frames(exc.__traceback__)) from None
 
 
 def _apply(op: str, args: Sequence[Any]) -> Any:

@@ -12,7 +12,6 @@ signature) so that the item fails with that explanation, not with a TypeError.
 from __future__ import annotations
 
 import inspect
-import re
 import sys
 import types
 import weakref
@@ -23,8 +22,10 @@ import numpy as np
 
 from bpverify.contract import ContractError
 from bpverify.contract.layer_classes import LAYER_CLASSES, LayerClassSpec, name_key
-from bpverify.submission.namespace import LoadedSubmission, short_text, student_frames
-from bpverify.submission.protocol import StudentError
+from bpverify.submission.namespace import (
+    LoadedSubmission,
+    student_error,
+)
 from bpverify.submission.scenarios import SCENARIOS, plain
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "find_layer_classes",
     "interface_of",
     "interface_problem",
-    "names_of",
 ]
 
 _METHODS = ("forward", "backward")
@@ -296,57 +296,34 @@ def interface_problem(spec: LayerClassSpec, cls: Any) -> str:
     return interface_of(spec, cls).problem
 
 
-_MISREAD = re.compile(r"stored as self\.(\w+) but read as self\.(\w+)\?\)")
-_UNDEFINED = re.compile(r"name '(\w+)' is not defined")
-
-
-def names_of(err: StudentError) -> tuple[str, str]:
-    """(got_name, expected_name) of a failed call, read here at the boundary, once.
-
-    An AttributeError whose hint (written by :func:`_hint`) says the instance has a name a
-    letter off: ("w", "W").  A NameError: (the undefined name, "").  Else ("", "").
-    """
-    if err.exc_type == "AttributeError":
-        m = _MISREAD.search(err.message)
-        if m:
-            return m.group(2), m.group(1)
-    if err.exc_type in ("NameError", "UnboundLocalError"):
-        m = _UNDEFINED.search(err.message)
-        if m:
-            return m.group(1), ""
-    return "", ""
-
-
 # --- calling the student's code --------------------------------------------------------------
 
 
-def _hint(exc: BaseException, obj: Any) -> str:
-    """For ``'Affine' object has no attribute 'w'`` when the instance has ``W``: say so."""
+def _misread(exc: BaseException, obj: Any) -> tuple[str, str]:
+    """(the attribute read, the one the instance has) for ``'Affine' object has no attribute
+    'w'`` when the instance has ``W``; else ("", "")."""
     if not isinstance(exc, AttributeError) or obj is None:
-        return ""
+        return "", ""
     missing = getattr(exc, "name", None)
     if not isinstance(missing, str):
-        return ""
+        return "", ""
     try:
         own = list(vars(obj))
     except TypeError:
-        return ""
+        return "", ""
     near = [n for n in own if n != missing and (n.lower() == missing.lower()
                                                   or _typo_of(n.lower(), missing.lower()))]
-    if not near:
-        return ""
-    return (f" (the instance has self.{near[0]}: stored as self.{near[0]} but read as "
-            f"self.{missing}?)")
+    return (missing, near[0]) if near else ("", "")
 
 
 def _call(where: str, fn: Callable[..., Any], *args: Any, obj: Any = None) -> Any:
     try:
         return fn(*args)
     except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
-        raise StudentError(
-            where, type(exc).__name__, short_text(str(exc)) + _hint(exc, obj),
-            student_frames(exc.__traceback__),
-        ) from None
+        got, has = _misread(exc, obj)
+        hint = (f" (the instance has self.{has}: stored as self.{has} but read as "
+                f"self.{got}?)") if has else ""
+        raise student_error(where, exc, hint=hint, got_name=got, expected_name=has) from None
 
 
 def _copy(v: Any) -> Any:

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import traceback
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bpverify.contract import ContractError
+from bpverify.submission.protocol import StudentError
 
-__all__ = ["LoadedSubmission", "describe_exception", "short_text", "student_frames"]
+__all__ = [
+    "LoadedSubmission",
+    "call_student",
+    "describe_exception",
+    "short_text",
+    "student_error",
+    "student_frames",
+    "undefined_name",
+]
 
 _MAX_TEXT = 2000
 #: Frames from files under this folder are the grader's own, not the student's.
@@ -52,3 +62,28 @@ def student_frames(tb: types.TracebackType | None) -> str:
     """The traceback without the grader's own frames."""
     frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(_GRADER)]
     return short_text("".join(traceback.format_list(frames[-5:])))
+
+
+def undefined_name(exc: BaseException) -> str:
+    """The name a NameError found undefined (Python's own ``name`` attribute), else ""."""
+    name = getattr(exc, "name", None) if isinstance(exc, NameError) else None
+    return name if isinstance(name, str) else ""
+
+
+def student_error(where: str, exc: BaseException, *, hint: str = "", got_name: str = "",
+                  expected_name: str = "") -> StudentError:
+    """``exc``, raised by the submission's code at ``where``, as the boundary's StudentError.
+
+    ``hint`` is appended to the exception's text; the names default to a NameError's name.
+    """
+    return StudentError(where, type(exc).__name__, short_text(str(exc)) + hint,
+                        student_frames(exc.__traceback__),
+                        got_name=got_name or undefined_name(exc), expected_name=expected_name)
+
+
+def call_student(where: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, the submission's code: whatever it raises is a StudentError."""
+    try:
+        return fn(*args, **kwargs)
+    except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
+        raise student_error(where, exc) from None

@@ -27,9 +27,14 @@ __all__ = ["Executor", "StudentError"]
 class StudentError(Exception):
     """The submission's code raised (or exited) while the grader was calling it."""
 
-    def __init__(self, where: str, exc_type: str, message: str, tb: str = "") -> None:
+    def __init__(self, where: str, exc_type: str, message: str, tb: str = "", *,
+                 got_name: str = "", expected_name: str = "") -> None:
         super().__init__(f"{where} raised {exc_type}: {message}")
         self.where, self.exc_type, self.message, self.tb = where, exc_type, message, tb
+        #: The names involved, taken from the exception object where it was caught: the
+        #: undefined name of a NameError ("np"), or the attribute read (self.w) and the one the
+        #: instance has (self.W).  The grader keeps them as facts.
+        self.got_name, self.expected_name = got_name, expected_name
 
     @property
     def array_truth_value(self) -> bool:

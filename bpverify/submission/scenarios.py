@@ -17,8 +17,8 @@ import numpy as np
 
 from bpverify.contract import CIRCUITS, GATES, ContractError, Opaque, as_gradients
 from bpverify.submission.engines import ENGINE_SCENARIOS
-from bpverify.submission.namespace import LoadedSubmission, short_text, student_frames
-from bpverify.submission.protocol import StudentError
+from bpverify.submission.namespace import LoadedSubmission
+from bpverify.submission.namespace import call_student as _call
 from bpverify.submission.replies import (
     CircuitReply,
     CircuitStep,
@@ -59,15 +59,6 @@ def plain(value: Any, depth: int = 0) -> Any:
     if depth < 3 and isinstance(value, dict):
         return {str(k): plain(v, depth + 1) for k, v in value.items()}
     return Opaque(type(value).__name__)
-
-
-def _call(where: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
-        raise StudentError(
-            where, type(exc).__name__, short_text(str(exc)), student_frames(exc.__traceback__)
-        ) from None
 
 
 def _copy(v: Any) -> Any:

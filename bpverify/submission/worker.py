@@ -49,6 +49,7 @@ from bpverify.options import (
 )
 from bpverify.submission import LoadSpec, StudentError, run_scenario
 from bpverify.submission import sandbox as _sandbox
+from bpverify.submission.namespace import undefined_name
 from bpverify.submission.sandbox import plan as sandbox_plan
 from bpverify.submission.wire import LENGTH, MAX_TEXT, ProtocolError, decode, encode
 
@@ -165,7 +166,8 @@ class WorkerExecutor:
                 self._item_error = err
         # One raise for the first failure and the repeats: Hypothesis tells failures apart by
         # where they were raised, and these are one failure.
-        raise StudentError(err.where, err.exc_type, err.message, err.tb)
+        raise StudentError(err.where, err.exc_type, err.message, err.tb,
+                           got_name=err.got_name, expected_name=err.expected_name)
 
     def begin_item(self, name: str) -> None:
         """A new item starts: it gets a fresh time budget, and earlier failures are forgotten."""
@@ -310,9 +312,11 @@ class WorkerExecutor:
         if kind == "contract" and isinstance(payload, tuple) and len(payload) == 2 \
                 and isinstance(payload[0], str) and isinstance(payload[1], dict):
             raise _contract_error(*payload)
-        if kind == "student" and isinstance(payload, tuple) and len(payload) == 4 \
+        if kind == "student" and isinstance(payload, tuple) and len(payload) == 6 \
                 and all(isinstance(p, str) for p in payload):
-            err = StudentError(*payload)
+            where, exc_type, message, tb, got_name, expected_name = payload
+            err = StudentError(where, exc_type, message, tb, got_name=got_name,
+                               expected_name=expected_name)
             if err.exc_type == "MemoryError":  # restart: the worker may be left without memory
                 raise _Lost("memory", f"{err.message} (out of memory: the worker's limit is "
                             f"{self.memory_mb} MB, --memory)")
@@ -558,12 +562,13 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
                 body = encode(reply)
             except Exception as exc:  # e.g. MemoryError copying a huge array
                 body = encode((seq, "student", (_where(scenario, kwargs, Path(path)),
-                                                type(exc).__name__, _text(str(exc)), "")))
+                                                type(exc).__name__, _text(str(exc)), "",
+                                                "", "")))
             if len(body) > MAX_FRAME:
                 body = encode((seq, "student", (
                     _where(scenario, kwargs, Path(path)), "ValueError",
                     f"returned {len(body) / 2**20:.0f} MB of data; the limit is "
-                    f"{MAX_FRAME // 2**20} MB", "")))
+                    f"{MAX_FRAME // 2**20} MB", "", "", "")))
             _put(resp_fd, body)
     except BaseException:  # e.g. a KeyboardInterrupt the submission scheduled
         os._exit(_INTERRUPTED)
@@ -587,7 +592,8 @@ def _run(sub: Any, seq: int, scenario: str, kwargs: dict[str, Any],
     try:
         return (seq, "ok", run_scenario(sub, scenario, **kwargs))
     except StudentError as exc:
-        fields = (exc.where, exc.exc_type, exc.message, exc.tb + capture.take())
+        fields = (exc.where, exc.exc_type, exc.message, exc.tb + capture.take(),
+                  exc.got_name, exc.expected_name)
         return (seq, "student", tuple(_text(f) for f in fields))
     except ContractError as exc:  # the facts cross too: a diagnosis reads them, not the text
         facts = {"where": _text(exc.where), "returned_none": bool(exc.returned_none),
@@ -596,8 +602,8 @@ def _run(sub: Any, seq: int, scenario: str, kwargs: dict[str, Any],
     except BaseException as exc:  # raised by the submission's objects
         tb = "".join(traceback.format_tb(exc.__traceback__)[-5:]) + capture.take()
         where = _where(scenario, kwargs, Path(sub.path))
-        return (seq, "student",
-                (where, _text(type(exc).__name__), _text(_safe_str(exc)), _text(tb)))
+        return (seq, "student", (where, _text(type(exc).__name__), _text(_safe_str(exc)),
+                                 _text(tb), _text(undefined_name(exc)), ""))
 
 
 def _safe_str(exc: BaseException) -> str:

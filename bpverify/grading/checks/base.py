@@ -102,12 +102,13 @@ def contract_failed(exc: ContractError) -> CheckFailed:
 
 
 def student_failed(exc: StudentError) -> CheckFailed:
-    """The submission raised: the verdict keeps the exception's type as a fact."""
+    """The submission raised: the verdict keeps the exception's type and names as facts."""
     tb = f"\n{exc.tb}" if exc.tb else ""
     # Python 2 code and numpy APIs that were removed get their fix, not a bare TypeError.
     hint = legacy_hint(f"{exc.exc_type}: {exc.message}", exc.where)
     return CheckFailed("raised", f"{hint}. {exc}{tb}" if hint else f"{exc}{tb}", facts=Facts(
-        where=exc.where, exc_type=exc.exc_type, array_truth_value=exc.array_truth_value))
+        where=exc.where, exc_type=exc.exc_type, array_truth_value=exc.array_truth_value,
+        got_name=exc.got_name, expected_name=exc.expected_name))
 
 
 @dataclass(frozen=True)

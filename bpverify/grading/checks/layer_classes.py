@@ -19,9 +19,8 @@ of the net names the guilty call ("Affine2.backward") and the value it got wrong
 
 from __future__ import annotations
 
-import functools
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,13 +44,11 @@ from bpverify.grading.checks.base import (
     judge_unmodified,
     nearby,
     rounded,
-    student_failed,
     weighted_sum,
 )
 from bpverify.grading.compare import compare_values, tolerance_for, working_dtype
 from bpverify.model import Facts
 from bpverify.submission import Executor, StudentError
-from bpverify.submission.layer_classes import names_of
 
 __all__ = ["layer_class_checks", "layer_net_checks"]
 
@@ -185,24 +182,6 @@ def interface_of(ex: Executor, name: str) -> dict[str, str]:
     if name not in known:
         known[name] = dict(ex.call("layer_class_interface", name=name))
     return known[name]
-
-
-def named(run: Callable[[Executor, Any], bool | None]) -> Callable[[Executor, Any], bool | None]:
-    """``run`` whose failures keep the names involved as facts (self.w for self.W, np)."""
-
-    @functools.wraps(run)
-    def wrapped(ex: Executor, case: Any) -> bool | None:
-        try:
-            return run(ex, case)
-        except StudentError as exc:
-            got, expected = names_of(exc)
-            failed = student_failed(exc)
-            if not got:
-                raise failed from None
-            raise failed.amended(facts=replace(failed.facts, got_name=got,
-                                               expected_name=expected)) from None
-
-    return wrapped
 
 
 #: The input each gradient of a class is the upstream gradient times (a multiply switches).
@@ -498,7 +477,7 @@ def layer_class_checks(name: str) -> list[Check]:
         checks.append(Check("integer labels", _softmax_case(False, False), stability,
                             "t given as integer labels (N,) instead of one-hot (N, C)",
                             unjudged=_INTERFACE))
-    return [replace(c, run=named(c.run)) for c in checks]
+    return checks
 
 
 # --- the book's two-layer net, from the submission's classes -----------------------------------
@@ -702,7 +681,7 @@ def layer_net_checks(name: str) -> list[Check]:
               "net's own loss", unjudged="a layer class does not have the book's interface, or "
               "the net's loss is wrong on every example (see the loss check)"),
     ]
-    return [replace(c, run=named(c.run)) for c in checks]
+    return checks
 
 
 def _net_book_shift(case: Case) -> list[np.ndarray]:
