@@ -1,5 +1,8 @@
 """The ``bpverify`` command line.
 
+Long because the parser (:func:`build_parser`) states every subcommand and flag in one place,
+next to the subcommands that read them; grading itself is in :mod:`bpverify.batch`.
+
 Exit status: 0 when grading completed (whatever the score), 1 with ``grade --fail-under`` when a
 score is below it, 2 on usage errors.
 """
@@ -7,35 +10,23 @@ score is below it, 2 on usage errors.
 from __future__ import annotations
 
 import argparse
-import functools
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.status import Status
 
+from bpverify.batch import grade_all
 from bpverify.contract import ALL_ITEMS
-from bpverify.grading.engine import DEFAULT_SEED, PROFILE_ENV, PROFILES, check_submission
+from bpverify.grading.engine import DEFAULT_SEED, PROFILE_ENV, PROFILES
 from bpverify.grading.rubric import RubricError, load_rubric
 from bpverify.model import SubmissionResult
 from bpverify.options import FLAGS, SANDBOX_MODES, GradeOptions, OptionError, resolve_profile
 from bpverify.output.formats import write_gradescope, write_json, write_junit
 from bpverify.output.html import write_html
 from bpverify.output.terminal import render_table
-from bpverify.submission import Executor
 from bpverify.submission.sandbox import SandboxUnavailable
 from bpverify.submission.sandbox import plan as sandbox_plan
 from bpverify.submission.worker import (
@@ -101,7 +92,7 @@ def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
         console.print("warning: the sandbox does not defend against: "
                       + "; ".join(plan.not_defended), style="yellow")
     try:
-        results = _grade_all(paths, options, console)
+        results = grade_all(paths, options, console)
     except WorkerStartError as exc:
         raise UsageError(f"{exc}. Check --memory, or use --in-process for trusted code") from None
     except SandboxUnavailable as exc:
@@ -161,62 +152,6 @@ def _check_grade_args(args: argparse.Namespace, paths: list[Path]) -> GradeOptio
                              f"folder; got the absolute {', '.join(absolute)}")
     return options
 
-
-def _grade_all(paths: list[Path], options: GradeOptions,
-               console: Console) -> list[SubmissionResult]:
-    if len(paths) == 1:
-        with console.status("grading…") as status:
-            show = functools.partial(_show_progress, status, paths[0].name)
-            return [_grade(paths[0], options, progress=show)]
-    results: dict[int, SubmissionResult] = {}
-    jobs = min(options.jobs, len(paths))
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
-        task = bar.add_task(f"grading, {jobs} at a time", total=len(paths))
-        if jobs == 1:
-            for n, path in enumerate(paths):
-                show = functools.partial(_show_task, bar, task, path.name)
-                results[n] = _grade(path, options, progress=show)
-                bar.advance(task)
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # Spawned, not forked: the grader holds JAX's threads.  Results come back as JSON.
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = {pool.submit(_grade_one, str(p), options): n
-                           for n, p in enumerate(paths)}
-                for future in as_completed(futures):
-                    n = futures[future]
-                    results[n] = SubmissionResult.from_dict(json.loads(future.result()))
-                    bar.update(task, advance=1, description=f"graded {paths[n].name}")
-        bar.update(task, description=f"graded {len(paths)} submissions")
-    return [results[n] for n in range(len(paths))]
-
-
-def _show_progress(status: Status, label: str, item: str) -> None:
-    status.update(f"{label}: {item}…")
-
-
-def _show_task(bar: Progress, task: TaskID, label: str, item: str) -> None:
-    bar.update(task, description=f"{label}: {item}")
-
-
-def _grade(path: str | Path, options: GradeOptions,
-           progress: Callable[[str], None] | None = None) -> SubmissionResult:
-    """Grade one submission as ``options`` say: in this process or in isolated workers."""
-    factory: Callable[..., Executor] | None = None
-    if not options.in_process:
-        factory = functools.partial(WorkerExecutor, timeout=options.worker_timeout,
-                                    memory_mb=options.worker_memory_mb, sandbox=options.sandbox)
-    return check_submission(path, seed=options.seed, profile=options.profile,
-                            max_examples=options.examples, only=options.only,
-                            rubric=options.rubric, executor_factory=factory, progress=progress)
-
-
-def _grade_one(path: str, options: GradeOptions) -> str:
-    """One submission, in a pool process: the result model as JSON text."""
-    return _grade(path, options).to_json()
 
 
 def _folder_names(paths: list[Path]) -> list[str]:
@@ -485,7 +420,8 @@ def _cmd_explain(args: argparse.Namespace, console: Console) -> int:
 def _explain_engine(args: argparse.Namespace, console: Console) -> int:
     """explain --engine: the hand walk, then the student's engine beside it (in a worker)."""
     from bpverify.output.html import walks_to_html, write_page
-    from bpverify.teaching.explain import compare_engine, parse_values, render_comparison
+    from bpverify.teaching.engine_comparison import compare_engine, render_comparison
+    from bpverify.teaching.explain import parse_values
     from bpverify.teaching.lecture import render_walk
 
     engine = Path(args.engine)

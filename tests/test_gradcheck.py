@@ -556,3 +556,79 @@ def test_a_check_inside_f_does_not_disturb_the_outer_check():
     wrong = np.cos(x)
     wrong[123] += 1.0
     assert named(check_gradient(f, [x], [wrong])) == {(0, (123,))}
+
+
+# --------------------------------------------------------------------------- #
+# A batched evaluator (f_many) changes the number of calls, never the result
+# --------------------------------------------------------------------------- #
+
+
+def batched(f, limit=None):
+    """(f_many, calls): f over a list of argument lists, answering at most ``limit`` of them."""
+    calls = []
+
+    def f_many(points):
+        calls.append(len(points))
+        return [f(*p) for p in points[:limit]]
+
+    return f_many, calls
+
+
+def counting(f):
+    calls = []
+
+    def counted(*args):
+        calls.append(1)
+        return f(*args)
+
+    return counted, calls
+
+
+def f_many_problems():
+    """(f, args, grads, options): correct, wrong element, kinks, float32, large, precision hint."""
+    rng = np.random.default_rng(7)
+    f, params, grads = random_net(1)
+    yield f, params, grads, {}
+    yield f, params, perturb(grads, [(0, (2, 3)), (3, (1,))], rng), {"seed": 3}
+    f, params, grads = random_net(2, kink_dense=True)
+    yield f, params, grads, {"seed": 5}
+    relu = lambda v: float(np.sum(np.maximum(v, 0)))  # noqa: E731
+    yield relu, [np.array([0.0, 2.0, -1.0])], [np.array([0.0, 1.0, 0.0])], {}
+    yield relu, [np.array([0.0, 2.0, -1.0])], [np.array([3.0, 1.0, 0.0])], {"strict_kinks": True}
+    f, params, grads = random_net(3, dtype=np.float32)
+    yield f, params, grads, {}
+    f, params, grads = random_net(4, n=8, d=40, h=12, c=5)
+    yield f, params, perturb(grads, [(2, (5, 1))], rng), {"seed": 9}
+    f, params, grads = random_net(5, n=8, d=40, h=12, c=5, dtype=np.float32, reg=0.1)
+    yield f, params, grads, {"precision": "float32"}
+    x = np.linspace(-1.0, 1.0, 30)
+    yield (lambda v: float(np.sum(np.sin(v)))), [x], [np.cos(x)], {"max_evaluations": 25}
+
+
+@pytest.mark.parametrize("limit", [None, 3])
+def test_f_many_gives_the_same_result_with_fewer_calls(limit):
+    for f, args, grads, options in f_many_problems():
+        alone = check_gradient(f, args, grads, **options)
+        counted, single_calls = counting(f)
+        f_many, batches = batched(f, limit)
+        both = check_gradient(counted, args, grads, f_many=f_many, **options)
+        assert both == alone, (alone.summary(), both.summary())
+        assert batches, "f_many was never used"
+        assert len(single_calls) + len(batches) < alone.evaluations
+
+
+def test_f_many_that_raises_leaves_the_single_calls_to_tell():
+    f, params, grads = random_net(1)
+
+    def broken_many(points):
+        raise ZeroDivisionError("batch")
+
+    assert check_gradient(f, params, grads, f_many=broken_many) == check_gradient(f, params, grads)
+
+    def broken(*args):
+        raise KeyError("student bug")
+
+    with pytest.raises(KeyError, match="student bug"):
+        check_gradient(broken, params, grads, f_many=broken_many)
+    with pytest.raises(GradCheckInputError, match="f_many is int"):
+        check_gradient(f, params, grads, f_many=3)

@@ -25,7 +25,7 @@ __all__ = [
     "op_item",
 ]
 
-#: The category of the family's items (the checks are in grading/checks/engines.py).
+#: The category of the family's items (the checks are in grading/checks/engines/).
 CATEGORY = "engine"
 #: The engine class's names tried in order (a rubric's ``names`` on any engine item overrides).
 CLASS_NAMES = ("Value",)

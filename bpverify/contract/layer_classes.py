@@ -22,7 +22,7 @@ __all__ = [
     "name_key",
 ]
 
-#: The category of the family's items (the checks are in grading/checks/layer_classes.py).
+#: The category of the family's items (the checks are in grading/checks/layer_classes/).
 CATEGORY = "layer-class"
 NET_CATEGORY = "layer-class-net"
 

@@ -1,6 +1,6 @@
 """Diagnoses of scalar autograd engines (micrograd's ``Value``), from a failed check's facts.
 
-The engine checks (grading/checks/engines.py) tag what they established in the check's kind
+The engine checks (grading/checks/engines/) tag what they established in the check's kind
 (``engine-overwrite``, ``engine-order``, ``engine-unseeded``, ``engine-shadowed``,
 ``engine-detached``, ``engine-local``), in its facts (``built_on``: the wrong operations an
 operation is built from) and in its node-by-node trace; these rules name the mistake (its id
@@ -9,25 +9,17 @@ in the catalogue, :mod:`bpverify.feedback.mistakes`) and the lecture's idea behi
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from bpverify.feedback.mistakes import found
+from bpverify.feedback.patterns import match
 from bpverify.model import CheckResult, Diagnosis, GateStep, ItemResult
 
 __all__ = ["engine_diagnosis"]
 
 
-def _close(a: Any, b: Any) -> bool:
-    try:
-        a, b = float(a), float(b)
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(a) and abs(a - b) <= 1e-6 * max(1.0, abs(b))
-
-
 def _all_close(got: Any, exp: Any) -> bool:
-    return len(got) == len(exp) and bool(got) and all(_close(g, e) for g, e in zip(got, exp))
+    return len(got) == len(exp) and bool(got) and all(match(g, e) for g, e in zip(got, exp))
 
 
 def _guilty(check: CheckResult) -> GateStep | None:
@@ -39,7 +31,7 @@ def _local_rule(check: CheckResult, item: ItemResult, s: GateStep) -> Diagnosis 
     where = f"{s.output} = {s.label} of {', '.join(s.inputs)}" if s.inputs else s.output
     up = float(s.upstream)
     exp, got = list(s.expected_grads), list(s.grads)
-    if up and not _close(up, 1.0) and _all_close([g * up for g in got], exp):
+    if up and not match(up, 1.0) and _all_close([g * up for g in got], exp):
         return found("upstream-not-multiplied", f"{s.gate}'s _backward ({where}) passes back its "
                      f"local gradient alone, without the upstream gradient {up:.4g}",
                      subject=s.gate)

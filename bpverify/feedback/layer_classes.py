@@ -1,6 +1,6 @@
 """Diagnoses of the layer classes of "Deep Learning from Scratch", and of the net built from them.
 
-The checks (grading/checks/layer_classes.py) say what they established in a failed check's kind
+The checks (grading/checks/layer_classes/) say what they established in a failed check's kind
 (``misspelled-method``, ``nested-method``, ``method-outside-class``, ``missing-method``,
 ``interface``, ``ignores-input``, ``caches-mask``) and facts: the names involved (``got_name`` for
 ``expected_name``: a method ``foward``, an attribute ``self.w``, an undefined ``np``) and, for

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -13,12 +15,13 @@ from bpverify.gradcheck.numerics import (
     ELEMENT_STABLE_PAIRS,
     GRAD_ULPS,
     KINK_SHARE,
+    PREFETCH_ELEMENTS,
     SHRINK,
     STABLE_FRACTION,
 )
-from bpverify.gradcheck.probe import Prober
+from bpverify.gradcheck.probe import ManyEvaluator, Point, Prober, point_key
 from bpverify.gradcheck.results import GradMismatch, KinkElement
-from bpverify.gradcheck.steps import KINK, PASS, UNCLEAR, Step, jump_kept
+from bpverify.gradcheck.steps import KINK, PASS, UNCLEAR, Direction, Step, jump_kept
 
 __all__ = ["Checker"]
 
@@ -26,10 +29,51 @@ __all__ = ["Checker"]
 class Checker(Prober):
     """A :class:`Prober` that also judges one element at a time."""
 
+    def __init__(
+        self,
+        f: Callable[..., Any],
+        natives: list[np.ndarray],
+        kinds: list[int],
+        grads: list[np.ndarray],
+        max_evaluations: int,
+        f_many: ManyEvaluator | None = None,
+    ) -> None:
+        super().__init__(f, natives, kinds, grads, max_evaluations, f_many)
+        # Elements to be judged one by one, in order (with their positions), whose first
+        # steps are prefetched in batches when f_many is given.
+        self.upcoming: list[tuple[int, int]] = []
+        self.upcoming_at: dict[tuple[int, int], int] = {}
+
+    def plan_elements(self, elements: list[tuple[int, int]]) -> None:
+        """Elements that will be judged in this order: prefetch their first steps."""
+        self.upcoming = elements
+        self.upcoming_at = {e: k for k, e in enumerate(elements)}
+
+    def element_direction(self, a: int, i: int) -> Direction:
+        return self.direction([(a, i, i + 1)], [self.scale(a)[i : i + 1].copy()])
+
+    def prefetch_first_steps(self, a: int, i: int, d: Direction) -> None:
+        """Unless cached, prefetch the first step of element i and of the planned ones after it.
+
+        Not before f's output dtype is known: the first evaluation can change the step.
+        """
+        at = self.upcoming_at.get((a, i))
+        if self.f_many is None or self.out_dtype is None or at is None:
+            return
+        first = self.step_points(d, [self.h0])
+        if not first or point_key(first[0]) in self.prefetched:
+            return
+        points: list[Point] = [] if self._f0 is not None else [{}]  # f(x): cheap, often needed
+        points += first
+        for b, j in self.upcoming[at + 1 : at + PREFETCH_ELEMENTS]:
+            if j not in self.excluded[b]:
+                points += self.step_points(self.element_direction(b, j), [self.h0])
+        self.prefetch(points)
 
     def judge_element(self, a: int, i: int) -> GradMismatch | KinkElement | None:
         """Judge one element: None if it passes, else a mismatch or kink record."""
-        d = self.direction([(a, i, i + 1)], [self.scale(a)[i : i + 1].copy()])
+        d = self.element_direction(a, i)
+        self.prefetch_first_steps(a, i, d)
         verdict = self.probe(
             d, ELEMENT_STABLE_PAIRS, to_smallest=True, significance=ELEMENT_SIGNIFICANCE
         )
@@ -49,6 +93,7 @@ class Checker(Prober):
         # step (see COARSE_FACTOR) before reporting it.
         fine = verdict.steps[verdict.stable_at]
         coarse_step = max(COARSE_STEP, COARSE_FACTOR * self.h0)
+        self.prefetch_steps(d, [coarse_step / SHRINK**j for j in range(3)])
         big, small, smaller = (self.measure(d, coarse_step / SHRINK**j) for j in range(3))
         if not (big.finite and small.finite and smaller.finite):
             return self._kink_record(a, i, index, fine, finite, False)

@@ -118,6 +118,9 @@ MAX_ROUNDS = 8
 # after a mismatch is found, every round draws fresh directions anyway.
 DEFAULT_DIRECTIONS = 1
 DEFAULT_ELEMENTWISE_LIMIT = 64
+# With a batched evaluator (check_gradient's f_many), the first steps of this many elements
+# are computed in one call: with the default limit, a small problem's whole first pass.
+PREFETCH_ELEMENTS = 64
 DEFAULT_MAX_EVALUATIONS = 20_000
 
 EPS64 = float(np.finfo(np.float64).eps)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,6 +76,16 @@ class _Buffers(threading.local):
 
 _BUFFERS = _Buffers()
 
+#: A point: flat native-dtype arrays for the arguments that differ from x (``{}`` is x itself).
+Point = dict[int, np.ndarray]
+#: Evaluates f at several argument lists in one go (see check_gradient's ``f_many``).
+ManyEvaluator = Callable[[list[list[Any]]], Sequence[Any]]
+
+
+def point_key(replaced: Point) -> tuple[tuple[int, bytes], ...]:
+    """The exact bytes of a point: equal keys mean the very same arguments of f."""
+    return tuple((a, replaced[a].tobytes()) for a in sorted(replaced))
+
 
 class Prober:
     """The problem (f, point, claimed gradient) and the probes run on it."""
@@ -87,8 +97,13 @@ class Prober:
         kinds: list[int],
         grads: list[np.ndarray],
         max_evaluations: int,
+        f_many: ManyEvaluator | None = None,
     ) -> None:
         self.f = f
+        # Values of f computed ahead by f_many, by point_key; an evaluation that finds its
+        # point here takes the value instead of calling f (and still counts).
+        self.f_many = f_many
+        self.prefetched: dict[tuple[tuple[int, bytes], ...], Any] = {}
         self.natives = natives
         self.kinds = kinds
         self.shapes = [a.shape for a in natives]
@@ -169,6 +184,11 @@ class Prober:
         if not any(v.any() for v in d.vs):
             return
         spacing = self.h0 / NOISE_POINTS
+        if self.f_many is not None:
+            ahead: list[Point] = [] if self._f0 is not None else [{}]
+            for side in (1.0, -1.0):
+                ahead += [self.point(d, side * j * spacing)[0] for j in range(1, NOISE_POINTS + 1)]
+            self.prefetch(ahead)
         estimates = []
         for side in (1.0, -1.0):
             values = [self.f0]
@@ -192,13 +212,10 @@ class Prober:
             self._scales[a] = s
         return s
 
-    def evaluate(self, replaced: dict[int, np.ndarray]) -> tuple[float, np.dtype]:
-        """Evaluate f; ``replaced`` maps args to fresh flat native-dtype arrays."""
-        if self.evaluations >= self.max_evaluations:
-            raise BudgetExhausted
+    def call_args(self, replaced: Point) -> list[Any]:
+        """f's arguments at a point: fresh arrays (f may mutate them) in the caller's kinds."""
         call_args: list[Any] = []
         for a, native in enumerate(self.natives):
-            # Always a fresh array: f may mutate its inputs.
             arr = replaced[a].reshape(self.shapes[a]) if a in replaced else native.copy()
             kind = self.kinds[a]
             if kind == KIND_PYFLOAT:
@@ -207,8 +224,46 @@ class Prober:
                 call_args.append(arr[()])
             else:
                 call_args.append(arr)
+        return call_args
+
+    def prefetch(self, points: list[Point]) -> None:
+        """Compute f at points it is about to be evaluated at, in one call of f_many.
+
+        Only a cache: each value is taken (and counted) by :meth:`evaluate` when the search
+        asks for that very point, in the order the search asks, so every verdict is what
+        single calls of f give.  If f_many raises, nothing is cached and f_many is not used
+        again: the single calls then raise (or not) exactly where they would have.
+        """
+        if self.f_many is None or not points:
+            return
+        todo: dict[tuple[tuple[int, bytes], ...], Point] = {}
+        for p in points:
+            key = point_key(p)
+            if key not in self.prefetched:
+                todo.setdefault(key, p)
+        if not todo:
+            return
+        try:
+            values = list(self.f_many([self.call_args(p) for p in todo.values()]))
+        except Exception:  # the single calls of f will tell
+            self.f_many = None
+            return
+        # f_many may answer fewer points than asked (a time limit): the first ones.
+        for key, value in zip(todo, values):
+            self.prefetched[key] = value
+
+    def evaluate(self, replaced: Point) -> tuple[float, np.dtype]:
+        """Evaluate f; ``replaced`` maps args to fresh flat native-dtype arrays."""
+        if self.evaluations >= self.max_evaluations:
+            raise BudgetExhausted
+        missing = object()
+        raw: Any = missing
+        if self.prefetched:
+            raw = self.prefetched.pop(point_key(replaced), missing)
         self.evaluations += 1
-        value, dtype = scalar_output(self.f(*call_args))
+        if raw is missing:
+            raw = self.f(*self.call_args(replaced))
+        value, dtype = scalar_output(raw)
         if self.out_dtype is None:
             self._learn_output(value, dtype)
         if math.isfinite(value):
@@ -281,9 +336,9 @@ class Prober:
             value = self._g_scale_sq[a] = float(np.dot(gs, gs))
         return value
 
-    def side(self, d: Direction, t: float) -> tuple[float, float]:
-        """Evaluate f at x + t*v; return (f value, claimed change g . (x+ - x))."""
-        replaced: dict[int, np.ndarray] = {}
+    def point(self, d: Direction, t: float) -> tuple[Point, float]:
+        """The point x + t*v (fresh arrays) and the claimed change g . (x+ - x)."""
+        replaced: Point = {}
         claim = 0.0
         for (a, start, stop), v, gv in zip(d.segments, d.vs, d.gv):
             base = self.x64[a][start:stop]
@@ -304,10 +359,26 @@ class Prober:
                 full = self.natives[a].reshape(-1).copy()
                 full[start:stop] = target
                 replaced[a] = full
+        return replaced, claim
+
+    def side(self, d: Direction, t: float) -> tuple[float, float]:
+        """Evaluate f at x + t*v; return (f value, claimed change g . (x+ - x))."""
+        replaced, claim = self.point(d, t)
         return self.evaluate(replaced)[0], claim
+
+    def step_points(self, d: Direction, steps: Sequence[float]) -> list[Point]:
+        """The points x +- t v that :meth:`measure` evaluates for each t in steps."""
+        if self.f_many is None or not any(v.any() for v in d.vs):
+            return []
+        return [self.point(d, s * t)[0] for t in steps for s in (1.0, -1.0)]
+
+    def prefetch_steps(self, d: Direction, steps: Sequence[float]) -> None:
+        """Prefetch what measuring d at each t in steps evaluates (nothing without f_many)."""
+        self.prefetch(self.step_points(d, steps))
 
     def measure(self, d: Direction, t: float) -> Step:
         """Evaluate f at x +- t v; derive residual, slope jump and their bounds."""
+        self.prefetch_steps(d, [t])
         f_plus, c_plus = self.side(d, t)
         f_minus, c_minus = self.side(d, -t)
         if not (math.isfinite(f_plus) and math.isfinite(f_minus)):

@@ -30,12 +30,9 @@ mapped, through small adapters where the assignment's interface differs:
 
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.abc
 import importlib.machinery
-import pickle
-import re
 import sys
 import types
 from collections.abc import Sequence
@@ -44,7 +41,9 @@ from typing import Any
 
 import numpy as np
 
+from bpverify.submission.legacy import legacy_hint
 from bpverify.submission.namespace import LoadedSubmission, describe_exception
+from bpverify.submission.standins import StandInModule, StandIns
 
 __all__ = ["GRADED_MODULES", "legacy_hint", "load_cs231n"]
 
@@ -60,187 +59,10 @@ GRADED_MODULES: dict[str, tuple[str, ...]] = {
 }
 
 
-# --- diagnoses of Python 2 code and removed numpy APIs -------------------------------------
-
-_PY3 = "bpverify runs Python 3"
-_PY2_NAMES = {
-    "xrange": "use range", "unicode": "use str", "basestring": "use str", "long": "use int",
-    "raw_input": "use input", "unichr": "use chr", "reduce": "use functools.reduce",
-    "cmp": "compare with < and >", "execfile": "use exec(open(f).read())",
-}
-_PY2_DICT = {"iteritems": "items", "itervalues": "values", "iterkeys": "keys",
-             "has_key": "the in operator"}
-_NP_ALIASES = {"float": "float or np.float64", "int": "int or np.int64", "bool": "bool",
-               "object": "object", "complex": "complex", "str": "str", "long": "int",
-               "unicode": "str"}
-_NP_REMOVED = {
-    "asscalar": ("numpy 1.23", "use `a.item()`"),
-    "product": ("numpy 2.0", "use `np.prod`"), "cumproduct": ("numpy 2.0", "use `np.cumprod`"),
-    "alltrue": ("numpy 2.0", "use `np.all`"), "sometrue": ("numpy 2.0", "use `np.any`"),
-    "NaN": ("numpy 2.0", "use `np.nan`"), "Inf": ("numpy 2.0", "use `np.inf`"),
-    "Infinity": ("numpy 2.0", "use `np.inf`"), "float_": ("numpy 2.0", "use `np.float64`"),
-    "rank": ("numpy 1.18", "use `np.ndim`"), "msort": ("numpy 2.0", "use `np.sort(a, axis=0)`"),
-}
-
-
-def legacy_hint(text: str, file: str = "the code") -> str | None:
-    """What an error message says about Python 2 code or a removed numpy API, or None.
-
-    ``text`` is an exception's "Type: message" (a SyntaxError's also "line N"); ``file`` names
-    where it happened.  Pure string matching, so the grader can use it on messages that came
-    back from an isolated worker.
-    """
-    line = re.search(r"line (\d+)", text)
-    at = f" on line {line.group(1)}" if line else ""
-    if "Missing parentheses in call to 'print'" in text or re.search(
-            r"SyntaxError.*invalid syntax.*\bprint\b", text):
-        return f"{file} is Python 2 (a print statement{at}); {_PY3}"
-    if "multiple exception types must be parenthesized" in text:
-        return f"{file} is Python 2 (an `except X, e:` clause{at}); {_PY3}: write `except X as e:`"
-    if "Missing parentheses in call to 'exec'" in text:
-        return f"{file} is Python 2 (an exec statement{at}); {_PY3}"
-    if "inconsistent use of tabs and spaces" in text:
-        return (f"{file} mixes tabs and spaces in its indentation{at}, which Python 2 "
-                f"allowed; {_PY3}")
-    m = re.search(r"name '(\w+)' is not defined", text)
-    if m and m.group(1) in _PY2_NAMES:
-        return (f"`{m.group(1)}` is Python 2 ({file}); {_PY3}: {_PY2_NAMES[m.group(1)]}")
-    m = re.search(r"'dict' object has no attribute '(\w+)'", text)
-    if m and m.group(1) in _PY2_DICT:
-        return (f"`dict.{m.group(1)}` is Python 2 ({file}); {_PY3}: use "
-                f"{_PY2_DICT[m.group(1)]}")
-    m = re.search(r"module 'numpy' has no attribute '(\w+)'", text)
-    if m and m.group(1) in _NP_ALIASES:
-        return (f"`np.{m.group(1)}` was removed in numpy 1.24 ({file}): use "
-                f"{_NP_ALIASES[m.group(1)]}")
-    if m and m.group(1) in _NP_REMOVED:
-        version, fix = _NP_REMOVED[m.group(1)]
-        return f"`np.{m.group(1)}` was removed in {version} ({file}): {fix}"
-    if re.search(r"unexpected keyword argument 'newshape'", text):
-        return (f"`np.reshape(..., newshape=...)` was removed in numpy 2.x ({file}): use "
-                "`x.reshape(shape)`")
-    return None
-
-
 def _explain(exc: BaseException, file: str) -> str:
     text = describe_exception(exc)
     hint = legacy_hint(text, file)
     return hint or text
-
-
-# --- stand-ins ------------------------------------------------------------------------------
-
-
-class Absent:
-    """A value from a module that is not there: harmless until graded code uses it."""
-
-    def __init__(self, what: str, why: str) -> None:
-        object.__setattr__(self, "_what", what)
-        object.__setattr__(self, "_why", why)
-
-    def _fail(self) -> ModuleNotFoundError:
-        return ModuleNotFoundError(f"{self._what} cannot be used: {self._why}")
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return Absent(f"{self._what}.{name}", self._why)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        pass  # configuration at import time (plt.rcParams...) is accepted and ignored
-
-    def __getitem__(self, key: Any) -> Any:
-        return Absent(f"{self._what}[{key!r}]", self._why)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        pass
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise self._fail()
-
-    def __iter__(self) -> Any:
-        raise self._fail()
-
-    def __repr__(self) -> str:
-        return f"<bpverify stand-in for {self._what}>"
-
-
-class StandInModule(types.ModuleType):
-    """A module that is not there: importing it works, using what it holds fails."""
-
-    def __init__(self, name: str, why: str, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(name, f"bpverify stand-in: {why}")
-        self.__path__: list[str] = []
-        self.__all__: list[str] = list(attrs or {})
-        self.__bpverify_why__ = why
-        for k, v in (attrs or {}).items():
-            setattr(self, k, v)
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        return Absent(f"{self.__name__}.{attr}", self.__bpverify_why__)
-
-
-def _shims() -> dict[str, dict[str, Any]]:
-    """Python 2 helpers that graded code really uses (xrange in a loop): working shims."""
-    py2 = {"xrange": range, "range": range, "basestring": str, "unicode": str, "long": int,
-           "raw_input": input, "unichr": chr, "reduce": functools.reduce, "str": str,
-           "object": object, "zip": zip, "map": map, "filter": filter, "input": input}
-    return {
-        "past": {}, "past.builtins": py2, "past.utils": {},
-        "future": {}, "future.utils": {"PY2": False, "PY3": True},
-        "future.builtins": py2,
-        "future.standard_library": {"install_aliases": lambda: None},
-        "six": {"PY2": False, "PY3": True, "string_types": (str,), "integer_types": (int,),
-                "iteritems": lambda d: iter(d.items())},
-        "six.moves": {**py2, "cPickle": pickle, "xrange": range},
-        "six.moves.cPickle": dict(vars(pickle)),
-        "cPickle": dict(vars(pickle)),
-    }
-
-
-class _StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds stand-ins: first for the modules forced by the rubric, last for missing ones."""
-
-    def __init__(self, root: Path, forced: Sequence[str], last: bool) -> None:
-        self.root, self.forced, self.last = str(root) + "/", tuple(forced), last
-        self.shims = _shims()
-        self.used: dict[str, str] = {}  # module -> who imported it
-
-    def _importer(self) -> str | None:
-        """The submission file doing this import, or None (a library's optional import)."""
-        frame = sys._getframe(2)
-        while frame is not None:
-            name = frame.f_code.co_filename
-            if name.startswith(self.root):
-                return name[len(self.root):]
-            if "importlib" not in name and name != __file__:
-                return None
-            frame = frame.f_back  # type: ignore[assignment]
-        return None
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname == "cs231n" or fullname.startswith("cs231n."):
-            return None
-        forced = any(fullname == f or fullname.startswith(f + ".") for f in self.forced)
-        if self.last == forced:
-            return None
-        who = self._importer()
-        if who is None and not forced:
-            return None
-        self.used.setdefault(fullname, who or "the package")
-        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-
-    def create_module(self, spec: Any) -> types.ModuleType:
-        name = spec.name
-        why = (f"bpverify stands in for {name}, which "
-               + ("the rubric leaves out" if not self.last else "is not installed")
-               + " where it grades")
-        return StandInModule(name, why, self.shims.get(name))
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        pass
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -251,8 +73,8 @@ class _Loader:
 
     def __init__(self, root: Path, sub: LoadedSubmission, forced: Sequence[str]) -> None:
         self.root, self.sub = root, sub
-        self.front = _StandIns(root, forced, last=False)
-        self.back = _StandIns(root, (), last=True)
+        self.front = StandIns(root, forced, last=False)
+        self.back = StandIns(root, (), last=True)
         self.failed: dict[str, str] = {}  # graded module -> why it did not import
         self.replaced: dict[str, types.ModuleType | None] = {}  # sys.modules entries we set
 

@@ -1,4 +1,6 @@
-"""Scalar autograd engines (micrograd's ``Value``): find the engine, run programs, replay nodes.
+"""Scalar autograd engines (micrograd's ``Value``): run programs, replay nodes.
+
+The engine is found by :mod:`bpverify.submission.engine_finder` (re-exported here).
 
 The grader sends a *program* as plain data and never sees the engine's objects::
 
@@ -23,7 +25,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from bpverify.contract.engines import CLASS_NAMES, DATA_ATTRS, ENGINE_OPS, GRAD_ATTRS
+from bpverify.submission.engine_finder import data_attr, find_engine, grad_attr, number_of
 from bpverify.submission.namespace import LoadedSubmission
 from bpverify.submission.namespace import call_student as _call
 
@@ -42,72 +44,6 @@ RECURSION_LIMIT = 5000
 #: so RECURSION_LIMIT levels fit with a wide margin.
 STACK_BYTES = 64 * 2**20
 _T = TypeVar("_T")
-
-
-# --- finding the engine -------------------------------------------------------------------
-
-
-def find_engine(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) -> None:
-    """Name the engine class ``Value`` and every operation it defines (``Value +``, ...)."""
-    cls = None
-    for key in [n for n in list(sub.names) if n.startswith("Value ")]:
-        found = sub.names.pop(key)  # a rubric's names = [...] on an engine item: the class
-        if isinstance(found, type) and cls is None:
-            cls = found
-    for alias in CLASS_NAMES if cls is None else ():
-        cls = next((ns[alias] for ns in namespaces if isinstance(ns.get(alias), type)), None)
-        if cls is not None:
-            break
-    if cls is None:
-        return
-    try:
-        probe = cls(1.5)
-    except Exception as exc:
-        sub.load_errors.append(f"{cls.__name__}(1.5) raised {type(exc).__name__}: {exc}; "
-                               "expected an engine value holding 1.5")
-        return
-    data = data_attr(probe)
-    if data is None:
-        sub.load_errors.append(f"{cls.__name__}(1.5) has no {', '.join(DATA_ATTRS)} attribute "
-                               "equal to 1.5; expected the number it holds in one of them")
-        return
-    if grad_attr(probe) is None:
-        sub.load_errors.append(f"{cls.__name__}(1.5) has no numeric {', '.join(GRAD_ATTRS)} "
-                               "attribute; expected its gradient there (0 to start with)")
-        return
-    if not callable(getattr(cls, "backward", None)) and not callable(
-            getattr(probe, "backward", None)):
-        sub.load_errors.append(f"{cls.__name__} has no backward method; expected "
-                               "out.backward() to fill in every gradient")
-        return
-    sub.names["Value"] = cls
-    for name, op in ENGINE_OPS.items():
-        if all(callable(getattr(cls, a, None)) for a in op.attrs):
-            sub.names[name] = getattr(cls, op.attrs[0])
-    has = [n[len("Value "):] for n in ENGINE_OPS if n in sub.names]
-    sub.notes.append(f"autograd engine: class {cls.__name__} (value in .{data}, gradient in "
-                     f".{grad_attr(probe)}) with {' '.join(has) or 'no operations'}")
-
-
-def data_attr(v: Any) -> str | None:
-    return next((a for a in DATA_ATTRS if _num(getattr(v, a, None)) == 1.5), None)
-
-
-def grad_attr(v: Any) -> str | None:
-    return next((a for a in GRAD_ATTRS if _num(getattr(v, a, None)) is not None), None)
-
-
-def _num(x: Any) -> float | None:
-    """A plain float for a number of any numeric type (numpy scalars too), else None."""
-    if isinstance(x, bool) or x is None:
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    if hasattr(x, "shape") and getattr(x, "shape", ()) not in ((), (1,)):
-        return None
-    return f
 
 
 # --- running a program --------------------------------------------------------------------
@@ -312,7 +248,7 @@ def _run(cls: type, program: dict[str, Any], names: list[str], upstreams: list[f
     built = _Built(cls, program, names, calls)
     value = data_attr(cls(1.5)) or "data"
     reply: dict[str, Any] = {
-        "values": [_num(getattr(s, value, None)) for s in built.slots],
+        "values": [number_of(getattr(s, value, None)) for s in built.slots],
         "detached": built.detached,
         "calls": built.calls,
     }
@@ -339,7 +275,7 @@ def _run(cls: type, program: dict[str, Any], names: list[str], upstreams: list[f
             if k is not None and k >= first:
                 setattr(node, closure, _recorder(node, k, grad, fn, order, received))
     _call(f"{names[-1]}.backward()", out.backward)
-    reply["grads"] = [_num(getattr(s, grad, None)) for s in built.slots]
+    reply["grads"] = [number_of(getattr(s, grad, None)) for s in built.slots]
     reply["order"] = order
     reply["received"] = [received.get(k) for k in range(first, len(built.slots))]
     if not (closure and children):
@@ -367,7 +303,7 @@ def _run(cls: type, program: dict[str, Any], names: list[str], upstreams: list[f
                 _call(f"{names[k]}.{closure}() (node {names[k]} = "
                       f"{node.get('code', node['op'])})", fn)
         replay.append({"upstream": up,
-                       "after": [_num(getattr(o, grad, None)) for o in operands]})
+                       "after": [number_of(getattr(o, grad, None)) for o in operands]})
     reply["replay"] = replay
     return reply
 
@@ -376,7 +312,7 @@ def _recorder(node: Any, k: int, grad: str, fn: Callable[[], Any], order: list[i
               received: dict[int, float | None]) -> Callable[[], Any]:
     def closure() -> Any:
         order.append(k)
-        received.setdefault(k, _num(getattr(node, grad, None)))
+        received.setdefault(k, number_of(getattr(node, grad, None)))
         return fn()
 
     return closure
@@ -393,7 +329,7 @@ def engine_forward(sub: LoadedSubmission, program: dict[str, Any],
         outs: list[float | None] = []
         for leaves in leaf_sets:
             built = _Built(cls, {**program, "leaves": leaves}, names)
-            outs.append(None if built.detached else _num(getattr(built.slots[-1], data, None)))
+            outs.append(None if built.detached else number_of(getattr(built.slots[-1], data, None)))
         return outs
 
     return deep(forward)

@@ -1,8 +1,8 @@
 """Layer classes in the style of "Deep Learning from Scratch": find them, and run them.
 
-The finder (registered in :data:`bpverify.submission.loading.FINDERS`) recognises the book's
-classes under the names learners give them (``Mullayer``, ``ReLU``, ``SoftMaxWithLoss``, a
-name a letter or two off) and says what it did in the submission's notes.  The scenarios (added
+The finder (:mod:`bpverify.submission.layer_class_finder`, registered in
+:data:`bpverify.submission.loading.FINDERS`) recognises the book's classes under the names
+learners give them and explains a class without the book's interface.  The scenarios (added
 to :data:`bpverify.submission.scenarios.SCENARIOS`) build a class, call ``forward`` and
 ``backward`` and return plain data; ``layer_class_interface`` explains a class that does not
 have the book's interface (a misspelled method, a method outside its class, another course's
@@ -11,22 +11,27 @@ signature) so that the item fails with that explanation, not with a TypeError.
 
 from __future__ import annotations
 
-import inspect
-import sys
-import types
-import weakref
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from bpverify.contract import ContractError
-from bpverify.contract.layer_classes import LAYER_CLASSES, LayerClassSpec, name_key
+from bpverify.contract.layer_classes import LAYER_CLASSES, LayerClassSpec
+from bpverify.submission.layer_class_finder import (
+    Interface,
+    binds,
+    edit_distance,
+    find_layer_classes,
+    interface_of,
+    interface_problem,
+    typo_of,
+)
 from bpverify.submission.namespace import (
     LoadedSubmission,
     student_error,
 )
-from bpverify.submission.scenarios import SCENARIOS, plain
+from bpverify.submission.scenarios import SCENARIOS, copied, plain
 
 __all__ = [
     "LAYER_CLASS_SCENARIOS",
@@ -37,263 +42,6 @@ __all__ = [
     "interface_problem",
 ]
 
-_METHODS = ("forward", "backward")
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Optimal string alignment distance: insertions, deletions, substitutions, swaps."""
-    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-    return d[len(a)][len(b)]
-
-
-def _typo_of(key: str, known: str) -> bool:
-    """``key`` is one or two letters off ``known`` (two only for longer names)."""
-    if len(known) < 4 or key == known:
-        return False
-    return edit_distance(key, known) <= (1 if len(known) <= 5 else 2)
-
-
-# --- the finder ----------------------------------------------------------------------------
-
-
-def _classes(namespaces: Sequence[Mapping[str, Any]]) -> list[tuple[str, type, str]]:
-    """(name, class, where) for every public class of the namespaces, nested ones too."""
-    found: list[tuple[str, type, str]] = []
-    for ns in namespaces:
-        for name, obj in list(ns.items()):
-            if isinstance(obj, type) and not name.startswith("_"):
-                found.append((name, obj, ""))
-                for inner, sub in vars(obj).items():
-                    if isinstance(sub, type) and not inner.startswith("_"):
-                        found.append((inner, sub, name))
-    return found
-
-
-def _module_methods(namespaces: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Functions named like a layer's methods, with a ``self`` parameter, at module level."""
-    out = []
-    for ns in namespaces:
-        for name, obj in list(ns.items()):
-            if (isinstance(obj, types.FunctionType) and name.lower() in _METHODS
-                    and obj.__code__.co_varnames[:1] == ("self",)):
-                out.append(name)
-    return list(dict.fromkeys(out))
-
-
-def find_layer_classes(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) -> None:
-    """Add the book's layer classes found in ``namespaces`` to ``sub.names``, with notes."""
-    classes = _classes(namespaces)
-    renamed: list[str] = []
-    for spec in LAYER_CLASSES.values():
-        if spec.name in sub.names:
-            continue  # found by name, or under a name the rubric lists
-        keys = {name_key(spec.name), *spec.keys}
-        ranked: list[tuple[int, str, type, str]] = []
-        for name, cls, outer in classes:
-            key = name_key(name)
-            if name == spec.name:
-                rank = 0
-            elif key in keys:
-                rank = 1
-            elif any(_typo_of(key, k) for k in keys) and not any(
-                    key in s.keys or key == name_key(s.name) for s in LAYER_CLASSES.values()):
-                rank = 2
-            else:
-                continue
-            ranked.append((rank + (3 if outer else 0), name, cls, outer))
-        if not ranked:
-            continue
-        rank, name, cls, outer = min(ranked, key=lambda r: r[0])
-        sub.names[spec.name] = cls
-        if outer:
-            sub.notes.append(
-                f"class {name} is defined inside class {outer} (indented under it), not at "
-                f"module level; it was graded as {spec.name}, but unindent it so that it is a "
-                "class of its own")
-        elif rank == 2:
-            sub.notes.append(f"no class {spec.name} was found; class {name} is a letter or two "
-                             f"off, so it was graded as {spec.name} (a typo?)")
-        elif name != spec.name:
-            renamed.append(f"{name} as {spec.name}")
-        last = _ignores_dout(spec, cls)
-        if last:
-            sub.notes.append(last)
-    if renamed:
-        sub.notes.append("layer classes found under the book's other spellings: "
-                         + ", ".join(renamed))
-    loose = _module_methods(namespaces)
-    if loose:
-        sub.notes.append(
-            f"{' and '.join(loose)} {'are' if len(loose) > 1 else 'is'} defined at module level "
-            "with a self parameter, outside any class: a method belongs indented under its "
-            "class line (e.g. class MulLayer:)")
-
-
-def _ignores_dout(spec: LayerClassSpec, cls: type) -> str:
-    """The note for a loss layer whose backward takes no dout or never reads it."""
-    if not spec.last:
-        return ""
-    fn = vars(cls).get("backward")
-    if not isinstance(fn, types.FunctionType):
-        return ""
-    code = fn.__code__
-    params = code.co_varnames[1:code.co_argcount]
-    if params and any(_reads(code, p) for p in params):
-        return ""
-    return (f"{spec.name}.backward ignores its upstream gradient dout, as the book's does: it "
-            "ends the net, where dout is 1, so it is graded at dout = 1 only")
-
-
-def _reads(code: types.CodeType, name: str) -> bool:
-    import dis
-
-    return any(ins.argval == name and ins.opname.startswith("LOAD")
-               for ins in dis.get_instructions(code))
-
-
-# --- the interface ---------------------------------------------------------------------------
-
-
-def _signature(fn: Any, label: str) -> str:
-    try:
-        return f"{label}{inspect.signature(fn)}"
-    except (TypeError, ValueError):
-        return f"{label}(...)"
-
-
-def _binds(fn: Any, n: int) -> bool:
-    try:
-        inspect.signature(fn).bind(*range(n))
-        return True
-    except TypeError:
-        return False
-    except ValueError:  # no signature (a builtin): assume it fits
-        return True
-
-
-_SIZE_WORDS = ("dim", "size", "in_", "out", "feature", "unit", "num", "n_")
-
-
-def _missing_method(spec: LayerClassSpec, cls: type, method: str) -> Interface:
-    base = f"{spec.name} has no method {method}"
-    defined = [n for n in dir(cls) if not n.startswith("__") and callable(getattr(cls, n, None))]
-    close = [n for n in defined if n.lower() == method or _typo_of(n.lower(), method)]
-    if close:
-        return Interface(f"{base}; it defines {close[0]} — a typo?", "misspelled-method",
-                         method, close[0], method)
-    owner = _nested_in(cls, method)
-    if owner:
-        return Interface(f"{base}; a function {method} is defined inside {spec.name}.{owner}, "
-                         "indented one level too far: dedent it to the level of the other "
-                         "methods", "nested-method", method, f"{owner}.{method}", method)
-    module = sys.modules.get(cls.__module__)
-    loose = getattr(module, method, None) if module is not None else None
-    if isinstance(loose, types.FunctionType) and loose.__code__.co_varnames[:1] == ("self",):
-        return Interface(f"{base}; {_signature(loose, method)} is defined at module level, "
-                         f"outside the class: indent it under class {cls.__name__}",
-                         "method-outside-class", method, method, method)
-    expected = spec.forward_signature() if method == "forward" else spec.backward_signature()
-    return Interface(f"{base}; expected {expected}, as in the book", "missing-method", method,
-                     "", method)
-
-
-def _nested_in(cls: type, method: str) -> str:
-    """The method of ``cls`` whose body holds a ``def method`` (indented too far), or ""."""
-    try:
-        lines = inspect.getsource(cls).splitlines()
-    except (OSError, TypeError):
-        return ""
-    owner, indent = "", None
-    for line in lines:
-        stripped = line.lstrip()
-        if not stripped.startswith("def "):
-            continue
-        depth = len(line) - len(stripped)
-        name = stripped[4:].split("(")[0].strip()
-        if indent is None or depth <= indent:
-            indent, owner = depth, name
-        elif name == method:
-            return owner
-    return ""
-
-
-class Interface(NamedTuple):
-    """What differs from the book's interface, as plain facts ("" everywhere when nothing).
-
-    ``kind`` tags it ("misspelled-method", "nested-method", "method-outside-class",
-    "missing-method", "interface"); ``method`` is the method concerned; ``found`` is what the
-    class has instead (a name or a signature), ``expected`` what the book's has.
-    """
-
-    problem: str = ""
-    kind: str = ""
-    method: str = ""
-    found: str = ""
-    expected: str = ""
-
-
-def _differs(method: str, found: str, expected: str, why: str = "") -> Interface:
-    return Interface(f"interface differs: {found} found; expected {expected}{why}", "interface",
-                     method, found, expected)
-
-
-def _interface(spec: LayerClassSpec, cls: Any) -> Interface:
-    if not isinstance(cls, type):
-        return Interface(f"{spec.name} is a {type(cls).__name__}; expected a class with forward "
-                         "and backward", "interface", "", type(cls).__name__, "class")
-    for method in _METHODS:
-        if not callable(getattr(cls, method, None)):
-            return _missing_method(spec, cls, method)
-    init = cls.__init__  # type: ignore[misc]
-    found = _signature(init, f"{cls.__name__}.__init__")
-    if not _binds(init, 1 + len(spec.init)):
-        return _differs("__init__", found, spec.init_signature(),
-                        f" (the book builds {spec.name}({', '.join(spec.init)}))")
-    if spec.init:
-        try:
-            names = list(inspect.signature(init).parameters)[1:1 + len(spec.init)]
-        except (TypeError, ValueError):
-            names = []
-        if any(w in n.lower() for n in names for w in _SIZE_WORDS):
-            return _differs("__init__", found, spec.init_signature(),
-                            f": the book's {spec.name} is given its parameters, not their sizes")
-    fwd = cls.forward  # type: ignore[attr-defined]
-    if not _binds(fwd, 1 + len(spec.inputs)):
-        return _differs("forward", _signature(fwd, f"{cls.__name__}.forward"),
-                        spec.forward_signature())
-    bwd = cls.backward  # type: ignore[attr-defined]
-    if not (_binds(bwd, 2) or (spec.last and _binds(bwd, 1))):
-        return _differs("backward", _signature(bwd, f"{cls.__name__}.backward"),
-                        spec.backward_signature())
-    return Interface()
-
-
-#: class -> {spec name: its interface}: inspecting signatures costs more than a layer's call.
-_INTERFACES: weakref.WeakKeyDictionary[type, dict[str, Interface]] = weakref.WeakKeyDictionary()
-
-
-def interface_of(spec: LayerClassSpec, cls: Any) -> Interface:
-    """How ``cls`` differs from the book's interface for ``spec`` (all "" when it does not)."""
-    if not isinstance(cls, type):
-        return _interface(spec, cls)
-    try:
-        known = _INTERFACES.setdefault(cls, {})
-    except TypeError:  # a class that cannot be weakly referenced: no memo
-        return _interface(spec, cls)
-    if spec.name not in known:
-        known[spec.name] = _interface(spec, cls)
-    return known[spec.name]
-
-
-def interface_problem(spec: LayerClassSpec, cls: Any) -> str:
-    """Why ``cls`` does not have the book's interface for ``spec`` ("" when it does)."""
-    return interface_of(spec, cls).problem
 
 
 # --- calling the student's code --------------------------------------------------------------
@@ -312,7 +60,7 @@ def _misread(exc: BaseException, obj: Any) -> tuple[str, str]:
     except TypeError:
         return "", ""
     near = [n for n in own if n != missing and (n.lower() == missing.lower()
-                                                  or _typo_of(n.lower(), missing.lower()))]
+                                                  or typo_of(n.lower(), missing.lower()))]
     return (missing, near[0]) if near else ("", "")
 
 
@@ -326,23 +74,19 @@ def _call(where: str, fn: Callable[..., Any], *args: Any, obj: Any = None) -> An
         raise student_error(where, exc, hint=hint, got_name=got, expected_name=has) from None
 
 
-def _copy(v: Any) -> Any:
-    return np.array(v, copy=True) if isinstance(v, np.ndarray) else v
-
-
 def _make(sub: LoadedSubmission, name: str, init: Sequence[Any]) -> Any:
     spec = LAYER_CLASSES[name]
     cls = sub.get(name)
     problem = interface_problem(spec, cls)
     if problem:
         raise ContractError(problem)
-    return _call(f"{name}({', '.join(spec.init)})", cls, *[_copy(v) for v in init])
+    return _call(f"{name}({', '.join(spec.init)})", cls, *[copied(v) for v in init])
 
 
 def _backward(name: str, layer: Any, dout: Any, label: str = "") -> Any:
     where = f"{name}.backward{label}"
     if dout is None:  # the loss layer, at the end of the net: the book's backward(dout=1)
-        if _binds(layer.backward, 1):
+        if binds(layer.backward, 1):
             return _call(where, layer.backward, 1, obj=layer)
         return _call(where, layer.backward, obj=layer)
     return _call(where, layer.backward, dout, obj=layer)
@@ -373,11 +117,11 @@ def layer_class(sub: LoadedSubmission, name: str, init: list[Any], inputs: list[
     """One forward and one backward call of a fresh instance (``dout=None``: the book's 1)."""
     spec = LAYER_CLASSES[name]
     layer = _make(sub, name, init)
-    ins = [_copy(v) for v in inputs]
+    ins = [copied(v) for v in inputs]
     out = plain(_call(f"{name}.forward", layer.forward, *ins, obj=layer))
     after_forward = plain(ins)
     cached = _cached(layer)
-    d = _copy(dout)
+    d = copied(dout)
     grads = plain(_backward(name, layer, d))
     return {"out": out, "grads": grads, "params": _param_grads(spec, layer),
             "inputs_after_forward": after_forward, "inputs_after": plain(ins),
@@ -402,7 +146,7 @@ def _cached(layer: Any) -> dict[str, str]:
 def layer_class_forward(sub: LoadedSubmission, name: str, init: list[Any],
                         inputs: list[Any]) -> Any:
     layer = _make(sub, name, init)
-    return plain(_call(f"{name}.forward", layer.forward, *[_copy(v) for v in inputs],
+    return plain(_call(f"{name}.forward", layer.forward, *[copied(v) for v in inputs],
                        obj=layer))
 
 
@@ -412,10 +156,10 @@ def layer_class_pair(sub: LoadedSubmission, name: str, init_a: list[Any], init_b
     """Two instances forwarded before either runs backward, as in any net."""
     spec = LAYER_CLASSES[name]
     a, b = _make(sub, name, init_a), _make(sub, name, init_b)
-    _call(f"{name}.forward (first instance)", a.forward, *[_copy(v) for v in inputs_a], obj=a)
-    _call(f"{name}.forward (second instance)", b.forward, *[_copy(v) for v in inputs_b], obj=b)
-    grads_a = plain(_backward(name, a, _copy(dout_a), " (first instance)"))
-    grads_b = plain(_backward(name, b, _copy(dout_b), " (second instance)"))
+    _call(f"{name}.forward (first instance)", a.forward, *[copied(v) for v in inputs_a], obj=a)
+    _call(f"{name}.forward (second instance)", b.forward, *[copied(v) for v in inputs_b], obj=b)
+    grads_a = plain(_backward(name, a, copied(dout_a), " (first instance)"))
+    grads_b = plain(_backward(name, b, copied(dout_b), " (second instance)"))
     return {"grads_a": grads_a, "grads_b": grads_b, "params_a": _param_grads(spec, a),
             "params_b": _param_grads(spec, b)}
 
@@ -435,7 +179,7 @@ def _net_forward(layers: list[tuple[str, Any]], x: Any, t: Any,
         label = f"{name} (layer {k + 1})"
         if calls is not None:
             calls.append({"layer": name, "index": k, "step": "forward",
-                          "inputs": plain([_copy(a) for a in args])})
+                          "inputs": plain([copied(a) for a in args])})
         h = _call(f"{label}.forward", layer.forward, *args, obj=layer)
         if calls is not None:
             calls[-1]["out"] = plain(h)
@@ -447,7 +191,7 @@ def layer_class_net(sub: LoadedSubmission, params: dict[str, Any], x: Any,
     """The book's two-layer net built from the submission's classes; every call recorded."""
     layers = _net_layers(sub, params)
     calls: list[dict[str, Any]] = []
-    loss = _net_forward(layers, _copy(x), _copy(t), calls)
+    loss = _net_forward(layers, copied(x), copied(t), calls)
     dout: Any = None
     for k in reversed(range(len(layers))):
         name, layer = layers[k]
@@ -466,7 +210,7 @@ def layer_class_net(sub: LoadedSubmission, params: dict[str, Any], x: Any,
 
 
 def layer_class_net_loss(sub: LoadedSubmission, params: dict[str, Any], x: Any, t: Any) -> Any:
-    return plain(_net_forward(_net_layers(sub, params), _copy(x), _copy(t), None))
+    return plain(_net_forward(_net_layers(sub, params), copied(x), copied(t), None))
 
 
 LAYER_CLASS_SCENARIOS: dict[str, Callable[..., Any]] = {

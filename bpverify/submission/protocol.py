@@ -16,6 +16,7 @@ from bpverify.submission.replies import (
     InventoryReply,
     LayerReply,
     LossReply,
+    ManyReply,
     NetReply,
     NetTracedReply,
     TrainReply,
@@ -77,6 +78,8 @@ class Executor(Protocol):
     def call(self, scenario: Literal["train_spiral"], **kwargs: Any) -> TrainReply: ...
     @overload
     def call(self, scenario: Literal["circuit"], **kwargs: Any) -> CircuitReply: ...
+    @overload
+    def call(self, scenario: Literal["many"], **kwargs: Any) -> ManyReply: ...
     @overload
     def call(self, scenario: str, **kwargs: Any) -> Any: ...
     def call(self, scenario: str, **kwargs: Any) -> Any:

@@ -24,6 +24,7 @@ __all__ = [
     "InventoryReply",
     "LayerReply",
     "LossReply",
+    "ManyReply",
     "NetReply",
     "NetTracedReply",
     "TracedCall",
@@ -79,6 +80,11 @@ class LossReply(TypedDict):
     loss: Any
     dscores: Any
     inputs_after: list[Any]  #: [scores, y] after the call
+
+
+#: ``many``: the replies of a batch of forward-value scenarios, in order (maybe only the first
+#: ones, when its time limit stopped it).
+ManyReply = list[Any]
 
 
 class NetReply(TypedDict):

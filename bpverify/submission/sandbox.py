@@ -1,5 +1,8 @@
 """The worker's sandbox: what the machine offers, the plan, and the code that applies it.
 
+Long because each kernel mechanism's detection (in the grader) and application (in the worker)
+stay side by side, so that the plan never promises what the worker does not apply.
+
 Kernel mechanisms only, called through ``ctypes`` (no extra package, Python 3.10-3.13 alike),
 each one well kept by the kernel and cheap to set up:
 

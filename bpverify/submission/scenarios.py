@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,13 +28,14 @@ from bpverify.submission.replies import (
     InventoryReply,
     LayerReply,
     LossReply,
+    ManyReply,
     NetReply,
     NetTracedReply,
     TracedCall,
     TrainReply,
 )
 
-__all__ = ["SCENARIOS", "InProcessExecutor", "plain", "run_scenario"]
+__all__ = ["SCENARIOS", "InProcessExecutor", "copied", "plain", "run_scenario"]
 
 
 # --- plain data -------------------------------------------------------------------------
@@ -61,7 +63,8 @@ def plain(value: Any, depth: int = 0) -> Any:
     return Opaque(type(value).__name__)
 
 
-def _copy(v: Any) -> Any:
+def copied(v: Any) -> Any:
+    """An input as handed to the submission: arrays copied, so in-place edits are seen."""
     return np.array(v, copy=True) if isinstance(v, np.ndarray) else v
 
 
@@ -96,10 +99,10 @@ def gate(
     sub: LoadedSubmission, name: str, const: float | None, inputs: list[Any], dout: Any
 ) -> GateReply:
     g = _make_gate(sub, name, const)
-    ins = [_copy(v) for v in inputs]
+    ins = [copied(v) for v in inputs]
     out = plain(_call(f"{name}.forward", g.forward, *ins))
     after_forward = plain(ins)
-    d = _copy(dout)
+    d = copied(dout)
     grads = plain(_call(f"{name}.backward", g.backward, d))
     return {
         "out": out,
@@ -112,7 +115,7 @@ def gate(
 
 def gate_forward(sub: LoadedSubmission, name: str, const: float | None, inputs: list[Any]) -> Any:
     g = _make_gate(sub, name, const)
-    return plain(_call(f"{name}.forward", g.forward, *[_copy(v) for v in inputs]))
+    return plain(_call(f"{name}.forward", g.forward, *[copied(v) for v in inputs]))
 
 
 def gate_pair(
@@ -126,10 +129,10 @@ def gate_pair(
 ) -> GatePairReply:
     """Two instances forwarded before either runs backward, as in any circuit."""
     ga, gb = _make_gate(sub, name, consts[0]), _make_gate(sub, name, consts[1])
-    _call(f"{name}.forward (first instance)", ga.forward, *[_copy(v) for v in inputs_a])
-    _call(f"{name}.forward (second instance)", gb.forward, *[_copy(v) for v in inputs_b])
-    grads_a = plain(_call(f"{name}.backward (first instance)", ga.backward, _copy(dout_a)))
-    grads_b = plain(_call(f"{name}.backward (second instance)", gb.backward, _copy(dout_b)))
+    _call(f"{name}.forward (first instance)", ga.forward, *[copied(v) for v in inputs_a])
+    _call(f"{name}.forward (second instance)", gb.forward, *[copied(v) for v in inputs_b])
+    grads_a = plain(_call(f"{name}.backward (first instance)", ga.backward, copied(dout_a)))
+    grads_b = plain(_call(f"{name}.backward (second instance)", gb.backward, copied(dout_b)))
     return {"grads_a": grads_a, "grads_b": grads_b}
 
 
@@ -137,13 +140,13 @@ def layer(
     sub: LoadedSubmission, forward: str, backward: str | None, inputs: list[Any], dout: Any
 ) -> LayerReply:
     fwd = sub.get(forward)
-    ins = [_copy(v) for v in inputs]
+    ins = [copied(v) for v in inputs]
     out, cache = _pair(_call(forward, fwd, *ins), forward, "(out, cache)")
     after_forward = plain(ins)
     if backward is None:
         return {"out": plain(out), "inputs_after_forward": after_forward,
                 "inputs_after": plain(ins)}
-    d = _copy(dout)
+    d = copied(dout)
     grads = plain(_call(backward, sub.get(backward), d, cache))
     return {"out": plain(out), "inputs_after_forward": after_forward, "grads": grads,
             "dout_after": plain(d), "inputs_after": plain(ins)}
@@ -151,13 +154,13 @@ def layer(
 
 def layer_forward(sub: LoadedSubmission, forward: str, inputs: list[Any]) -> Any:
     out, _ = _pair(
-        _call(forward, sub.get(forward), *[_copy(v) for v in inputs]), forward, "(out, cache)"
+        _call(forward, sub.get(forward), *[copied(v) for v in inputs]), forward, "(out, cache)"
     )
     return plain(out)
 
 
 def loss(sub: LoadedSubmission, name: str, scores: np.ndarray, y: np.ndarray) -> LossReply:
-    s, labels = _copy(scores), _copy(y)
+    s, labels = copied(scores), copied(y)
     value, dscores = _pair(_call(name, sub.get(name), s, labels), name, "(loss, dscores)")
     return {"loss": plain(value), "dscores": plain(dscores), "inputs_after": plain([s, labels])}
 
@@ -194,9 +197,9 @@ def net(
     y: np.ndarray,
 ) -> NetReply:
     n = _make_net(sub, name, kwargs, params)
-    scores = plain(_call(f"{name}.loss(X)", n.loss, _copy(X)))
+    scores = plain(_call(f"{name}.loss(X)", n.loss, copied(X)))
     n = _make_net(sub, name, kwargs, params)
-    value, grads = _pair(_call(f"{name}.loss(X, y)", n.loss, _copy(X), _copy(y)),
+    value, grads = _pair(_call(f"{name}.loss(X, y)", n.loss, copied(X), copied(y)),
                          f"{name}.loss(X, y)", "(loss, grads)")
     return {"scores": scores, "loss": plain(value), "grads": plain(grads)}
 
@@ -210,7 +213,7 @@ def net_loss(
     y: np.ndarray,
 ) -> Any:
     n = _make_net(sub, name, kwargs, params)
-    value, _ = _pair(_call(f"{name}.loss(X, y)", n.loss, _copy(X), _copy(y)),
+    value, _ = _pair(_call(f"{name}.loss(X, y)", n.loss, copied(X), copied(y)),
                      f"{name}.loss(X, y)", "(loss, grads)")
     return plain(value)
 
@@ -301,7 +304,7 @@ def net_traced(
                 mod.__dict__[fname] = traced(fname, fn)
                 patched.append((mod, fname, fn))
     try:
-        value, grads = _pair(_call(f"{name}.loss(X, y)", n.loss, _copy(X), _copy(y)),
+        value, grads = _pair(_call(f"{name}.loss(X, y)", n.loss, copied(X), copied(y)),
                              f"{name}.loss(X, y)", "(loss, grads)")
     finally:
         for mod, fname, fn in patched:
@@ -341,10 +344,42 @@ def circuit(
     return {"steps": steps, "input_grads": {w: plain(grads.get(w, 0.0)) for w in spec.inputs}}
 
 
+#: The scenarios ``many`` runs: each returns a forward's value and keeps nothing between calls.
+BATCHABLE = ("gate_forward", "layer_forward", "loss", "net_loss")
+
+
+def many(
+    sub: LoadedSubmission, calls: list[tuple[str, dict[str, Any]]],
+    time_limit: float | None = None,
+) -> ManyReply:
+    """Run several forward-value scenarios (:data:`BATCHABLE`) in one request, in order.
+
+    Returns their replies in order; an error in one of them leaves as it would from that call
+    alone.  With ``time_limit`` (seconds), no further call starts once it would likely end past
+    the limit (elapsed time plus the longest call so far): the replies of the calls made come
+    back, at least one, so that a slow submission is never timed out by a batch.
+    """
+    replies: ManyReply = []
+    start = time.monotonic()
+    longest = 0.0
+    for scenario, kwargs in calls:
+        if scenario not in BATCHABLE:
+            raise ValueError(f"many: scenario {scenario!r} cannot be batched; expected one of "
+                             f"{', '.join(BATCHABLE)}")
+        if replies and time_limit is not None:
+            elapsed = time.monotonic() - start
+            if elapsed + longest > time_limit:
+                break
+        began = time.monotonic()
+        replies.append(SCENARIOS[scenario](sub, **kwargs))
+        longest = max(longest, time.monotonic() - began)
+    return replies
+
+
 SCENARIOS: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (inventory, gate, gate_forward, gate_pair, layer, layer_forward, loss, net,
-              net_loss, net_traced, train_spiral, circuit)
+              net_loss, net_traced, train_spiral, circuit, many)
 }
 SCENARIOS.update(ENGINE_SCENARIOS)  # scalar autograd engines (submission/engines.py)
 

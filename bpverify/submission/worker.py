@@ -1,5 +1,9 @@
 """Run a submission in an isolated worker process; only plain data comes back to the grader.
 
+Long because both ends of one protocol live here: the grader's :class:`WorkerExecutor` and the
+worker's serve loop write and read the same frames, replies and failure kinds, so each message's
+writer stays next to its reader (the byte codec itself is :mod:`bpverify.submission.wire`).
+
 :class:`WorkerExecutor` implements the :class:`~bpverify.submission.Executor` protocol.  Student
 code runs in one long-lived child process per submission (``python -I -B -c <boot>``, not
 ``multiprocessing``: its connections unpickle what they receive, and we never unpickle anything
@@ -447,6 +451,9 @@ def _death(status: int | None, memory_mb: int) -> tuple[str, str]:
 def _where(scenario: str, kwargs: dict[str, Any], path: Path) -> str:
     if scenario == "inventory":
         return f"importing {path.name}"
+    calls = kwargs.get("calls")
+    if scenario == "many" and isinstance(calls, list) and calls:  # named by its first call
+        return _where(calls[0][0], calls[0][1], path)
     name = kwargs.get("name") or kwargs.get("forward")
     return name if isinstance(name, str) else scenario
 

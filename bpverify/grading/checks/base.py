@@ -265,7 +265,9 @@ def judge_numerical(
     # float64 loss (a float64 regularizer added to a float32 data loss): say so.
     dtype = working_dtype(*grads)
     precision = None if dtype == np.float64 else str(dtype)
-    result = check_gradient(f, list(args), list(grads), seed=case_seed(case), precision=precision)
+    f_many = f.many if isinstance(f, ScenarioForward) else None
+    result = check_gradient(f, list(args), list(grads), seed=case_seed(case), precision=precision,
+                            f_many=f_many)
     # The claimed gradients carry their own rounding error, a few ulps of the largest gradient
     # in the submission's precision (float32: ~1e-7 relative), which the difference quotient's
     # error bound does not include: judge what remains by the same dtype table as the oracle.
@@ -303,6 +305,36 @@ def nearby(case: Case, names: Sequence[str]) -> Case:
 
 
 
+#: A batch of forwards may take this share of the executor's per-call time limit.
+BATCH_TIME_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class ScenarioForward:
+    """The function a numerical check differentiates, as one scenario call per point.
+
+    ``f(*args) = value(ex.call(scenario, **kwargs(*args)))``.  Written this way (rather than as
+    a closure) it can also evaluate many points in one request (:meth:`many`, the ``many``
+    scenario), which :func:`judge_numerical` hands to the gradient check as ``f_many``.
+    """
+
+    ex: Executor
+    scenario: str
+    kwargs: Callable[..., dict[str, Any]]
+    value: Callable[[Any], Any]
+
+    def __call__(self, *args: Any) -> Any:
+        return self.value(self.ex.call(self.scenario, **self.kwargs(*args)))
+
+    def many(self, points: list[list[Any]]) -> list[Any]:
+        timeout = getattr(self.ex, "timeout", None)  # a worker's limit per call, if any
+        replies = self.ex.call(
+            "many", calls=[(self.scenario, self.kwargs(*p)) for p in points],
+            time_limit=BATCH_TIME_SHARE * timeout if isinstance(timeout, (int, float)) else None,
+        )
+        return [self.value(r) for r in replies]
+
+
 def judge_numerically(
     where: str,
     names: Sequence[str],
@@ -319,7 +351,8 @@ def judge_numerically(
        :func:`nearby`, else it is not trusted) and returns the claimed gradients in their
        shapes.  Any verdict there is the forward and backward checks' to report.
     2. :func:`judge_numerical` compares those gradients with centred differences of ``f``
-       (the scalar ``sum(forward(*args) * dout)``) at ``args``.
+       (the scalar ``sum(forward(*args) * dout)``) at ``args``.  An ``f`` given as a
+       :class:`ScenarioForward` has its points batched into few worker requests.
     """
     trusting: tuple[type[Exception], ...] = (CheckFailed, ContractError, StudentError, *untrusted)
     try:

@@ -16,6 +16,7 @@ from bpverify.grading.checks.base import (
     Case,
     Check,
     CheckFailed,
+    ScenarioForward,
     expect_finite,
     expect_shape,
     judge,
@@ -136,9 +137,10 @@ class GateChecks:
             judge_gate_forward(name, moved, self.forward_at(ex, moved))
             return grads
 
-        def f(*ins: Any) -> Any:
-            out = ex.call("gate_forward", name=name, const=self.const(case), inputs=list(ins))
-            return weighted_sum(out, case["dout"])
+        const = self.const(case)
+        f = ScenarioForward(ex, "gate_forward",
+                            lambda *ins: {"name": name, "const": const, "inputs": list(ins)},
+                            lambda out: weighted_sum(out, case["dout"]))
 
         return judge_numerically(f"{name}.backward", spec.grads, case, claimed=claimed, f=f,
                                  args=gate_inputs(name, case))

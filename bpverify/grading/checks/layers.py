@@ -20,6 +20,7 @@ from bpverify.grading import oracles
 from bpverify.grading.checks.base import (
     Case,
     Check,
+    ScenarioForward,
     expect_finite,
     expect_shape,
     judge,
@@ -135,9 +136,9 @@ class LayerChecks:
                                               inputs=self.inputs(moved)))
             return grads
 
-        def f(*ins: Any) -> Any:
-            return weighted_sum(ex.call("layer_forward", forward=self.fwd, inputs=list(ins)),
-                                case["dout"])
+        fwd = self.fwd
+        f = ScenarioForward(ex, "layer_forward", lambda *ins: {"forward": fwd, "inputs": list(ins)},
+                            lambda out: weighted_sum(out, case["dout"]))
 
         return judge_numerically(self.bwd, self.spec.grads, case, claimed=claimed, f=f,
                                  args=self.inputs(case))

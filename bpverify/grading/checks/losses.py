@@ -16,6 +16,7 @@ from bpverify.grading.checks.base import (
     Case,
     Check,
     CheckFailed,
+    ScenarioForward,
     expect_finite,
     expect_shape,
     judge,
@@ -91,8 +92,9 @@ def loss_checks(name: str) -> list[Check]:
             judge_loss(moved, call(ex, moved)[0])
             return [ds]
 
-        def f(scores: Any) -> Any:
-            return ex.call("loss", name=name, scores=scores, y=case["y"])["loss"]
+        f = ScenarioForward(ex, "loss",
+                            lambda scores: {"name": name, "scores": scores, "y": case["y"]},
+                            lambda reply: reply["loss"])
 
         return judge_numerically(name, ["dscores"], case, claimed=claimed, f=f,
                                  args=[case["scores"]])

@@ -22,6 +22,7 @@ from bpverify.grading.checks.base import (
     Case,
     Check,
     CheckFailed,
+    ScenarioForward,
     expect_finite,
     expect_shape,
     judge,
@@ -190,9 +191,10 @@ class NetChecks:
 
         kwargs = net_kwargs(self.name, case)
 
-        def f(*vals: Any) -> Any:
-            return ex.call("net_loss", name=self.name, kwargs=kwargs,
-                           params=dict(zip(keys, vals)), X=case["X"], y=case["y"])
+        name = self.name
+        f = ScenarioForward(ex, "net_loss", lambda *vals: {
+            "name": name, "kwargs": kwargs, "params": dict(zip(keys, vals)),
+            "X": case["X"], "y": case["y"]}, lambda value: value)
 
         return judge_numerically(self.where, keys, case, claimed=claimed, f=f,
                                  args=[case["params"][k] for k in keys],
