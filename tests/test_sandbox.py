@@ -198,11 +198,13 @@ def test_contained_attacks_cost_nothing(attacked: dict, item: str) -> None:
 
 @pytest.mark.parametrize("item", ["affine_forward", "relu_backward"])
 def test_thread_and_fork_floods_stop_at_the_cap(attacked: dict, item: str) -> None:
-    """2000 threads or processes were asked for; the cap stopped them long before (the item
-    may lose checks that ran while its worker was at the cap, never the other items)."""
+    """2000 threads or processes were asked for; the cap stopped them long before.  The flood
+    costs only its own item: it may lose the checks that ran while its worker was at the cap
+    (other items keep their marks: test_contained_attacks_cost_nothing), and whatever it lost
+    is the submission's failure, never an internal error of the grader."""
     checks = _result(attacked).item(item).checks
     assert checks and not any("FLOOD" in c.message for c in checks)
-    assert _result(attacked).item(item).score > 0
+    assert not any(c.kind == "internal-error" for c in checks), [c.message for c in checks]
 
 
 def test_no_foreign_file_is_read(attacked: dict) -> None:

@@ -2,6 +2,9 @@
 
 :class:`Prober` holds the problem (f, the point, the claimed gradient) and what a check learns
 about it as it goes (f's working precision and noise, the elements already judged).
+
+Long because the probe, its evaluation cache and the batched prefetch (``f_many``) share one
+piece of state, the exact points evaluated: split, each half would reach into the other's.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ A scenario returns floats, numeric arrays (copies), tuples, lists, dicts, None a
 :class:`~bpverify.contract.Opaque` placeholders.  The grader never compares anything here; it
 receives the plain data and judges it.  Keeping this boundary strict lets the same scenarios
 run in-process or in an isolated worker.
+
+Long because it is the registry: one short function per scenario of the default contract, in
+one place that the worker, the typed replies and the docs can be read against.
 """
 
 from __future__ import annotations
