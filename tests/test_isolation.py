@@ -479,3 +479,20 @@ def test_contract_facts_cross_the_wire_so_the_diagnosis_is_the_same(tmp_path: Pa
     assert checks["in-process"].diagnosis is not None
     assert checks["isolated"].diagnosis == checks["in-process"].diagnosis
     assert checks["isolated"].facts == checks["in-process"].facts
+
+
+@pytest.mark.parametrize("arr", [
+    np.arange(6.0).reshape(2, 3), np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+    np.arange(12.0)[::3], np.array(2.5, np.float32), np.array([True, False]),
+    np.arange(4, dtype=np.int64).reshape(2, 2).T[:, :1], np.zeros((0, 3), np.float32),
+], ids=["c", "fortran", "strided", "0-d", "bool", "view", "empty"])
+def test_encoding_a_known_shape_writes_exactly_what_np_save_writes(arr: np.ndarray) -> None:
+    """Arrays of a dtype and shape seen before reuse np.save's header: still np.save's bytes."""
+    saved = io.BytesIO()
+    np.save(saved, arr, allow_pickle=False)
+    for _ in range(2):  # the first may fill the header cache, the second reads it
+        frame = encode(arr)
+        head = int.from_bytes(frame[:4], "little")
+        blob = frame[4 + head + 4:]
+        assert blob == saved.getvalue()
+        assert decode(frame).tobytes() == arr.tobytes() and decode(frame).shape == arr.shape

@@ -61,9 +61,7 @@ def _tree(v: Any, blobs: list[bytes], depth: int) -> Any:
         arr = np.asarray(v)
         if arr.dtype.kind not in _ARRAY_KINDS or arr.dtype.names is not None:
             raise ProtocolError(f"an array of dtype {arr.dtype}; expected bool, int or float")
-        buf = io.BytesIO()
-        np.save(buf, arr, allow_pickle=False)
-        blobs.append(buf.getvalue())
+        blobs.append(_saved(arr))
         return {"g" if isinstance(v, np.generic) else "a": len(blobs) - 1}
     if isinstance(v, int):
         return int(v)
@@ -126,6 +124,30 @@ def _untree(t: Any, blobs: list[memoryview], depth: int) -> Any:
             if isinstance(name, str) and isinstance(text, str):
                 return Opaque(name, text)
     raise ProtocolError(f"unexpected element {str(t)[:80]!r}")
+
+
+#: (dtype, shape, Fortran order) -> the .npy header np.save wrote for such an array.
+_SAVED: dict[tuple[str, tuple[int, ...], bool], bytes] = {}
+
+
+def _saved(arr: np.ndarray) -> bytes:
+    """``np.save(arr)``'s bytes, faster for a dtype and shape seen before.
+
+    np.save formats each header anew (about 50 us, most of encoding a small array); the same
+    few shapes cross thousands of times, so the header is kept and the data appended to it.
+    """
+    # np.save keeps Fortran order (and writes anything else in C order): so does this.
+    fortran = arr.ndim > 1 and arr.flags.f_contiguous and not arr.flags.c_contiguous
+    key = (arr.dtype.str, arr.shape, fortran)
+    head = _SAVED.get(key)
+    if head is not None:
+        return head + arr.tobytes(order="F" if fortran else "C")
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    data = buf.getvalue()
+    if len(_SAVED) < 4096:
+        _SAVED[key] = data[: len(data) - arr.nbytes]
+    return data
 
 
 #: .npy header -> (dtype, shape, fortran_order, data offset), for headers np.load accepted.
