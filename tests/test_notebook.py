@@ -251,8 +251,10 @@ def test_the_fragment_is_self_contained_and_scoped(failing: bpverify.NotebookRes
     for forbidden in ("<script", " src=", " href=", "<h1", "<h2", "<h3", "@import"):
         assert forbidden not in html, forbidden
     assert set(re.findall(r"https?://[^\s\"']*", html)) <= {"http://www.w3.org/2000/svg"}
-    # No ids of its own (a notebook shows many reports); the drawings share one arrowhead.
-    assert set(re.findall(r' id="([^"]*)"', html)) <= {"bp-arrow"}
+    # No ids of its own (a notebook shows many reports) but each drawing's arrowhead, named
+    # after the drawing so that a collapsed drawing never hides another one's arrows.
+    ids = re.findall(r' id="([^"]*)"', html)
+    assert all(re.fullmatch(r"bp-arrow-[0-9a-f]{12}", i) for i in ids), ids
     css = re.search(r"<style>(.*?)</style>", html, re.S)
     assert css is not None
     rules = re.sub(r"/\*.*?\*/", "", css.group(1), flags=re.S)

@@ -141,6 +141,11 @@ def test_svg_escapes_and_lays_out_left_to_right() -> None:
     assert xs[0] < xs[1]  # the multiply gate is a layer to the right of the add gate
     assert 'aria-label="&lt;f&gt;"' in svg
     assert ">-12<" in svg and ">-4<" in svg and ">3<" in svg
+    # Each drawing's arrowhead has an id of its own, which every arrow of it uses.
+    (arrow,) = set(re.findall(r'<marker id="([^"]+)"', svg))
+    assert f"url(#{arrow})" in svg and "url(#bp-arrow)" not in svg
+    other = circuit_svg(steps[:1], inputs=("x", "y"), label="q")
+    assert arrow not in other and circuit_svg(steps, inputs=("x", "y", "z"), label="<f>") == svg
 
 
 def test_grade_html_option(broken: Path, tmp_path: Path,

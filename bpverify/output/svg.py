@@ -10,6 +10,7 @@ style, safe to inline in any page.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -254,13 +255,17 @@ def circuit_svg(
         width = max(width, w_box)
         height = h_box
     body = "".join(parts) + "".join(labels)
+    # The arrowhead's id is unique to the drawing: a page (or a notebook) holds many drawings,
+    # and a url(#id) shared with one inside a collapsed <details> loses its arrowheads.
+    arrow = "bp-arrow-" + hashlib.sha1(body.encode()).hexdigest()[:12]
+    body = body.replace("url(#bp-arrow)", f"url(#{arrow})")
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="bp-circuit" role="img" '
         f'aria-label="{escape(label)}" width="{width:.0f}" height="{height:.0f}" '
         'style="max-width:100%;height:auto" '
         f'viewBox="0 0 {width:.0f} {height:.0f}">'
         f"<style>{_STYLE}</style>"
-        '<defs><marker id="bp-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
         "</defs>"
         f"{body}</svg>"
