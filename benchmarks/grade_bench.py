@@ -18,9 +18,11 @@ touched).  This is not a test and is not collected by pytest.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import platform
 import resource
 import shutil
 import statistics
@@ -37,6 +39,8 @@ REFERENCE = ROOT / "reference"
 CS231N = ROOT / "tests" / "cs231n_assignment"
 CS231N_FOLDERS = ROOT / "tests" / "cs231n_folders"
 CACHE_ENV = "BPVERIFY_JAX_CACHE"
+#: max_examples of each built-in profile (bpverify.options.PROFILES; the same in every version).
+PROFILE_EXAMPLES = {"ci": 15, "dev": 30, "thorough": 300}
 
 
 @dataclass
@@ -49,7 +53,7 @@ class Version:
 class Run:
     wall: float
     cpu: float
-    examples: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, Examples] = field(default_factory=dict)
     failed: bool = False
 
 
@@ -139,20 +143,60 @@ def cases(batch: int) -> list[Case]:
     ]
 
 
-def _examples(paths: list[Path]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    files = [f for p in paths for f in (sorted(p.rglob("*.json")) if p.is_dir() else [p])]
-    for p in files:
+@dataclass(frozen=True)
+class Examples:
+    """One check's examples in one run, from the JSON results."""
+
+    run: int  #: ``examples_run``: every example the check saw, ``assume``-rejected ones too
+    valid: int | None  #: run less ``examples_rejected`` (None: a version that did not count them)
+    cap: int  #: the profile's ``max_examples``: Hypothesis never runs more valid examples
+
+
+def _examples(paths: list[Path]) -> dict[str, Examples]:
+    counts: dict[str, Examples] = {}
+    # A batch writes one file per submission (out/<folder>/bpverify.json): the folder tells
+    # the copies apart.
+    files = [(f, f.parent.name) for p in paths
+             for f in (sorted(p.rglob("*.json")) if p.is_dir() else [p])]
+    for p, label in files:
         if not p.exists():
             continue
         data = json.loads(p.read_text())
         if not isinstance(data, dict) or "items" not in data:
             continue
+        cap = PROFILE_EXAMPLES.get(str(data.get("profile")), 0)
         for item in data.get("items", ()):
             for check in item.get("checks", ()):
-                key = f"{item['name']} / {check['name']}"
-                counts[key] = counts.get(key, 0) + int(check.get("examples_run", 0))
+                key = f"{label} / {item['name']} / {check['name']}"
+                run = int(check.get("examples_run", 0))
+                rejected = check.get("examples_rejected")
+                valid = None if rejected is None else run - int(rejected)
+                counts[key] = Examples(run, valid, cap)
     return counts
+
+
+def _valid_total(ex: dict[str, Examples]) -> str:
+    if not ex:
+        return "-"
+    if all(e.valid is not None for e in ex.values()):
+        return str(sum(e.valid or 0 for e in ex.values()))
+    return f"({sum(e.run for e in ex.values())} run)"
+
+
+def _below(new: dict[str, Examples], old: dict[str, Examples]) -> list[str]:
+    """Checks where the new version may have drawn fewer valid examples than the old one.
+
+    The old count is bounded by what is known: its valid examples if it counted them, else at
+    most its examples run and at most the profile's max_examples (Hypothesis stops there).
+    """
+    below = []
+    for key, o in old.items():
+        n = new.get(key)
+        old_valid = o.valid if o.valid is not None else min(o.run, o.cap or o.run)
+        new_valid = (n.valid if n.valid is not None else n.run) if n else 0
+        if new_valid < old_valid:
+            below.append(key)
+    return below
 
 
 def run_once(case: Case, version: Version, scratch: Path, warm_cache: Path) -> Run:
@@ -218,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [c for c in cases(args.batch)
               if not args.only or any(w in c.name for w in args.only)]
     _cpu_of_children()
+    started = _machine()
     results: dict[tuple[str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory(prefix="bpverify-bench-") as tmp:
         root = Path(tmp)
@@ -230,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
                     run = run_once(case, version, root / f"v{v_index}", warm)
                     results.setdefault((case.name, version.label), []).append(run)
                     print(f"{case.name} [{version.label}] round {r + 1}: {run.wall:.2f} s wall, "
-                          f"{run.cpu:.2f} s CPU, {sum(run.examples.values())} examples",
+                          f"{run.cpu:.2f} s CPU, {_valid_total(run.examples)} valid examples",
                           file=sys.stderr)
+    print(f"measured: {started}; finished with load average "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     _table(chosen, versions, results)
     return 0
 
@@ -242,12 +289,12 @@ def _table(chosen: list[Case], versions: list[Version],
     for v in versions:
         head += [f"{v.label} wall s", f"{v.label} CPU s", f"{v.label} examples"]
     if len(versions) == 2:
-        head += ["wall new/old", "CPU new/old", "examples: checks below old"]
+        head += ["wall new/old", "CPU new/old", "checks with fewer valid examples"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for case in chosen:
         row = [case.name.strip()]
-        med: list[tuple[float, float, dict[str, int]]] = []
+        med: list[tuple[float, float, dict[str, Examples]]] = []
         for v in versions:
             runs = [r for r in results[(case.name, v.label)] if not r.failed]
             if not runs:
@@ -258,16 +305,29 @@ def _table(chosen: list[Case], versions: list[Version],
             cpu = statistics.median(r.cpu for r in runs)
             ex = runs[-1].examples
             med.append((wall, cpu, ex))
-            row += [f"{wall:.2f}", f"{cpu:.2f}", str(sum(ex.values())) if ex else "-"]
+            row += [f"{wall:.2f}", f"{cpu:.2f}", _valid_total(ex)]
         if len(versions) == 2:
             (wn, cn, en), (wo, co, eo) = med
-            below = [k for k in eo if en.get(k, 0) < eo[k]]
+            below = _below(en, eo)
             if below:
-                print(f"{case.name.strip()}: fewer examples_run than {versions[1].label} in "
+                print(f"{case.name.strip()}: fewer valid examples than {versions[1].label} in "
                       f"{', '.join(below)}", file=sys.stderr)
             row += [f"{wn / wo:.2f}", f"{cn / co:.2f}",
                     (f"{len(below)} of {len(eo)}" if eo else "-")]
         print("| " + " | ".join(row) + " |")
+
+
+def _machine() -> str:
+    """Where and when: for the README next to the table."""
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores "
+            f"({cpu}), Python {platform.python_version()}, load average {load}")
 
 
 if __name__ == "__main__":
