@@ -438,6 +438,10 @@ class Prober:
             steps.append(step)
             k = len(steps) - 1  # index of this step
             t /= SHRINK
+            if k == 0 and to_smallest and abs(step.residual) > step.bound:
+                # An element that did not pass at once usually runs to the smallest step (a
+                # kink, or an error): fetch all its steps in one batch, not one per step.
+                self.prefetch_steps(d, [t / SHRINK**j for j in range(MAX_REFINEMENTS)])
             if not step.finite:
                 run = 0
                 continue
