@@ -1,8 +1,10 @@
 """Grading submissions for a door: in this process or in isolated workers, one or a batch.
 
 The ``grade`` command's engine room: :func:`grade` grades one submission as a
-:class:`~bpverify.options.GradeOptions` says; :func:`grade_all` grades many with a status line
-or a progress bar, several at a time in spawned processes (results cross as JSON).
+:class:`~bpverify.options.GradeOptions` says, its items ``jobs`` at a time; :func:`grade_all`
+grades many with a status line or a progress bar, several submissions at a time in spawned
+processes (results cross as JSON), each of those grading its items one at a time, so that
+``jobs`` processes grade in all.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -36,7 +39,8 @@ __all__ = ["grade", "grade_all"]
 def grade_all(paths: list[Path], options: GradeOptions,
               console: Console) -> list[SubmissionResult]:
     """Grade ``paths`` in command-line order, showing progress on ``console``: one with a
-    status line, several with a progress bar, ``options.jobs`` at a time in spawned processes.
+    status line (its items ``options.jobs`` at a time), several with a progress bar
+    (``options.jobs`` submissions at a time in spawned processes).
     """
     if len(paths) == 1:
         with console.status("grading…") as status:
@@ -78,17 +82,20 @@ def _show_task(bar: Progress, task: TaskID, label: str, item: str) -> None:
 
 def grade(path: str | Path, options: GradeOptions,
            progress: Callable[[str], None] | None = None) -> SubmissionResult:
-    """Grade one submission as ``options`` say: in this process or in isolated workers."""
+    """Grade one submission as ``options`` say: in this process or in isolated workers, its
+    items ``options.jobs`` at a time."""
     factory: Callable[..., Executor] | None = None
     if not options.in_process:
         factory = functools.partial(WorkerExecutor, timeout=options.worker_timeout,
                                     memory_mb=options.worker_memory_mb, sandbox=options.sandbox)
     return check_submission(path, seed=options.seed, profile=options.profile,
                             max_examples=options.examples, only=options.only,
-                            rubric=options.rubric, executor_factory=factory, progress=progress)
+                            rubric=options.rubric, executor_factory=factory, progress=progress,
+                            jobs=options.jobs)
 
 
 def _grade_one(path: str, options: GradeOptions) -> str:
-    """One submission, in a pool process: the result model as JSON text."""
-    return grade(path, options).to_json()
+    """One submission, in a pool process: the result model as JSON text.  Its items are
+    graded one at a time: the pool already keeps ``options.jobs`` processes busy."""
+    return grade(path, replace(options, jobs=1)).to_json()
 

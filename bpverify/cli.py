@@ -306,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "cs231n: a CS231n assignment folder as it is, ...) or a TOML file; "
                        "without it, bpverify chooses by what the submission defines and says so")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                       help="grade N submissions at a time (default: all cores)")
+                       help="grade in N processes at a time: N submissions of a batch, or "
+                       "one submission's items (same results; default: all cores)")
     grade.add_argument("--sandbox", choices=SANDBOX_MODES, default="auto",
                        help="confine the worker in a sandbox: auto (where the system offers "
                        "one, the default), require (refuse to grade without one), off "

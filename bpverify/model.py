@@ -184,6 +184,23 @@ class ItemResult:
                 return c
         raise KeyError(f"{self.name} has no check {name!r}; it has {[c.name for c in self.checks]}")
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ItemResult:
+        """The item back from :meth:`to_dict` (after JSON: how items graded elsewhere cross)."""
+        return cls(
+            name=data["name"],
+            category=data["category"],
+            status=data["status"],
+            message=data.get("message", ""),
+            checks=tuple(_check_from_dict(c) for c in data["checks"]),
+            score=data.get("score", 0.0),
+            max_score=data.get("max_score", 0.0),
+            visibility=data.get("visibility", "visible"),
+        )
+
 
 @dataclass(frozen=True)
 class SubmissionResult:
@@ -241,19 +258,7 @@ class SubmissionResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
-        items = tuple(
-            ItemResult(
-                name=i["name"],
-                category=i["category"],
-                status=i["status"],
-                message=i.get("message", ""),
-                checks=tuple(_check_from_dict(c) for c in i["checks"]),
-                score=i.get("score", 0.0),
-                max_score=i.get("max_score", 0.0),
-                visibility=i.get("visibility", "visible"),
-            )
-            for i in data["items"]
-        )
+        items = tuple(ItemResult.from_dict(i) for i in data["items"])
         return cls(
             submission=data["submission"],
             seed=data["seed"],

@@ -157,7 +157,8 @@ class GradeOptions:
     and ``memory_mb`` the worker's defaults (:data:`DEFAULT_TIMEOUT`, :data:`DEFAULT_MEMORY_MB`).
     ``examples`` overrides the profile.  ``rubric`` is a built-in rubric's name or a TOML file
     (``None``: chosen by what the submission defines).  ``only`` narrows the rubric's items.
-    ``jobs`` is how many submissions are graded at a time.  ``in_process``
+    ``jobs`` is how many processes grade at a time: a batch's submissions, or one
+    submission's items (the same result as one at a time).  ``in_process``
     runs the submission in the grader's own process (trusted code only): then ``timeout``,
     ``memory_mb`` and ``sandbox`` have nothing to limit and must be left at their defaults.
     """

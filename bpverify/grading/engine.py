@@ -7,11 +7,12 @@ the check's name, the example database is off, and the same seed gives the same 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from bpverify.feedback.diagnose import diagnose_item
 from bpverify.grading import oracles
 from bpverify.grading.checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
 from bpverify.grading.checks.base import contract_failed, student_failed
+from bpverify.grading.parallel import grade_items
 from bpverify.grading.rubric import Rubric, choose_rubric, load_rubric
 from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
 from bpverify.options import (
@@ -264,6 +266,41 @@ def _warm(items: list[str]) -> None:
         oracles.warm(items)
 
 
+def _start_executor(path: Path, rules: Rubric,
+                    factory: Callable[[Path, LoadSpec], Executor] | None) -> Executor:
+    spec = LoadSpec(layout=rules.layout, options=dict(rules.options), lookup=rules.lookup)
+    if factory is None:
+        return InProcessExecutor(spec.load(path))
+    return factory(path, spec)
+
+
+def _grade_item(name: str, executor: Executor, inv: Mapping[str, Any], *, seed: int,
+                max_examples: int) -> ItemResult:
+    """One item of the submission whose inventory is ``inv``: the same in every process."""
+    item = item_named(name)
+    return check_item(item, executor, seed=seed, max_examples=max_examples,
+                      available=inv["names"],
+                      load_error=_load_error_of(item, inv, "; ".join(inv["load_errors"])))
+
+
+@contextlib.contextmanager
+def _helper_grader(path: Path, factory: Callable[[Path, LoadSpec], Executor] | None,
+                   rules: Rubric, inv: Mapping[str, Any], seed: int,
+                   max_examples: int) -> Iterator[Callable[[str], ItemResult] | None]:
+    """In a helper process: its own executor, made as the parent made its own, grading by the
+    parent's inventory.  A submission that defines other names when loaded again is not
+    helped with (None): the parent grades it alone, as it would with one job."""
+    executor = _start_executor(path, rules, factory)
+    try:
+        if executor.call("inventory")["names"] != inv["names"]:
+            yield None
+        else:
+            yield functools.partial(_grade_item, executor=executor, inv=inv, seed=seed,
+                                    max_examples=max_examples)
+    finally:
+        executor.close()
+
+
 def check_submission(
     path: str | Path,
     *,
@@ -274,6 +311,7 @@ def check_submission(
     rubric: str | Path | Rubric | None = None,
     executor_factory: Callable[[Path, LoadSpec], Executor] | None = None,
     progress: Callable[[str], None] | None = None,
+    jobs: int = 1,
 ) -> SubmissionResult:
     """Grade the submission at ``path`` (a .py file or a folder) by a rubric.
 
@@ -281,28 +319,31 @@ def check_submission(
     says which items are graded, for how many points, and how the submission is laid out.
     ``only`` narrows the items further (and may name optional items the rubric leaves out).
     ``executor_factory(path, load_spec)`` runs the submission elsewhere (an isolated worker);
-    by default it runs in this process.
+    by default it runs in this process.  ``jobs`` processes grade the items at once: this one
+    and ``jobs - 1`` spawned helpers, each with its own executor from ``executor_factory``
+    (which must then pickle, as a ``functools.partial`` of ``WorkerExecutor`` does; if it does
+    not, this process grades alone).  The result is the same for every ``jobs``.  As always
+    with spawned processes, a script that passes ``jobs > 1`` keeps its work under
+    ``if __name__ == "__main__":`` (a helper imports the script's main module again).
+    ``progress(name)`` names an item being graded, whenever one starts or finishes.
     """
     start = time.perf_counter()
     path = Path(path)
     # The same checks, and messages, as every door's: a bad value fails before any work.
-    only = GradeOptions(seed=seed, profile=profile, examples=max_examples or None,
+    only = GradeOptions(seed=seed, profile=profile, examples=max_examples or None, jobs=jobs,
                         only=None if only is None else tuple(only)).only
     prof = resolve_profile(profile)
+    n_examples = max_examples or prof.max_examples
     by_name = {i.name: i for i in ALL_ITEMS}
     rules = load_rubric(rubric)
 
-    def start_executor(rules: Rubric) -> Executor:
-        spec = LoadSpec(layout=rules.layout, options=dict(rules.options), lookup=rules.lookup)
-        if executor_factory is None:
-            return InProcessExecutor(spec.load(path))
-        return executor_factory(path, spec)
-
     # Compile the oracles in a thread while the worker boots (XLA compiles without the GIL).
+    # Helper processes warm nothing: each compiles (mostly: loads from the disk cache, which
+    # this thread fills) only the items it is handed.
     warming = threading.Thread(target=_warm, args=(list(only or rules.item_names),),
                                name="bpverify-warm-oracles", daemon=True)
     warming.start()
-    executor = start_executor(rules)
+    executor = _start_executor(path, rules, executor_factory)
     items = []
     notes: list[str] = []
     try:
@@ -312,7 +353,7 @@ def check_submission(
             if chosen != rules.name:
                 executor.close()
                 rules = load_rubric(chosen)
-                executor = start_executor(rules)
+                executor = _start_executor(path, rules, executor_factory)
                 inv = executor.call("inventory")
             if why:
                 notes.append(why)
@@ -321,16 +362,20 @@ def check_submission(
         if only is not None:
             wanted = [n for n in by_name if n in only]
         load_error = "; ".join(inv["load_errors"])
-        for name in wanted:
-            if progress:
-                progress(name)
-            result = check_item(by_name[name], executor, seed=seed, max_examples=max_examples
-                                or prof.max_examples, available=inv["names"],
-                                load_error=_load_error_of(by_name[name], inv, load_error))
+        # Helpers only for items that run checks: "not implemented" takes no time.
+        busy = sum(not_implemented(by_name[n], inv["names"]) is None for n in wanted)
+        graded = grade_items(
+            wanted,
+            functools.partial(_grade_item, executor=executor, inv=inv, seed=seed,
+                              max_examples=n_examples),
+            functools.partial(_helper_grader, path, executor_factory, rules, dict(inv), seed,
+                              n_examples),
+            jobs=min(jobs, busy), progress=progress)
+        for result in graded:  # scored here, once, whichever process graded the item
             score, max_score = rules.score(result)
             result = _scored_note(result, rules)
             items.append(replace(result, score=score, max_score=max_score,
-                                 visibility=rules.rule(name).visibility))
+                                 visibility=rules.rule(result.name).visibility))
     finally:
         # What confined the submission (a worker's sandbox; in-process: nothing).
         sandbox = executor.sandbox

@@ -14,9 +14,9 @@ Padding is exact: padded entries are zeros that add nothing to any sum, or maske
 
 Compiled programs are kept on disk by JAX's persistent compilation cache, in
 ``$BPVERIFY_JAX_CACHE`` if set (``off`` disables it), else ``$XDG_CACHE_HOME/bpverify/jax``
-(``~/.cache/bpverify/jax``): a second run, and every process of a ``--jobs`` batch, loads them
-instead of compiling.  :func:`warm` compiles the items of a run ahead of time (the engine calls
-it in a thread while the worker boots).
+(``~/.cache/bpverify/jax``): a second run, and every process of a ``--jobs`` batch or of one
+grade's helpers, loads them instead of compiling.  :func:`warm` compiles the items of a run
+ahead of time (the engine calls it in a thread while the worker boots).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import types
 import zlib
@@ -75,6 +76,8 @@ def load_submission(
     # book's sys.path.append(os.pardir) reaches a sibling common/ folder).
     roots = list(dict.fromkeys([str(path if path.is_dir() else path.parent),
                                 str(path.parent if path.is_dir() else path.parent.parent)]))
+    libraries = [p for p in map(os.path.realpath, filter(None, sys.path))
+                 if p.startswith(roots[-1] + "/")]
     sys.path[:0] = roots
     before = set(sys.modules)
     # In the sandbox only these paths are readable, not the folders that hold them.
@@ -128,7 +131,7 @@ def load_submission(
         if own is not None and own in sys.meta_path:
             sys.meta_path.remove(own)
             own.forget()
-        _forget_siblings(before, roots[0], roots[-1])
+        _forget_siblings(before, roots[0], roots[-1], libraries)
     sub.modules = modules
     find_names(sub, [vars(m) for m in modules], lookup)
     return sub
@@ -278,15 +281,23 @@ class _OwnName:
             del sys.modules[name]
 
 
-def _forget_siblings(before: set[str], own: str, parent: str) -> None:
+def _forget_siblings(before: set[str], own: str, parent: str, libraries: list[str]) -> None:
     """Forget modules imported from beside the submission's folder (a book's common/).
 
-    Another submission graded in this process has its own common/ of the same name.
+    Another submission graded in this process has its own common/ of the same name.  Modules
+    found in ``libraries`` (the grader's own sys.path entries inside ``parent``: a virtual
+    environment next to the submission) are no siblings: they stay, also when another thread
+    imported them meanwhile (the grader warms its oracles in a thread while an in-process
+    submission loads, and JAX imports parts of itself lazily).
     """
     for name in set(sys.modules) - before:
-        file = str(getattr(sys.modules[name], "__file__", None) or "")
-        if file.startswith(parent + "/") and not file.startswith(own + "/"):
-            del sys.modules[name]
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if not isinstance(file, str) or not file:
+            continue
+        file = os.path.realpath(file)
+        if file.startswith(parent + "/") and not file.startswith(own + "/") and \
+                not any(file.startswith(lib + "/") for lib in libraries):
+            sys.modules.pop(name, None)
 
 
 def _protocol_problem(name: str, obj: Any) -> str:
