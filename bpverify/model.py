@@ -144,7 +144,10 @@ class CheckResult:
     trace: tuple[GateStep, ...] = ()
     #: Short machine-readable tag of the failure, e.g. "wrong-values", "mutates-input".
     kind: str = ""
+    #: Examples the check ran, and how many of them ``assume`` set aside (at a ReLU kink, past
+    #: the score gap of a net): ``examples_run - examples_rejected`` were judged or failed.
     examples_run: int = 0
+    examples_rejected: int = 0
     seed: int = 0
     #: The structured facts of a failure (what was compared, shapes, counts, exception type).
     facts: Facts = field(default_factory=Facts)

@@ -19,7 +19,7 @@ from typing import Any
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, UnsatisfiedAssumption
 
 from bpverify.contract import ALL_ITEMS, CIRCUITS, ContractError, Item, item_named
 from bpverify.feedback.diagnose import diagnose_item
@@ -65,13 +65,16 @@ def run_check(
 ) -> CheckResult:
     """Run one check under Hypothesis; a failure is shrunk to a minimal example."""
     check_seed = _check_seed(seed, item, check.name)
-    state: dict[str, Any] = {"runs": 0, "judged": 0, "case": None}
+    state: dict[str, Any] = {"runs": 0, "rejected": 0, "judged": 0, "case": None}
 
     def prop(case: Any) -> None:
         state["runs"] += 1
         state["case"] = case
         try:
             judged = check.run(executor, case)
+        except UnsatisfiedAssumption:  # set aside by the check's assume (at a ReLU kink, ...)
+            state["rejected"] += 1
+            raise
         except StudentError as exc:
             raise student_failed(exc) from None
         except ContractError as exc:
@@ -101,22 +104,26 @@ def run_check(
         if inner is not None:
             return _failed(base, inner, state, note=" (this failure did not always repeat)")
         return CheckResult(status="failed", kind="flaky", message=str(exc)[:2000],
-                           examples_run=state["runs"], **base)
+                           **_counts(state), **base)
     except hypothesis.errors.Unsatisfiable:
         return CheckResult(status="skipped", message="no valid example could be generated",
-                           examples_run=state["runs"], **base)
+                           **_counts(state), **base)
     except Exception:  # a bug in bpverify itself: say so, never blame the submission
         return CheckResult(
             status="failed", kind="internal-error",
             message="bpverify internal error (please report it):\n" + traceback.format_exc(),
-            example=plain_case(state["case"]), examples_run=state["runs"], **base,
+            example=plain_case(state["case"]), **_counts(state), **base,
         )
     if state["judged"] == 0:
         return CheckResult(
-            status="skipped", examples_run=state["runs"],
+            status="skipped", **_counts(state),
             message=f"not judged: {check.unjudged}", **base,
         )
-    return CheckResult(status="passed", examples_run=state["runs"], **base)
+    return CheckResult(status="passed", **_counts(state), **base)
+
+
+def _counts(state: dict[str, Any]) -> dict[str, Any]:
+    return {"examples_run": state["runs"], "examples_rejected": state["rejected"]}
 
 
 def _find(exc: BaseException, kind: type[CheckFailed]) -> CheckFailed | None:
@@ -133,7 +140,7 @@ def _failed(base: dict[str, Any], exc: CheckFailed, state: dict[str, Any],
             note: str = "") -> CheckResult:
     # The check filled in its verdict; the run adds the example, the counts and the name.
     return replace(exc.result, message=exc.message + note, example=plain_case(state["case"]),
-                   examples_run=state["runs"], **base)
+                   **_counts(state), **base)
 
 
 #: The extra check of a circuit: its trace at the lecture's worked example.
