@@ -268,7 +268,7 @@ def gate_shapes() -> st.SearchStrategy[tuple[int, ...]]:
     return _composite(_gate_shape)
 
 
-def _gate_case(draw: st.DrawFn, name: str, large: bool) -> Case:
+def _gate_case(draw: st.DrawFn, name: str, large: bool, smallest: float) -> Case:
     bulk = _Bulk(draw)
     if name == "SigmoidNeuron":
         d = draw(_ints(1, 4))
@@ -284,9 +284,7 @@ def _gate_case(draw: st.DrawFn, name: str, large: bool) -> Case:
     elif name == "ExpGate":
         case["x"] = _draw_values(draw, bulk, shape, lo=-8.0, hi=8.0)
     elif name == "SigmoidGate" and large:
-        # From 10, where sigma'(x) ~ 4.5e-5 still shows a wrong local gradient (from ~30 on it
-        # is below every tolerance), up to 1000, where only a stable formula stays finite.
-        case["x"] = _draw_magnitudes(draw, bulk, shape, 10.0, 1000.0)
+        case["x"] = _draw_magnitudes(draw, bulk, shape, smallest, 1000.0)
     else:
         case["x"] = _draw_values(draw, bulk, shape, lo=-10.0, hi=10.0)
     if name == "MaxGate":
@@ -305,15 +303,18 @@ def _gate_case(draw: st.DrawFn, name: str, large: bool) -> Case:
     return case
 
 
-def gate_cases(name: str, *, large: bool = False) -> st.SearchStrategy[Case]:
+def gate_cases(name: str, *, large: bool = False,
+               smallest: float = 30.0) -> st.SearchStrategy[Case]:
     """Inputs, constructor constant and upstream gradient for the gate ``name``.
 
     ``large=True`` draws the large magnitudes (|x| up to ~1000) where only a numerically
-    stable sigmoid stays finite.
+    stable sigmoid stays finite, from ``smallest`` on (SigmoidGate).
     """
     if name not in GATES:
         raise ValueError(f"gate_cases(name={name!r}): expected one of {sorted(GATES)}")
-    return _composite(_gate_case, name, bool(large))
+    if not 0.0 < smallest <= 1000.0:
+        raise ValueError(f"gate_cases(smallest={smallest!r}): expected 0 < smallest <= 1000")
+    return _composite(_gate_case, name, bool(large), float(smallest))
 
 
 def _affine_case(draw: st.DrawFn) -> Case:

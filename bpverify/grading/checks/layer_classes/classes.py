@@ -30,6 +30,7 @@ from bpverify.grading.checks.base import (
     rounded,
     weighted_sum,
 )
+from bpverify.grading.checks.gates import STABLE_FROM
 from bpverify.grading.checks.layer_classes.book import book_dx_shift, judge_loss_value
 from bpverify.grading.checks.layer_classes.facts import (
     cached_mask,
@@ -83,7 +84,7 @@ def _cases(name: str, *, large: bool = False) -> st.SearchStrategy[Case]:
     if name == "AddLayer":
         return strategies.gate_cases("AddGate")
     if name == "Sigmoid":
-        return strategies.gate_cases("SigmoidGate", large=large)
+        return strategies.gate_cases("SigmoidGate", large=large, smallest=STABLE_FROM)
     if name == "Relu":
         return strategies.relu_cases()
     if name == "Affine":
