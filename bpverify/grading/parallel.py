@@ -9,7 +9,7 @@ while a dispatcher thread hands the next item to each helper that asks (item cos
 and differ per submission, so nothing is assigned in advance).  The queue is not a
 ``multiprocessing.Queue`` because a helper that dies inside its ``get`` would leave the queue's
 lock held; here the parent always knows which item each helper holds.  Helpers are spawned,
-not forked (the parent holds JAX's threads); a helper pays ~1.7 s of imports, which the queue
+not forked (the parent holds JAX's threads); a helper pays ~1.2 s of imports, which the queue
 absorbs because the parent starts grading at once.  Results cross as JSON.
 
 A grade never depends on the helpers: an item a helper took but did not return (it failed to
