@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bpverify.cli import main
@@ -21,10 +23,30 @@ FOLDERS = Path(__file__).parent / "cs231n_folders"
 ROW = re.compile(r"^\| (\w+) \| (passed|failed|not implemented) \| ([^|]*) \| ([^|]*) \|$")
 
 
+def _numpy_removed_newshape() -> bool:
+    """Whether ``np.reshape(..., newshape=...)`` raises here: deprecated in numpy 2.1 and
+    removed later, so on an older numpy (the newest for Python 3.10 is 2.2) it still works."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            np.reshape(np.zeros(1), newshape=(1,))
+    except TypeError:
+        return True
+    return False
+
+
 def stated_verdicts(folder: Path) -> dict[str, tuple[str, str]]:
-    """item -> (verdict, words the output must say), from the folder's README.md."""
+    """item -> (verdict, words the output must say), from the folder's README.md.
+
+    An item stated to fail for calling ``newshape=`` is right, and passes, on a numpy that
+    still has it.
+    """
     rows = [ROW.match(line) for line in (folder / "README.md").read_text().splitlines()]
-    return {m.group(1): (m.group(2), m.group(3).strip()) for m in rows if m}
+    stated = {m.group(1): (m.group(2), m.group(3).strip()) for m in rows if m}
+    if not _numpy_removed_newshape():
+        stated = {k: ("passed", "") if "newshape=" in words else (verdict, words)
+                  for k, (verdict, words) in stated.items()}
+    return stated
 
 
 def all_folders() -> list[Path]:
