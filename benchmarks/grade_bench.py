@@ -44,6 +44,10 @@ PYTEST_CASE = "pytest plugin on the reference"
 PROFILE_EXAMPLES = {"ci": 15, "dev": 30, "thorough": 300}
 
 
+class BenchError(Exception):
+    """A bad argument, said as what was expected and what was got."""
+
+
 @dataclass
 class Version:
     label: str
@@ -73,8 +77,12 @@ def _cache_root() -> Path:
 
 def build_revision(rev: str) -> Version:
     """A virtualenv with bpverify at git revision ``rev`` (built once, then reused)."""
-    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"],
-                         check=True, capture_output=True, text=True).stdout.strip()
+    found = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet",
+                            f"{rev}^{{commit}}"], capture_output=True, text=True)
+    if found.returncode != 0:
+        raise BenchError(f"--against {rev}: not a python executable, a virtualenv folder (with "
+                         f"bin/python) or a git revision of {ROOT}")
+    sha = found.stdout.strip()
     home = _cache_root() / sha[:12]
     python = home / "venv" / "bin" / "python"
     if not (home / "ok").exists():
@@ -85,8 +93,11 @@ def build_revision(rev: str) -> Version:
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
         print(f"building {rev} ({sha[:12]}) into {home} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", f"{src}[test]"], check=True)
+        for step in ([sys.executable, "-m", "venv", str(home / "venv")],
+                     [str(python), "-m", "pip", "install", "-q", f"{src}[test]"]):
+            if subprocess.run(step, check=False).returncode != 0:
+                raise BenchError(f"--against {rev}: building it failed at `{' '.join(step)}` "
+                                 f"(its output is above); {home} is left for a look")
         (home / "ok").write_text(sha)
     return Version(label=rev, python=str(python))
 
@@ -259,21 +270,39 @@ def _fill_cache(version: Version, cache: Path) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", metavar="REV|PYTHON",
                         help="also run this version: a git revision, a python executable or a "
                         "virtualenv folder")
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each case per version")
-    parser.add_argument("--batch", type=int, default=100, help="submissions in the batch case")
+    parser.add_argument("--rounds", type=_positive, default=2,
+                        help="runs of each case per version")
+    parser.add_argument("--batch", type=_positive, default=100,
+                        help="submissions in the batch case")
     parser.add_argument("--only", action="append", metavar="WORDS",
                         help="run only the cases whose name contains WORDS (repeatable)")
     args = parser.parse_args(argv)
 
     new = Version(label="this checkout", python=sys.executable)
-    versions = [new] + ([resolve_version(args.against)] if args.against else [])
     chosen = [c for c in cases(args.batch)
               if not args.only or any(w in c.name for w in args.only)]
+    if not chosen:
+        parser.error(f"--only {' '.join(args.only)}: no case's name contains that; the cases "
+                     f"are: {'; '.join(c.name.strip() for c in cases(args.batch))}")
+    try:
+        versions = [new] + ([resolve_version(args.against)] if args.against else [])
+    except BenchError as exc:
+        parser.error(str(exc))
     _cpu_of_children()
     started = _machine()
     results: dict[tuple[str, str], list[Run]] = {}
