@@ -8,7 +8,9 @@ other family lives (Django's apps are the model)::
     __init__.py     FAMILY = Family(...): the record below, and nothing else
     contract.py     ITEMS: the family's items (names, categories, the names they need);
                     NAMES: the names looked up in a submission as they are spelled (default:
-                    every name its items need, unless the family has a finder)
+                    every name its items need, unless the family has a finder);
+                    CS231N_MODULES: the modules of a CS231n assignment folder that define
+                    its names (``{"cs231n.layers": ("batchnorm_forward", ...)}``, optional)
     finder.py       find(namespaces, sub): recognise the family's objects under other
                     spellings (optional)
     scenarios.py    SCENARIOS: name -> function calling the submission (worker side: numpy
@@ -51,6 +53,7 @@ __all__ = [
     "auto_rubrics",
     "batchable",
     "builtin_rubrics",
+    "cs231n_modules",
     "families",
     "family_of",
     "finders",
@@ -155,6 +158,17 @@ def lookup_names() -> tuple[str, ...]:
             own = [n for i in module.ITEMS for n in i.needs]
         names.extend(own or ())
     return tuple(dict.fromkeys(names))
+
+
+@functools.cache
+def cs231n_modules() -> dict[str, tuple[str, ...]]:
+    """The modules of a CS231n assignment folder that families grade (``CS231N_MODULES`` in
+    their contract: ``{"cs231n.layers": ("batchnorm_forward", ...)}``), in registry order."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for _, module in _each("contract"):
+        for name, names in getattr(module, "CS231N_MODULES", {}).items():
+            merged[name] = tuple(dict.fromkeys([*merged.get(name, ()), *names]))
+    return merged
 
 
 def family_of(category: str) -> Family | None:
