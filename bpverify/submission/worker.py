@@ -41,6 +41,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from bpverify import registry
 from bpverify.contract import ContractError
 from bpverify.options import (
     DEFAULT_MEMORY_MB,
@@ -547,6 +548,7 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
     try:
         _put(resp_fd, (0, "booted", None))
         _, _, (layout, options, lookup) = decode(_get(req_fd, _LEN.unpack(_get(req_fd, 4))[0]))
+        registry.load_worker_side()  # the sandbox hides bpverify's files from here on
         try:
             applied = _sandbox.confine(plan, path, os.getcwd())
         except BaseException:
