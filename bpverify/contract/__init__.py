@@ -178,9 +178,8 @@ CONTRACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(n for i in ITEMS for n in 
 #: the items of other conventions (each family adds its tuple here; see docs/architecture.md).
 from bpverify.contract.engines import CATEGORY as _ENGINE  # noqa: E402 (needs Item)
 from bpverify.contract.engines import ENGINE_ITEMS  # noqa: E402 (needs Item)
-from bpverify.contract.layer_classes import LAYER_CLASS_ITEMS  # noqa: E402 (needs Item)
 
-ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS, *LAYER_CLASS_ITEMS, *ENGINE_ITEMS)
+ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS, *ENGINE_ITEMS)
 
 #: What a submission is called in messages, by its items' category, when not "submission":
 #: an engine's optional operation is "not in this engine".
