@@ -18,8 +18,8 @@ from typing import Any
 
 from rich.console import Console
 
+from bpverify import registry
 from bpverify.batch import grade_all
-from bpverify.contract import ALL_ITEMS
 from bpverify.grading.engine import DEFAULT_SEED, PROFILE_ENV, PROFILES
 from bpverify.grading.rubric import RubricError, load_rubric
 from bpverify.model import SubmissionResult
@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"how many examples per check (default: ${PROFILE_ENV} or dev)")
     grade.add_argument("--examples", type=int, help="examples per check (overrides --profile)")
     grade.add_argument("--only", action="append", metavar="ITEM",
-                       choices=[i.name for i in ALL_ITEMS],
+                       choices=[i.name for i in registry.all_items()],
                        help="check only this item (repeatable)")
     grade.add_argument("--json", metavar="FILE", help="write the full result model as JSON")
     grade.add_argument("--gradescope", metavar="FILE",

@@ -22,7 +22,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from bpverify.contract import ALL_ITEMS, OPTIONAL_ITEMS, Item
+from bpverify import registry
+from bpverify.contract import OPTIONAL_ITEMS, Item
 from bpverify.feedback.diagnose import diagnosis_line
 from bpverify.grading.engine import DEFAULT_SEED, check_submission
 from bpverify.grading.rubric import load_rubric
@@ -94,7 +95,7 @@ def check(
     of names to objects such as ``globals()``.  Every item whose name is found is checked; an
     item that needs a partner (``affine_backward`` needs ``affine_forward``) says so when the
     partner is missing.  ``only`` names the items to check instead (a name or a list of names
-    from ``bpverify.contract.ALL_ITEMS``).  ``profile`` is "dev" (the default, or
+    from ``bpverify.registry.all_items()``).  ``profile`` is "dev" (the default, or
     ``$BPVERIFY_PROFILE``), "ci" or "thorough"; ``seed`` picks the examples (the same seed, the
     same examples).
     """
@@ -124,7 +125,7 @@ def check(
         Path("notebook"), seed=DEFAULT_SEED if seed is None else seed, profile=profile,
         only=wanted, rubric=rules, executor_factory=lambda _path, _spec: InProcessExecutor(sub),
     )
-    by_name = {i.name: i for i in ALL_ITEMS}
+    by_name = {i.name: i for i in registry.all_items()}
     items = tuple(
         replace(r, message=_missing_message(by_name[r.name], found, sub.load_errors))
         if r.status == "not implemented" else r
@@ -173,14 +174,14 @@ def _describe(obj: Any) -> str:
 
 
 def _known_names() -> list[str]:
-    return list(dict.fromkeys(n for i in ALL_ITEMS for n in i.needs))
+    return list(dict.fromkeys(n for i in registry.all_items() for n in i.needs))
 
 
 def _inferred(found: set[str]) -> list[Item]:
     """The items to check: those named after something found, and those (circuits, an engine's
     items) whose every name was found.  Optional items (seconds each) run only when named."""
     optional = {i.name for i in OPTIONAL_ITEMS}
-    return [i for i in ALL_ITEMS if i.name not in optional
+    return [i for i in registry.all_items() if i.name not in optional
             and (i.name in found if i.name in i.needs else set(i.needs) <= found)]
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from bpverify.contract import ALL_ITEMS
+from bpverify.registry import all_items
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
@@ -224,7 +224,7 @@ def _items(only: Iterable[str]) -> tuple[str, ...]:
     if isinstance(only, str):
         raise _must("only", "a list of item names", only)
     names = tuple(only)
-    known = [i.name for i in ALL_ITEMS]
+    known = [i.name for i in all_items()]
     unknown = sorted(n for n in names if n not in known)
     if unknown:
         raise OptionError("only", f"unknown item(s) {unknown}; expected names from "

@@ -152,8 +152,8 @@ class CheckItem(pytest.Item):
         self.item_name, self.check_name = item_name, check_name
 
     def runtest(self) -> None:
-        from bpverify.contract import item_named
         from bpverify.grading.engine import not_implemented, run_named_check
+        from bpverify.registry import item_named
 
         executor, inventory = _loaded(self.config)
         item = item_named(self.item_name)
@@ -194,8 +194,8 @@ class ItemCollector(pytest.Collector):
         self.item_name = item_name
 
     def collect(self) -> Iterator[CheckItem]:
-        from bpverify.contract import item_named
         from bpverify.grading.engine import check_names
+        from bpverify.registry import item_named
 
         item = item_named(self.item_name)
         for check in check_names(item):

@@ -32,6 +32,7 @@ from bpverify.submission.worker import WorkerExecutor
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "reference"
 ESCAPE = Path(__file__).resolve().parent / "hostile" / "escape.py"
+DAEMONS = ESCAPE.with_name("daemons.py")
 FAST = ["--examples", "3", "--timeout", "3", "--memory", "600"]
 CLEAN = ("AddGate", "relu_forward")
 ATTACKED = ("MultiplyGate", "MaxGate", "ExpGate", "ReciprocalGate", "AddConstGate", "ScaleGate",
@@ -168,8 +169,8 @@ def _all_output(attacked: dict) -> str:
 
 
 @functools.cache
-def _reference_result() -> SubmissionResult:
-    return check_submission(REFERENCE, max_examples=3, only=CLEAN + ATTACKED)
+def _reference_result(only: tuple[str, ...] = CLEAN + ATTACKED) -> SubmissionResult:
+    return check_submission(REFERENCE, max_examples=3, only=only)
 
 
 def test_grade_completes_with_every_file_and_records_the_sandbox(attacked: dict) -> None:
@@ -342,6 +343,48 @@ def test_landlock_without_namespaces_still_denies_files(
     assert result.sandbox.startswith(f"landlock abi {SUPPORT.landlock_abi} + no tcp")
     time.sleep(1.5)
     assert not daemon.exists()  # Landlock: no write outside its scratch folder
+
+
+def _daemons(tmp: Path) -> tuple[Path, Path]:
+    """The reference with tests/hostile/daemons.py on top; and the file its daemon may not write."""
+    config = {"daemon_file": str(tmp / "daemon.txt")}
+    sub = tmp / "student" / "daemons.py"
+    sub.parent.mkdir()
+    sub.write_text(_reference_source() + f"\nCONFIG = {config!r}\n" + DAEMONS.read_text())
+    return sub, tmp / "daemon.txt"
+
+
+#: The daemons' items, items built on them, and the later item they aim at (relu_forward).
+AFTER_DAEMONS = ("AddGate", "MultiplyGate", "AddConstGate", "ScaleGate", "SigmoidNeuron",
+                 "relu_forward", "relu_backward", "circuit (x+y)*z", "circuit sigmoid neuron")
+
+
+@needs_full
+def test_daemons_cannot_answer_for_a_later_item(tmp_path: Path) -> None:
+    """Issue 22: a setsid daemon whose write is denied unwound into its copy of the worker's
+    request loop and answered the grader, and a later item failed with "a reply to request N
+    while waiting for M".  A daemon forging replies into the inherited pipe is as harmless."""
+    sub, daemon = _daemons(tmp_path)
+    result = check_submission(sub, max_examples=3, only=AFTER_DAEMONS,
+                              executor_factory=WorkerExecutor)
+    for name in AFTER_DAEMONS:
+        assert result.item(name) == _reference_result(AFTER_DAEMONS).item(name), name
+    assert _processes_mentioning(str(sub)) == [] and not daemon.exists()
+
+
+@pytest.mark.skipif(SUPPORT.landlock_abi < 1, reason="the kernel has no Landlock")
+def test_without_namespaces_a_daemon_still_cannot_answer(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without a PID namespace the daemon lives on; its copy of the worker still never answers
+    (the forger, MultiplyGate, is not called: that level does not end daemons yet)."""
+    _weaker(monkeypatch, namespaces=False, cgroup_pids="")
+    sub, daemon = _daemons(tmp_path)
+    only = ("AddGate", "AddConstGate", "ScaleGate", "SigmoidNeuron", "relu_forward",
+            "relu_backward")
+    result = check_submission(sub, max_examples=3, only=only, executor_factory=WorkerExecutor)
+    for name in only:
+        assert result.item(name) == _reference_result(only).item(name), name
+    assert not daemon.exists()
 
 
 def test_sandbox_off_runs_with_resource_limits_only(tmp_path: Path) -> None:

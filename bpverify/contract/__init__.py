@@ -176,9 +176,8 @@ CONTRACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(n for i in ITEMS for n in 
 #: Every item of every family, in reporting order: the default contract, the optional items, and
 #: the items of other conventions (each family adds its tuple here; see docs/architecture.md).
 from bpverify.contract.engines import ENGINE_ITEMS  # noqa: E402 (needs Item)
-from bpverify.contract.layer_classes import LAYER_CLASS_ITEMS  # noqa: E402 (needs Item)
 
-ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS, *LAYER_CLASS_ITEMS, *ENGINE_ITEMS)
+ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS, *ENGINE_ITEMS)
 
 
 def item_named(name: str) -> Item:

@@ -19,12 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from bpverify import registry
 from bpverify.contract import CIRCUITS, GATES
 from bpverify.feedback.engines import engine_diagnosis
 from bpverify.feedback.families import FAMILY_RULES
 from bpverify.feedback.faults import Fault, locate_fault
-from bpverify.feedback.layer_classes import CATEGORIES as LAYER_CLASS_CATEGORIES
-from bpverify.feedback.layer_classes import layer_class_diagnosis
 from bpverify.feedback.mistakes import IDEAS, found
 from bpverify.feedback.patterns import arr, factor, gate_rules, generic, match, name_list
 from bpverify.model import CheckResult, Diagnosis, ItemResult
@@ -217,12 +216,13 @@ def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     resource = _resource(check)
     if resource:
         return resource
-    if item.category == "engine":  # scalar autograd engines: feedback/engines.py
-        return engine_diagnosis(check, item)
-    if item.category in LAYER_CLASS_CATEGORIES:  # feedback/layer_classes.py, else the rules below
-        own = layer_class_diagnosis(check, item)
+    family = registry.feedback_module(item.category)
+    if family is not None:  # the family's own rules first (bpverify/families/<name>/feedback.py)
+        own: Diagnosis | None = family.diagnose(check, item)
         if own is not None:
             return own
+    if item.category == "engine":  # scalar autograd engines: feedback/engines.py
+        return engine_diagnosis(check, item)
     kind = check.kind
     if kind == "mutates-input":
         what = check.facts.changed_input or next(iter(check.expected or {}), "an input")

@@ -8,12 +8,14 @@ be diagnosed (:func:`found` raises KeyError), so a new rule needs its entry firs
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bpverify import registry
 from bpverify.model import Diagnosis
 
-__all__ = ["IDEAS", "MISTAKES", "KnownMistake", "found", "phrase"]
+__all__ = ["IDEAS", "MISTAKES", "KnownMistake", "add_families", "found", "phrase"]
 
 # The lecture's ideas, in its own words where it has them.
 IDEAS: dict[str, str] = {
@@ -98,11 +100,6 @@ class KnownMistake:
     #: named ("db", "dW1 and dW2").
     phrase: str
     default: str = ""  #: ``{what}`` when the diagnoses name none, or too many
-
-    def __post_init__(self) -> None:
-        if self.idea not in IDEAS:
-            raise ValueError(f"mistake {self.id!r} points to idea {self.idea!r}; expected one "
-                             f"of {', '.join(IDEAS)}")
 
 
 MISTAKES: dict[str, KnownMistake] = {
@@ -190,17 +187,39 @@ MISTAKES: dict[str, KnownMistake] = {
 _MAX_WHATS = 3
 
 
+@functools.cache
+def add_families() -> None:
+    """Add every registered family's ``IDEAS`` and ``MISTAKES`` (a dict and a tuple of
+    :class:`KnownMistake` in its feedback module) to the catalogue, then check that every
+    mistake points to an idea there is."""
+    modules = registry.feedback_modules()
+    for module in modules:
+        IDEAS.update(getattr(module, "IDEAS", {}))
+    for module in modules:
+        for mistake in getattr(module, "MISTAKES", ()):
+            if MISTAKES.get(mistake.id, mistake) != mistake:
+                raise ValueError(f"mistake {mistake.id!r} of {module.__name__} is already in "
+                                 "the catalogue")
+            MISTAKES[mistake.id] = mistake
+    for mistake in MISTAKES.values():
+        if mistake.idea not in IDEAS:
+            raise ValueError(f"mistake {mistake.id!r} points to idea {mistake.idea!r}; "
+                             f"expected one of {', '.join(IDEAS)}")
+
+
 def found(mistake: str, saw: str, *, idea: str | None = None, subject: str = "") -> Diagnosis:
     """The diagnosis of catalogue mistake ``mistake``: what was seen, and its idea (by key).
 
     ``subject`` is the value(s) ``saw`` is about, as it names them ("db", "dW1 and dW2").
     """
+    add_families()
     entry = MISTAKES[mistake]
     return Diagnosis(mistake, saw, IDEAS[idea or entry.idea], subject)
 
 
 def phrase(mistake: str, whats: Sequence[str]) -> str:
     """The mistake's summary phrase with the values a class's diagnoses named; the id if unknown."""
+    add_families()
     entry = MISTAKES.get(mistake)
     if entry is None:
         return mistake

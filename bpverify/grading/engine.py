@@ -21,7 +21,7 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky, UnsatisfiedAssumption
 
-from bpverify.contract import ALL_ITEMS, CIRCUITS, ContractError, Item, item_named
+from bpverify.contract import CIRCUITS, ContractError, Item
 from bpverify.feedback.diagnose import diagnose_item
 from bpverify.grading import oracles
 from bpverify.grading.checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
@@ -37,6 +37,7 @@ from bpverify.options import (
     Profile,
     resolve_profile,
 )
+from bpverify.registry import all_items, item_named
 from bpverify.submission import Executor, InProcessExecutor, LoadSpec, StudentError, load_submission
 from bpverify.version import __version__
 
@@ -341,7 +342,7 @@ def check_submission(
                         only=None if only is None else tuple(only)).only
     prof = resolve_profile(profile)
     n_examples = max_examples or prof.max_examples
-    by_name = {i.name: i for i in ALL_ITEMS}
+    by_name = {i.name: i for i in all_items()}
     rules = load_rubric(rubric)
 
     # Compile the oracles in a thread while the worker boots (XLA compiles without the GIL).

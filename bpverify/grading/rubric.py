@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bpverify.contract import ALL_ITEMS, CONTRACT_NAMES
+from bpverify import registry
+from bpverify.contract import CONTRACT_NAMES
 from bpverify.model import ItemResult
 
 if sys.version_info >= (3, 11):
@@ -36,10 +37,18 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["AUTO_RUBRICS", "BUILTIN", "ItemRule", "Rubric", "RubricError", "choose_rubric",
-           "load_rubric"]
+__all__ = [
+    "AUTO_RUBRICS",
+    "BUILTIN",
+    "ItemRule",
+    "Rubric",
+    "RubricError",
+    "builtin_names",
+    "choose_rubric",
+    "load_rubric",
+]
 
-BUILTIN = ("default", "cs231n", "layer-classes", "autograd")
+BUILTIN = ("default", "cs231n", "autograd")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 _LAYOUTS = ("python", "cs231n")
 #: Checks that are advice, not grading, unless a rubric gives them a weight: softmax_loss at
@@ -146,7 +155,7 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
     if not isinstance(items, dict) or not items:
         raise RubricError(f"{source}: no [items.NAME] tables; expected at least one item, "
                           'e.g. [items.MultiplyGate] with points = 4')
-    contract = {i.name for i in ALL_ITEMS}
+    contract = {i.name for i in registry.all_items()}
     rules = []
     for name, spec in items.items():
         where = _where(source, f"items.{name!r}")
@@ -176,7 +185,7 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
             names=tuple(names),
             module=module,
         ))
-    order = [i.name for i in ALL_ITEMS]
+    order = [i.name for i in registry.all_items()]
     rules.sort(key=lambda r: order.index(r.name))
     return Rubric(
         name=str(data.get("name", Path(source).stem)),
@@ -194,8 +203,6 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
 #: after the default contract: (rubric, what its names look like, the names that select it).
 #: A family that follows another convention adds its row (see docs/architecture.md).
 AUTO_RUBRICS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("layer-classes", "layer classes in the style of Deep Learning from Scratch",
-     ("MulLayer", "AddLayer", "Relu", "Sigmoid", "Affine", "SoftmaxWithLoss")),
     ("autograd", "a scalar autograd engine", ("Value",)),
 ]
 
@@ -212,7 +219,7 @@ def choose_rubric(path: str | Path, found: Iterable[str]) -> tuple[str, str]:
                           "rubric (--rubric chooses another)")
     names = set(found)
     own = len(names & set(CONTRACT_NAMES))
-    for rubric, what, selecting in AUTO_RUBRICS:
+    for rubric, what, selecting in [*AUTO_RUBRICS, *registry.auto_rubrics()]:
         hits = [n for n in selecting if n in names]
         # More of a family's names than of the contract's: a book's layer file also defines
         # a TwoLayerNet, which is not the contract's.
@@ -231,15 +238,45 @@ def load_rubric(name_or_path: str | Path | Rubric | None = None) -> Rubric:
     if isinstance(name_or_path, Rubric):
         return name_or_path
     spec = str(name_or_path or "default")
-    if spec in BUILTIN:
-        path = Path(__file__).parent / "rubrics" / f"{spec}.toml"
+    builtin = spec in builtin_names()
+    if builtin:
+        path = registry.rubric_file(spec) or Path(__file__).parent / "rubrics" / f"{spec}.toml"
     else:
         path = Path(spec)
         if not path.is_file():
             raise RubricError(f"rubric {spec!r}: no such file and not a built-in rubric; "
-                              f"expected a .toml file or one of {', '.join(BUILTIN)}")
+                              f"expected a .toml file or one of {', '.join(builtin_names())}")
+    data = _read_toml(path)
+    if builtin:
+        for fragment in registry.rubric_fragments(spec):
+            _add_fragment(data, _read_toml(fragment), str(fragment))
+    return parse_rubric(data, spec if builtin else str(path))
+
+
+def builtin_names() -> tuple[str, ...]:
+    """Every built-in rubric's name: the core's and the families' own."""
+    return (*BUILTIN, *registry.builtin_rubrics())
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise RubricError(f"{path}: not valid TOML: {exc}") from None
-    return parse_rubric(data, str(path) if spec not in BUILTIN else spec)
+
+
+def _add_fragment(data: dict[str, Any], fragment: dict[str, Any], source: str) -> None:
+    """Add a family's items to a built-in rubric: its ``[items.X]`` tables, each with the
+    fragment's ``[weights]`` under its own."""
+    unknown = sorted(set(fragment) - {"weights", "items"})
+    if unknown:
+        raise RubricError(f"{source}: unknown top-level key(s) {unknown}; a rubric fragment "
+                          "has only [weights] and [items.NAME] tables")
+    weights = dict(fragment.get("weights", {}))
+    items = data.setdefault("items", {})
+    for name, spec in dict(fragment.get("items", {})).items():
+        if name in items:
+            raise RubricError(f"{source}: item {name!r} is already in the rubric")
+        spec = dict(spec)
+        spec["weights"] = {**weights, **dict(spec.get("weights", {}))}
+        items[name] = spec

@@ -24,7 +24,7 @@ import shlex
 import zipfile
 from pathlib import Path
 
-from bpverify.grading.rubric import BUILTIN, RubricError, load_rubric
+from bpverify.grading.rubric import RubricError, builtin_names, load_rubric
 from bpverify.options import DEFAULT_SEED, FLAGS, GradeOptions, OptionError, Sandbox
 from bpverify.version import __version__
 
@@ -122,7 +122,7 @@ def bundle_files(*, rubric: str = "default", seed: int = DEFAULT_SEED,
         "run_autograder": (_RUN.format(version=__version__, options=options).encode(),
                            _EXECUTABLE),
     }
-    if rubric not in BUILTIN:
+    if rubric not in builtin_names():
         files["rubric.toml"] = (Path(rubric).read_bytes(), _FILE)
     files.update(_source_files())
     return files
@@ -165,7 +165,7 @@ def _grade_options(*, rubric: str, seed: int, examples: int | None, profile: str
         load_rubric(rubric)
     except RubricError as exc:
         raise BundleError(str(exc)) from None
-    where = rubric if rubric in BUILTIN else "$ROOT/source/rubric.toml"
+    where = rubric if rubric in builtin_names() else "$ROOT/source/rubric.toml"
     args = [f'--rubric "{where}"', f"--seed {options.seed}"]
     if options.examples is not None:
         args.append(f"--examples {options.examples}")

@@ -41,11 +41,12 @@ from typing import Any
 
 import numpy as np
 
+from bpverify import registry
 from bpverify.submission.legacy import legacy_hint
 from bpverify.submission.namespace import LoadedSubmission, describe_exception
 from bpverify.submission.standins import StandInModule, StandIns
 
-__all__ = ["GRADED_MODULES", "legacy_hint", "load_cs231n"]
+__all__ = ["GRADED_MODULES", "graded_modules", "legacy_hint", "load_cs231n"]
 
 _LAYER_NAMES = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
                 "softmax_loss", "svm_loss")
@@ -121,7 +122,7 @@ class _Loader:
     def _recover(self, name: str, exc: BaseException) -> bool:
         """Stand in for what made importing ``name`` fail, if grading does not need it."""
         if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.startswith("cs231n.") \
-                and exc.name not in GRADED_MODULES:
+                and exc.name not in graded_modules():
             self._stand_in(exc.name, f"{exc.name} is not in the folder (it may need building)")
             self.sub.notes.append(f"{exc.name} is not in the folder; a stand-in took its "
                                   "place (grading does not need it)")
@@ -138,7 +139,7 @@ class _Loader:
             return False
         module = self._module_of(file)
         why = _explain(exc, Path(file).name)
-        if module in GRADED_MODULES:
+        if module in graded_modules():
             if module == name or module not in self.failed:
                 return False
             # A graded module that failed on its own, imported again through a package
@@ -255,8 +256,23 @@ class FullyConnectedAsThreeLayer:
         return self.net.loss(X, y)
 
 
+def graded_modules() -> dict[str, tuple[str, ...]]:
+    """The modules graded, in import order, with the names each may define: the core's
+    (:data:`GRADED_MODULES`), then each family's (``CS231N_MODULES`` in its contract)."""
+    merged = dict(GRADED_MODULES)
+    for module, names in registry.cs231n_modules().items():
+        merged[module] = tuple(dict.fromkeys([*merged.get(module, ()), *names]))
+    return merged
+
+
 def _names(sub: LoadedSubmission, modules: dict[str, types.ModuleType],
            options: dict[str, Any]) -> None:
+    for module, names in registry.cs231n_modules().items():
+        found = modules.get(module)
+        for name in names:
+            if found is not None and name not in sub.names and callable(getattr(found, name,
+                                                                                 None)):
+                sub.names[name] = getattr(found, name)
     layers = modules.get("cs231n.layers")
     for name in _LAYER_NAMES:
         if layers is not None and callable(getattr(layers, name, None)):
@@ -291,8 +307,9 @@ def load_cs231n(sub: LoadedSubmission, options: dict[str, Any] | None = None) ->
         del sys.modules[name]  # a previous submission's package must not be reused
     forced = [str(m) for m in options.get("stand_in", [])]
     modules: dict[str, types.ModuleType] = {}
+    graded = graded_modules()
     with _Loader(root, sub, forced) as loader:
-        for name in GRADED_MODULES:
+        for name in graded:
             if not (root / loader.rel(name)).exists():
                 continue
             module = loader.load(name)
@@ -300,7 +317,7 @@ def load_cs231n(sub: LoadedSubmission, options: dict[str, Any] | None = None) ->
                 modules[name] = module
     for name, why in loader.failed.items():
         sub.load_errors.append(why)
-        for contract_name in GRADED_MODULES[name]:
+        for contract_name in graded[name]:
             sub.unavailable.setdefault(contract_name, why)
     sub.modules = list(modules.values())
     _names(sub, modules, options)

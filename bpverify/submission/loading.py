@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from bpverify.contract import CONTRACT_NAMES, GATES
+from bpverify import registry
+from bpverify.contract import GATES
 from bpverify.submission.cs231n import load_cs231n
 from bpverify.submission.engines import find_engine
-from bpverify.submission.layer_classes import find_layer_classes
 from bpverify.submission.namespace import LoadedSubmission, describe_exception
 
 __all__ = [
@@ -149,7 +149,7 @@ def find_names(
     rubric's ``lookup`` module restriction matches the mapping's ``__name__``.
     """
     lookup = lookup or {}
-    for name in dict.fromkeys([*CONTRACT_NAMES, *lookup]):
+    for name in dict.fromkeys([*registry.lookup_names(), *lookup]):
         aliases, module = lookup.get(name, ((name,), None))
         where = [ns for ns in namespaces if module is None
                  or str(ns.get("__name__", "")).rsplit(".", 1)[-1] == module
@@ -164,7 +164,7 @@ def find_names(
             else:
                 sub.names[name] = obj
             break
-    for finder in FINDERS:
+    for finder in [*FINDERS, *registry.finders()]:
         finder(namespaces, sub)
 
 
@@ -174,7 +174,6 @@ def find_names(
 #: A finder takes mappings, not modules, so that the notebook API can run it on ``globals()``.
 Finder = Callable[[Sequence[Mapping[str, Any]], LoadedSubmission], None]
 FINDERS: list[Finder] = []
-FINDERS.append(find_layer_classes)
 FINDERS.append(find_engine)
 
 

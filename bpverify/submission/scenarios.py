@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from bpverify import registry
 from bpverify.contract import CIRCUITS, GATES, ContractError, Opaque, as_gradients
 from bpverify.submission.engines import ENGINE_SCENARIOS
 from bpverify.submission.namespace import LoadedSubmission
@@ -38,7 +39,7 @@ from bpverify.submission.replies import (
     TrainReply,
 )
 
-__all__ = ["SCENARIOS", "InProcessExecutor", "copied", "plain", "run_scenario"]
+__all__ = ["SCENARIOS", "InProcessExecutor", "copied", "plain", "run_scenario", "scenario_named"]
 
 
 # --- plain data -------------------------------------------------------------------------
@@ -366,15 +367,16 @@ def many(
     start = time.monotonic()
     longest = 0.0
     for scenario, kwargs in calls:
-        if scenario not in BATCHABLE:
+        batchable = (*BATCHABLE, *registry.batchable())
+        if scenario not in batchable:
             raise ValueError(f"many: scenario {scenario!r} cannot be batched; expected one of "
-                             f"{', '.join(BATCHABLE)}")
+                             f"{', '.join(batchable)}")
         if replies and time_limit is not None:
             elapsed = time.monotonic() - start
             if elapsed + longest > time_limit:
                 break
         began = time.monotonic()
-        replies.append(SCENARIOS[scenario](sub, **kwargs))
+        replies.append(scenario_named(scenario)(sub, **kwargs))
         longest = max(longest, time.monotonic() - began)
     return replies
 
@@ -387,10 +389,19 @@ SCENARIOS: dict[str, Callable[..., Any]] = {
 SCENARIOS.update(ENGINE_SCENARIOS)  # scalar autograd engines (submission/engines.py)
 
 
+def scenario_named(name: str) -> Callable[..., Any]:
+    """The scenario called ``name``: one of :data:`SCENARIOS` or of a registered family."""
+    found = SCENARIOS.get(name) or registry.scenarios().get(name)
+    if found is None:
+        raise KeyError(f"unknown scenario {name!r}")
+    return found
+
+
 def run_scenario(sub: LoadedSubmission, scenario: str, **kwargs: Any) -> Any:
     """Run one scenario; only StudentError and ContractError leave it."""
+    fn = scenario_named(scenario)
     with np.errstate(all="ignore"):
-        return SCENARIOS[scenario](sub, **kwargs)
+        return fn(sub, **kwargs)
 
 
 class InProcessExecutor:

@@ -41,6 +41,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from bpverify import registry
 from bpverify.contract import ContractError
 from bpverify.options import (
     DEFAULT_MEMORY_MB,
@@ -545,10 +546,12 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
         traceback.print_exc(file=crash)
         crash.flush()
         os._exit(3)
+    me = os.getpid()  # only this process speaks for the worker (see _only_the_worker)
     capture = _Capture()
     try:
         _put(resp_fd, (0, "booted", None))
         _, _, (layout, options, lookup) = decode(_get(req_fd, _LEN.unpack(_get(req_fd, 4))[0]))
+        registry.load_worker_side()  # the sandbox hides bpverify's files from here on
         try:
             applied = _sandbox.confine(plan, path, os.getcwd())
         except BaseException:
@@ -558,6 +561,7 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
         sys.stdout = sys.stderr = capture
         _sandbox.set_where(Path(path).name)
         sub = LoadSpec(layout, options, lookup).load(path)
+        _only_the_worker(me, namespaces)
         _put(resp_fd, (0, "ready", _sandbox.describe_applied(plan, namespaces, applied)))
         while True:
             head = _get(req_fd, 4)
@@ -568,6 +572,7 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
             capture.take()
             _sandbox.set_where(_where(scenario, kwargs, Path(path)))
             reply = _run(sub, seq, scenario, kwargs, capture)
+            _only_the_worker(me, namespaces)
             try:
                 body = encode(reply)
             except Exception as exc:  # e.g. MemoryError copying a huge array
@@ -582,6 +587,31 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
             _put(resp_fd, body)
     except BaseException:  # e.g. a KeyboardInterrupt the submission scheduled
         os._exit(_INTERRUPTED)
+
+
+def _only_the_worker(me: int, namespaces: str) -> None:  # pragma: no cover - in the worker
+    """After the submission ran: no other process may answer the grader.
+
+    A process the submission forked is a copy of the worker, pipes and request loop included:
+    if it returns or raises out of the submission's code (a daemon whose write is denied), it
+    would send a reply and read the next request, and the grader would later get a stale reply
+    for another item.  Such a copy ends here.  In its PID namespace the worker is PID 1, so it
+    also ends every other process there (kill(-1) reaches only the namespace) and reaps them:
+    nothing the call started outlives it, so no daemon holds the pipes to write into later.
+    """
+    if os.getpid() != me:
+        os._exit(0)
+    if not namespaces or me != 1:
+        return
+    while True:  # each round ends what a thread of the submission may have forked meanwhile
+        with contextlib.suppress(OSError):
+            os.kill(-1, signal.SIGKILL)
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
 
 
 def _contract_error(message: str, facts: dict[str, Any]) -> ContractError:

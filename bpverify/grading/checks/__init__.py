@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bpverify import registry
 from bpverify.contract import Item
 from bpverify.grading.checks.base import Check, CheckFailed, plain_case
 from bpverify.grading.checks.circuits import circuit_checks, circuit_trace
 from bpverify.grading.checks.demo import spiral_checks
 from bpverify.grading.checks.engines import engine_checks
 from bpverify.grading.checks.gates import gate_checks
-from bpverify.grading.checks.layer_classes import layer_class_checks, layer_net_checks
 from bpverify.grading.checks.layers import layer_checks
 from bpverify.grading.checks.losses import loss_checks
 from bpverify.grading.checks.nets import net_checks
@@ -29,19 +29,19 @@ FAMILIES: dict[str, Callable[[Item], list[Check]]] = {
     "net": lambda item: net_checks(item.name),
     "circuit": lambda item: circuit_checks(item.name),
     "demo": lambda item: spiral_checks(item.needs[0]),
-    "layer-class": lambda item: layer_class_checks(item.name),
-    "layer-class-net": lambda item: layer_net_checks(item.name),
     "engine": lambda item: engine_checks(item.name),
 }
 
 
 def checks_for(item: Item) -> list[Check]:
     """The checks of one item, in reporting order."""
-    try:
-        family = FAMILIES[item.category]
-    except KeyError:
-        raise ValueError(
-            f"item {item.name!r} has category {item.category!r}; expected one of "
-            f"{', '.join(FAMILIES)}"
-        ) from None
-    return family(item)
+    family = FAMILIES.get(item.category)
+    if family is not None:
+        return family(item)
+    module = registry.checks_module(item.category)
+    if module is None:
+        known = [*FAMILIES, *(c for f in registry.families() for c in f.categories)]
+        raise ValueError(f"item {item.name!r} has category {item.category!r}; expected one of "
+                         f"{', '.join(known)}")
+    checks: list[Check] = module.checks_for(item)
+    return checks

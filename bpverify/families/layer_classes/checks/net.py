@@ -17,7 +17,14 @@ from hypothesis.extra import numpy as hnp
 
 from bpverify import strategies
 from bpverify.contract import ContractError
-from bpverify.contract.layer_classes import NET_LAYERS
+from bpverify.families.layer_classes.checks.book import (
+    book_dx_shift,
+    book_loss,
+    close_to,
+    judge_loss_value,
+)
+from bpverify.families.layer_classes.checks.facts import interface_of
+from bpverify.families.layer_classes.contract import NET_LAYERS
 from bpverify.grading import oracles
 from bpverify.grading.checks.base import (
     Case,
@@ -29,13 +36,6 @@ from bpverify.grading.checks.base import (
     judge_numerical,
     nearby,
 )
-from bpverify.grading.checks.layer_classes.book import (
-    book_dx_shift,
-    book_loss,
-    close_to,
-    judge_loss_value,
-)
-from bpverify.grading.checks.layer_classes.facts import interface_of
 from bpverify.grading.compare import tolerance_for, working_dtype
 from bpverify.model import Facts
 from bpverify.submission import Executor, StudentError

@@ -15,7 +15,13 @@ from hypothesis.extra import numpy as hnp
 
 from bpverify import strategies
 from bpverify.contract import ContractError, as_gradients
-from bpverify.contract.layer_classes import LAYER_CLASSES
+from bpverify.families.layer_classes.checks.book import book_dx_shift, judge_loss_value
+from bpverify.families.layer_classes.checks.facts import (
+    cached_mask,
+    ignored_input,
+    interface_of,
+)
+from bpverify.families.layer_classes.contract import LAYER_CLASSES
 from bpverify.grading import oracles
 from bpverify.grading.checks.base import (
     Case,
@@ -31,12 +37,6 @@ from bpverify.grading.checks.base import (
     weighted_sum,
 )
 from bpverify.grading.checks.gates import STABLE_FROM
-from bpverify.grading.checks.layer_classes.book import book_dx_shift, judge_loss_value
-from bpverify.grading.checks.layer_classes.facts import (
-    cached_mask,
-    ignored_input,
-    interface_of,
-)
 from bpverify.grading.compare import tolerance_for, working_dtype
 from bpverify.model import Facts
 from bpverify.submission import Executor, StudentError

@@ -23,8 +23,18 @@ backward reveals when asked again).
 
 from __future__ import annotations
 
-from bpverify.grading.checks.layer_classes.book import BOOK_DELTA
-from bpverify.grading.checks.layer_classes.classes import layer_class_checks
-from bpverify.grading.checks.layer_classes.net import layer_net_checks
+from bpverify.contract import Item
+from bpverify.families.layer_classes.checks.book import BOOK_DELTA
+from bpverify.families.layer_classes.checks.classes import layer_class_checks
+from bpverify.families.layer_classes.checks.net import layer_net_checks
+from bpverify.families.layer_classes.contract import NET_CATEGORY
+from bpverify.grading.checks.base import Check
 
-__all__ = ["BOOK_DELTA", "layer_class_checks", "layer_net_checks"]
+__all__ = ["BOOK_DELTA", "checks_for", "layer_class_checks", "layer_net_checks"]
+
+
+def checks_for(item: Item) -> list[Check]:
+    """The checks of a layer class, or of the book's net built from the student's classes."""
+    if item.category == NET_CATEGORY:
+        return layer_net_checks(item.name)
+    return layer_class_checks(item.name)

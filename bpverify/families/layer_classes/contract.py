@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from bpverify.contract import Item
 
 __all__ = [
+    "ITEMS",
     "LAYER_CLASSES",
-    "LAYER_CLASS_ITEMS",
     "LAYER_NET",
     "NET_LAYERS",
     "LayerClassSpec",
     "name_key",
 ]
 
-#: The category of the family's items (the checks are in grading/checks/layer_classes/).
+#: The category of the family's items (the checks are in checks/).
 CATEGORY = "layer-class"
 NET_CATEGORY = "layer-class-net"
 
@@ -75,7 +75,7 @@ LAYER_NET = "TwoLayerNet (layers)"
 NET_LAYERS: dict[str, str] = {"Affine1": "Affine", "Relu1": "Relu", "Affine2": "Affine",
                               "SoftmaxWithLoss": "SoftmaxWithLoss"}
 
-LAYER_CLASS_ITEMS: tuple[Item, ...] = (
+ITEMS: tuple[Item, ...] = (
     *(Item(name, CATEGORY, (name,)) for name in LAYER_CLASSES),
     Item(LAYER_NET, NET_CATEGORY, ("Affine", "Relu", "SoftmaxWithLoss")),
 )

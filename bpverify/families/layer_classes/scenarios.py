@@ -1,6 +1,6 @@
 """Layer classes in the style of "Deep Learning from Scratch": find them, and run them.
 
-The finder (:mod:`bpverify.submission.layer_class_finder`, registered in
+The finder (:mod:`bpverify.families.layer_classes.finder`, registered in
 :data:`bpverify.submission.loading.FINDERS`) recognises the book's classes under the names
 learners give them and explains a class without the book's interface.  The scenarios (added
 to :data:`bpverify.submission.scenarios.SCENARIOS`) build a class, call ``forward`` and
@@ -17,12 +17,11 @@ from typing import Any
 import numpy as np
 
 from bpverify.contract import ContractError
-from bpverify.contract.layer_classes import LAYER_CLASSES, LayerClassSpec
-from bpverify.submission.layer_class_finder import (
+from bpverify.families.layer_classes.contract import LAYER_CLASSES, LayerClassSpec
+from bpverify.families.layer_classes.finder import (
     Interface,
     binds,
     edit_distance,
-    find_layer_classes,
     interface_of,
     interface_problem,
     typo_of,
@@ -31,13 +30,12 @@ from bpverify.submission.namespace import (
     LoadedSubmission,
     student_error,
 )
-from bpverify.submission.scenarios import SCENARIOS, copied, plain
+from bpverify.submission.scenarios import copied, plain
 
 __all__ = [
-    "LAYER_CLASS_SCENARIOS",
+    "SCENARIOS",
     "Interface",
     "edit_distance",
-    "find_layer_classes",
     "interface_of",
     "interface_problem",
 ]
@@ -213,9 +211,8 @@ def layer_class_net_loss(sub: LoadedSubmission, params: dict[str, Any], x: Any, 
     return plain(_net_forward(_net_layers(sub, params), copied(x), copied(t), None))
 
 
-LAYER_CLASS_SCENARIOS: dict[str, Callable[..., Any]] = {
+SCENARIOS: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (layer_class_interface, layer_class, layer_class_forward, layer_class_pair,
               layer_class_net, layer_class_net_loss)
 }
-SCENARIOS.update(LAYER_CLASS_SCENARIOS)

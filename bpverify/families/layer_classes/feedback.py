@@ -5,7 +5,7 @@ The checks (grading/checks/layer_classes/) say what they established in a failed
 ``interface``, ``ignores-input``, ``caches-mask``) and facts: the names involved (``got_name`` for
 ``expected_name``: a method ``foward``, an attribute ``self.w``, an undefined ``np``) and, for
 the net, the guilty call (``where`` = "Affine2.backward", one of
-:data:`~bpverify.contract.layer_classes.NET_LAYERS`) with the value it got wrong.  The value
+:data:`.contract.NET_LAYERS`) with the value it got wrong.  The value
 rules read the minimal example, as every family's do.  What is not recognised here falls back
 to the rules every item shares (shapes, returns, in-place changes, shared state).
 """
@@ -17,17 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from bpverify.contract.layer_classes import CATEGORY, NET_CATEGORY, NET_LAYERS
-from bpverify.feedback.mistakes import IDEAS, MISTAKES, KnownMistake, found
+from bpverify.families.layer_classes.contract import CATEGORY, NET_CATEGORY, NET_LAYERS
+from bpverify.feedback.mistakes import KnownMistake, found
 from bpverify.feedback.patterns import arr, gate_rules, generic, match, sigmoid, wrong_values
 from bpverify.model import CheckResult, Diagnosis, ItemResult
 
-__all__ = ["CATEGORIES", "layer_class_diagnosis"]
+__all__ = ["CATEGORIES", "IDEAS", "MISTAKES", "diagnose"]
 
 #: The item categories these rules diagnose.
 CATEGORIES = (CATEGORY, NET_CATEGORY)
 
-IDEAS.update({
+IDEAS: dict[str, str] = {
     "method-names": "the net calls every layer's forward and backward by those exact names, so "
                     "a method spelled otherwise is never called",
     "indent": "a method is a function indented one level under its class line, at the level "
@@ -47,8 +47,8 @@ IDEAS.update({
                  "dx = dout·y and dy = dout·x, with this call's x and y, never a constant",
     "blame": "a net is a chain of layers, each right on its own inputs: the first layer that is "
              "wrong on the values it received is the one to fix",
-})
-for _m in (
+}
+MISTAKES: tuple[KnownMistake, ...] = (
     KnownMistake("misspelled-method", "method-names", "misspelled forward or backward"),
     KnownMistake("misplaced-method", "indent",
                  "defined a method outside its class or inside another method"),
@@ -67,8 +67,7 @@ for _m in (
                  "used a constant in {what} where an input belongs", "a gradient"),
     KnownMistake("wrong-layer-in-net", "blame",
                  "had {what} break the net built from their layers", "a layer class"),
-):
-    MISTAKES.setdefault(_m.id, _m)
+)
 
 #: The lecture's gate of the same maths, for the gate patterns (switcher, distributor, σ).
 _GATE_OF = {"MulLayer": "MultiplyGate", "AddLayer": "AddGate", "Sigmoid": "SigmoidGate"}
@@ -272,7 +271,7 @@ def _net(check: CheckResult, item: ItemResult) -> Diagnosis | None:
                  f"the net gave it ({f.value} differs)", subject=cls)
 
 
-def layer_class_diagnosis(check: CheckResult, item: ItemResult) -> Diagnosis | None:
+def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     """The mistake behind a failed check of a layer class or of the net built from them, or
     None to leave it to the rules every item shares."""
     if item.category == NET_CATEGORY:
@@ -298,5 +297,5 @@ def layer_class_diagnosis(check: CheckResult, item: ItemResult) -> Diagnosis | N
         status = {c.name: c for c in item.checks}
         fwd, bwd = status.get("forward"), status.get("backward")
         if fwd is not None and fwd.status == "failed" and bwd is not None and bwd.passed:
-            return layer_class_diagnosis(fwd, item)
+            return diagnose(fwd, item)
     return None

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from bpverify.contract import ContractError, as_gradients
-from bpverify.contract.layer_classes import LAYER_CLASSES
+from bpverify.families.layer_classes.contract import LAYER_CLASSES
 from bpverify.grading.checks.base import Case, CheckFailed
 from bpverify.submission import Executor, StudentError
 

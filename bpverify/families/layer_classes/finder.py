@@ -1,7 +1,7 @@
 """Finding the book's layer classes under the names learners give them, and their interface.
 
 The finder (registered in :data:`bpverify.submission.loading.FINDERS` through
-:mod:`bpverify.submission.layer_classes`) recognises the book's classes under the names
+:mod:`bpverify.families.layer_classes.scenarios`) recognises the book's classes under the names
 learners give them (``Mullayer``, ``ReLU``, ``SoftMaxWithLoss``, a name a letter or two off)
 and says what it did in the submission's notes.  :func:`interface_of` explains a class that
 does not have the book's interface (a misspelled method, a method outside its class, another
@@ -17,14 +17,14 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from bpverify.contract.layer_classes import LAYER_CLASSES, LayerClassSpec, name_key
+from bpverify.families.layer_classes.contract import LAYER_CLASSES, LayerClassSpec, name_key
 from bpverify.submission.namespace import LoadedSubmission
 
 __all__ = [
     "Interface",
     "binds",
     "edit_distance",
-    "find_layer_classes",
+    "find",
     "interface_of",
     "interface_problem",
     "typo_of",
@@ -79,7 +79,7 @@ def _module_methods(namespaces: Sequence[Mapping[str, Any]]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def find_layer_classes(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) -> None:
+def find(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) -> None:
     """Add the book's layer classes found in ``namespaces`` to ``sub.names``, with notes."""
     classes = _classes(namespaces)
     renamed: list[str] = []
