@@ -99,6 +99,9 @@ class Family:
     categories: tuple[str, ...]  #: the categories of its items (``Item.category``)
     rubric: str | None = None  #: the name of its own built-in rubric (``rubric.toml``)
     auto: AutoRubric | None = None  #: when its rubric is chosen without ``--rubric``
+    #: What a submission is called in messages about its items: an engine's optional
+    #: operation is "not in this engine".
+    noun: str = "submission"
     package: str = ""  #: its dotted package, filled in by the registry
 
     @property

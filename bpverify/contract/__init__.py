@@ -177,7 +177,6 @@ CONTRACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(n for i in ITEMS for n in 
 #: :func:`bpverify.registry.all_items` (a family adds none here; see docs/architecture.md).
 ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS)
 
-
 def item_named(name: str) -> Item:
     """The item called ``name``, or a ValueError that lists the names there are."""
     for item in ALL_ITEMS:

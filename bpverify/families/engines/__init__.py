@@ -9,4 +9,5 @@ FAMILY = Family(
     categories=("engine",),
     rubric="autograd",
     auto=AutoRubric("a scalar autograd engine", ("Value",)),
+    noun="engine",
 )
