@@ -226,3 +226,25 @@ def test_chapter_5_forms_lose_no_points() -> None:
                                      max_examples=FEW, only=["Affine", "SoftmaxWithLoss"])
     judged = {(i.name, c.name): c.status for i in full.items for c in i.checks}
     assert judged["Affine", "nd input"] == judged["SoftmaxWithLoss", "integer labels"] == "passed"
+
+
+def test_imports_resolve_as_the_learner_ran_them_with_stand_ins_for_unused_libraries(
+        tmp_path: Path) -> None:
+    """A helper module importing a library grading never uses (PIL), and imports written from
+    the repository's root: both load in the isolated worker, and the notes say how."""
+    wild, js = HERE / "wild", tmp_path / "r.json"
+
+    def grade(path: Path, item: str) -> SubmissionResult:
+        assert main(["grade", str(path), "--profile", PROFILE, "--examples", str(FEW),
+                     "--only", item, "--rubric", "layer-classes", "--json", str(js)]) == 0
+        result = SubmissionResult.from_dict(json.loads(js.read_text()))
+        assert "in-process" not in result.sandbox
+        assert result.items[0].status == "passed", result.items[0].message
+        return result
+
+    notes = grade(wild / "picture_helper" / "sigmoid.py", "Sigmoid").notes
+    assert any("func.py imports PIL (not installed where bpverify grades): a stand-in took "
+               "its place" in n for n in notes)
+    root = wild / "repo_root"
+    notes = grade(root / "src" / "ch05" / "softmax_loss.py", "SoftmaxWithLoss").notes
+    assert f"imports of src resolve from {root}: loaded as if run from there" in notes

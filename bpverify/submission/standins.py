@@ -1,4 +1,4 @@
-"""Stand-ins: placeholder modules for what a CS231n folder imports but grading does not need.
+"""Stand-ins: placeholder modules for what a submission imports but grading does not need.
 
 A module that is not installed where bpverify grades (``matplotlib``, ``PIL``, the Cython
 ``im2col`` extension, ...) or that the rubric leaves out is replaced by a :class:`StandInModule`
@@ -133,4 +133,21 @@ class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         pass
+
+    def notes(self, how: str) -> list[str]:
+        """One note per stood-in top-level module: who imported it, ``how`` it came to be."""
+        roots = sorted({n for n in self.used if n.rpartition(".")[0] not in self.used})
+        return [f"{self.used[n]} imports {n} ({how}): "
+                + ("a Python 2 compatibility shim took its place"
+                   if n.split(".")[0] in ("past", "future", "six", "cPickle") else
+                   "a stand-in took its place, which fails only if graded code uses it")
+                for n in roots]
+
+    @staticmethod
+    def forget(before: set[str]) -> None:
+        """Take the stand-ins made since ``before`` out of sys.modules (the names graded code
+        bound to them stay bound)."""
+        for name in [m for m in sys.modules if m not in before]:
+            if isinstance(sys.modules[name], StandInModule):
+                del sys.modules[name]
 
