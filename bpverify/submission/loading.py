@@ -77,10 +77,6 @@ def load_submission(
     # book's sys.path.append(os.pardir) reaches a sibling common/ folder).
     roots = list(dict.fromkeys([str(path if path.is_dir() else path.parent),
                                 str(path.parent if path.is_dir() else path.parent.parent)]))
-    libraries = [p for p in map(os.path.realpath, filter(None, sys.path))
-                 if p.startswith(roots[-1] + "/")]
-    sys.path[:0] = roots
-    before = set(sys.modules)
     # In the sandbox only these paths are readable, not the folders that hold them.
     own_paths = import_paths(path)
     siblings = _Siblings(own_paths)
@@ -91,13 +87,18 @@ def load_submission(
                                  if str(Path(p).parent) in far))
         sub.notes.append(f"imports of {names} resolve from {far[0]}: loaded as if run from "
                          "there")
+    top = far[0] if far else roots[-1]  # the folder the student's run could import from
+    libraries = [p for p in map(os.path.realpath, filter(None, sys.path))
+                 if p.startswith(top + "/")]
+    sys.path[:0] = roots
+    before = set(sys.modules)
     sys.meta_path.insert(0, siblings)
     own = _OwnName(path.name, modname) if path.is_dir() else None
     if own is not None and own.usable():
         sys.meta_path.insert(0, own)
     # A library the submission's files import but grading never uses (PIL to show a picture)
     # gets a stand-in when it is missing, as in a CS231n folder; each is listed in the notes.
-    missing = StandIns(Path(roots[0]), (), last=True)
+    missing = StandIns(Path(top), (), last=True, libraries=libraries)
     sys.meta_path.append(missing)
     try:
         if path.is_dir():
@@ -147,7 +148,7 @@ def load_submission(
         if own is not None and own in sys.meta_path:
             sys.meta_path.remove(own)
             own.forget()
-        _forget_siblings(before, roots[0], far[0] if far else roots[-1], libraries)
+        _forget_siblings(before, roots[0], top, libraries)
     sub.modules = modules
     find_names(sub, [vars(m) for m in modules], lookup)
     return sub

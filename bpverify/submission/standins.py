@@ -95,8 +95,11 @@ def _shims() -> dict[str, dict[str, Any]]:
 class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds stand-ins: first for the modules forced by the rubric, last for missing ones."""
 
-    def __init__(self, root: Path, forced: Sequence[str], last: bool) -> None:
+    def __init__(self, root: Path, forced: Sequence[str], last: bool,
+                 libraries: Sequence[str] = ()) -> None:
         self.root, self.forced, self.last = str(root) + "/", tuple(forced), last
+        #: Folders under ``root`` that are no submission's (a virtual environment beside it).
+        self.libraries = tuple(p.rstrip("/") + "/" for p in libraries)
         self.shims = _shims()
         self.used: dict[str, str] = {}  # module -> who imported it
 
@@ -105,6 +108,8 @@ class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         frame = sys._getframe(2)
         while frame is not None:
             name = frame.f_code.co_filename
+            if name.startswith(self.libraries):
+                return None
             if name.startswith(self.root):
                 return name[len(self.root):]
             if "importlib" not in name and name != __file__:
