@@ -18,6 +18,7 @@ __all__ = [
     "GATES",
     "ITEMS",
     "OPTIONAL_ITEMS",
+    "SUBMISSION_NOUNS",
     "Circuit",
     "ContractError",
     "Gate",
@@ -175,9 +176,14 @@ CONTRACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(n for i in ITEMS for n in 
 
 #: Every item of every family, in reporting order: the default contract, the optional items, and
 #: the items of other conventions (each family adds its tuple here; see docs/architecture.md).
+from bpverify.contract.engines import CATEGORY as _ENGINE  # noqa: E402 (needs Item)
 from bpverify.contract.engines import ENGINE_ITEMS  # noqa: E402 (needs Item)
 
 ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS, *ENGINE_ITEMS)
+
+#: What a submission is called in messages, by its items' category, when not "submission":
+#: an engine's optional operation is "not in this engine".
+SUBMISSION_NOUNS: dict[str, str] = {_ENGINE: "engine"}
 
 
 def item_named(name: str) -> Item:

@@ -17,7 +17,18 @@ A rubric is a TOML file (see ``bpverify/grading/rubrics/default.toml``)::
     names = ["MultiplyGate", "MulGate"]   # where to find it: aliases, first found wins
     module = "gates"           # only in gates.py of a package folder
 
-Built-in rubrics are named ``default`` and ``cs231n``.
+    [items.TwoLayerNet]
+    points = 5
+    required = false           # graded when the submission defines it, free when it does not
+
+Every item is required unless it says ``required = false``.  A required item the submission
+does not define is *missing*: it scores 0 of its points.  An optional item is graded, and
+counted, when the submission defines it; when it does not, it is left out of the total (its
+``max_score`` is 0) and reported as not in the submission, not as a mistake.  The built-in
+``autograd`` rubric makes the operations beyond micrograd's own engine optional (tanh, exp,
+log, sigmoid); a course that asks for them copies the rubric and removes ``required = false``.
+
+Built-in rubrics: ``default``, ``cs231n``, ``layer-classes`` and ``autograd``.
 """
 
 from __future__ import annotations
@@ -68,6 +79,8 @@ class ItemRule:
     visibility: str
     names: tuple[str, ...] = ()
     module: str | None = None
+    #: False: graded when the submission defines it, left out of the total when it does not.
+    required: bool = True
 
     def weight(self, check: str) -> float:
         return self.weights.get(check, ADVISORY.get(check, 1.0))
@@ -104,6 +117,8 @@ class Rubric:
     def score(self, item: ItemResult) -> tuple[float, float]:
         """(score, max_score) of one graded item: checks share its points by weight."""
         rule = self.rule(item.name)
+        if item.status == "not implemented" and not rule.required:
+            return 0.0, 0.0  # an optional item the submission does not have: out of the total
         if item.status == "not implemented" or not item.checks:
             return 0.0, rule.points
         # A check that could not be judged (it needs another item that is wrong) costs nothing:
@@ -165,10 +180,14 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
             )
         if not isinstance(spec, dict):
             raise RubricError(f"{where} is {spec!r}; expected a table with points = N")
-        extra = sorted(set(spec) - {"points", "weights", "visibility", "names", "module"})
+        extra = sorted(set(spec) - {"points", "weights", "visibility", "names", "module",
+                                    "required"})
         if extra:
             raise RubricError(f"{where}: unknown key(s) {extra}; expected points, weights, "
-                              "visibility, names, module")
+                              "visibility, names, module, required")
+        required = spec.get("required", True)
+        if not isinstance(required, bool):
+            raise RubricError(f"{where}.required is {required!r}; expected true or false")
         names = spec.get("names", [])
         if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
             raise RubricError(f"{where}.names is {names!r}; expected a list of names")
@@ -184,6 +203,7 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
                                f"{where}.visibility"),
             names=tuple(names),
             module=module,
+            required=required,
         ))
     order = [i.name for i in registry.all_items()]
     rules.sort(key=lambda r: order.index(r.name))
