@@ -121,7 +121,7 @@ def test_oracles_compute_in_float64_while_the_users_jax_stays_float32() -> None:
     import jax
     import jax.numpy as jnp
 
-    from bpverify.grading.checks.engines.oracle import local_grads
+    from bpverify.families.engines.checks.oracle import local_grads
 
     tiny = 1.0 + 2.0**-40  # float32 rounds it to 1.0
     x, dout = np.array([[tiny]]), np.array([[tiny]])

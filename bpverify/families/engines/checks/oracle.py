@@ -11,8 +11,8 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
+from bpverify.families.engines.checks.programs import Program, local_value
 from bpverify.grading import oracles
-from bpverify.grading.checks.engines.programs import Program, local_value
 
 __all__ = ["local_grads", "program_oracle"]
 
