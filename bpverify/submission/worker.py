@@ -55,6 +55,7 @@ from bpverify.options import (
 from bpverify.submission import LoadSpec, StudentError, run_scenario
 from bpverify.submission import sandbox as _sandbox
 from bpverify.submission.namespace import undefined_name
+from bpverify.submission.reaper import become_subreaper, kill_tree
 from bpverify.submission.sandbox import plan as sandbox_plan
 from bpverify.submission.wire import LENGTH, MAX_TEXT, ProtocolError, decode, encode
 
@@ -254,6 +255,7 @@ class WorkerExecutor:
         proc, status = self._proc, None
         if proc is not None:
             ended = _ended(proc.pid)
+            kill_tree(proc.pid)  # PID 1 of its namespace and setsid() children: other groups
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # the group: what the submission forked too
             proc.wait()
@@ -539,10 +541,12 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
     req_fd, resp_fd = int(req), int(resp)
     try:  # from here on this process is PID 1 of its own namespaces (where available)
         namespaces = _sandbox.enter_namespaces(plan, (req_fd, resp_fd))
+        become_subreaper()  # orphans of the submission come back here: kill_tree finds them
     except BaseException:
         traceback.print_exc(file=crash)
         crash.flush()
         os._exit(3)
+    me = os.getpid()  # only this process speaks for the worker (see _only_the_worker)
     capture = _Capture()
     try:
         _put(resp_fd, (0, "booted", None))
@@ -557,6 +561,7 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
         sys.stdout = sys.stderr = capture
         _sandbox.set_where(Path(path).name)
         sub = LoadSpec(layout, options, lookup).load(path)
+        _only_the_worker(me, namespaces)
         _put(resp_fd, (0, "ready", _sandbox.describe_applied(plan, namespaces, applied)))
         while True:
             head = _get(req_fd, 4)
@@ -567,6 +572,7 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
             capture.take()
             _sandbox.set_where(_where(scenario, kwargs, Path(path)))
             reply = _run(sub, seq, scenario, kwargs, capture)
+            _only_the_worker(me, namespaces)
             try:
                 body = encode(reply)
             except Exception as exc:  # e.g. MemoryError copying a huge array
@@ -581,6 +587,31 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
             _put(resp_fd, body)
     except BaseException:  # e.g. a KeyboardInterrupt the submission scheduled
         os._exit(_INTERRUPTED)
+
+
+def _only_the_worker(me: int, namespaces: str) -> None:  # pragma: no cover - in the worker
+    """After the submission ran: no other process may answer the grader.
+
+    A process the submission forked is a copy of the worker, pipes and request loop included:
+    if it returns or raises out of the submission's code (a daemon whose write is denied), it
+    would send a reply and read the next request, and the grader would later get a stale reply
+    for another item.  Such a copy ends here.  In its PID namespace the worker is PID 1, so it
+    also ends every other process there (kill(-1) reaches only the namespace) and reaps them:
+    nothing the call started outlives it, so no daemon holds the pipes to write into later.
+    """
+    if os.getpid() != me:
+        os._exit(0)
+    if not namespaces or me != 1:
+        return
+    while True:  # each round ends what a thread of the submission may have forked meanwhile
+        with contextlib.suppress(OSError):
+            os.kill(-1, signal.SIGKILL)
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
 
 
 def _contract_error(message: str, facts: dict[str, Any]) -> ContractError:
