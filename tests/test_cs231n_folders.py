@@ -1,10 +1,11 @@
 """Whole CS231n assignment folders of every starter generation, graded as handed in.
 
 Each folder under ``tests/cs231n_folders/`` states in its README.md the right verdict of every
-item graded from its modules, and why (the items of a module the folder lacks, another
-assignment's, must be "not implemented"): ``passed`` (full points), ``failed`` or ``not implemented``, with the words the
-output must say (the named cause).  The folders are graded through the command line, the door
-an instructor uses, and every item's verdict is compared with the stated one.
+item graded from its modules, and why: ``passed`` (full points), ``failed`` or ``not
+implemented``, with the words the output must say (the named cause).  The items of a module the
+folder lacks (another assignment's) must be "not implemented".  The folders are graded through
+the command line, the door an instructor uses, and every item's verdict is compared with the
+stated one.
 """
 
 from __future__ import annotations

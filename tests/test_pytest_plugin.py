@@ -137,7 +137,8 @@ def test_cs231n_rubric_collects_the_assignment_items(pytester: pytest.Pytester) 
     folder = Path(__file__).parent / "cs231n_assignment"
     result = pytester.runpytest_subprocess(
         "--bpverify-submission", str(folder), "--bpverify-rubric", "cs231n",
-        "--bpverify-examples", "2", "-k", "(affine_backward and not temporal) or ThreeLayerNet", "-n", "2",
+        "--bpverify-examples", "2", "-k", "(affine_backward and not temporal) or ThreeLayerNet",
+        "-n", "2",
     )
     result.assert_outcomes(passed=8)
 

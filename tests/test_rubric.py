@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tomllib
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,11 @@ import pytest
 import bpverify
 from bpverify import registry
 from bpverify.grading.rubric import RubricError, load_rubric
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 INPLACE_RELU = """
 from reference import *  # noqa: F403
