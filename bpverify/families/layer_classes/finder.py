@@ -218,7 +218,7 @@ _SIZE_WORDS = ("dim", "size", "in_", "out", "feature", "unit", "num", "n_")
 
 def _missing_method(spec: LayerClassSpec, cls: type, method: str) -> Interface:
     base = f"{spec.name} has no method {method}"
-    abstract = getattr(cls, "__abstractmethods__", frozenset())
+    abstract: frozenset[str] = getattr(cls, "__abstractmethods__", frozenset())
     if method in abstract:
         base = f"{spec.name} leaves the abstract method {method} of its base class undefined"
     defined = [n for n in dir(cls) if not n.startswith("__") and callable(getattr(cls, n, None))
@@ -287,7 +287,7 @@ def _interface(spec: LayerClassSpec, cls: Any) -> Interface:
     if not isinstance(cls, type):
         return Interface(f"{spec.name} is a {type(cls).__name__}; expected a class with forward "
                          "and backward", "interface", "", type(cls).__name__, "class")
-    abstract = getattr(cls, "__abstractmethods__", frozenset())
+    abstract: frozenset[str] = getattr(cls, "__abstractmethods__", frozenset())
     for method in _METHODS:
         # An abstract method of a base class (class Sigmoid(Layer)) is not one of its own.
         if not callable(getattr(cls, method, None)) or method in abstract:
