@@ -21,7 +21,8 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky, UnsatisfiedAssumption
 
-from bpverify.contract import CIRCUITS, SUBMISSION_NOUNS, ContractError, Item
+from bpverify import registry
+from bpverify.contract import CIRCUITS, ContractError, Item
 from bpverify.feedback.diagnose import diagnose_item
 from bpverify.grading import oracles
 from bpverify.grading.checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
@@ -270,7 +271,8 @@ def _scored_note(result: ItemResult, rules: Rubric) -> ItemResult:
 
 def _absent_note(item: Item, inv: Mapping[str, Any]) -> str:
     """What an optional item the submission lacks is: nothing to fix, nothing lost."""
-    what = SUBMISSION_NOUNS.get(item.category, "submission")
+    family = registry.family_of(item.category)
+    what = family.noun if family is not None else "submission"
     missing = [n for n in item.needs if n not in inv["names"]]
     needs = f" (it needs {', '.join(missing)})" if missing and missing != [item.name] else ""
     return f"not in this {what}{needs}: optional, graded when the {what} defines it"

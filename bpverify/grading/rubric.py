@@ -49,7 +49,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = [
-    "AUTO_RUBRICS",
     "BUILTIN",
     "ItemRule",
     "Rubric",
@@ -59,7 +58,7 @@ __all__ = [
     "load_rubric",
 ]
 
-BUILTIN = ("default", "cs231n", "autograd")
+BUILTIN = ("default", "cs231n")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 _LAYOUTS = ("python", "cs231n")
 #: Checks that are advice, not grading, unless a rubric gives them a weight: softmax_loss at
@@ -219,14 +218,6 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
     )
 
 
-#: Built-in rubrics chosen by what a submission defines when no rubric is named, tried in order
-#: after the default contract: (rubric, what its names look like, the names that select it).
-#: A family that follows another convention adds its row (see docs/architecture.md).
-AUTO_RUBRICS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("autograd", "a scalar autograd engine", ("Value",)),
-]
-
-
 def choose_rubric(path: str | Path, found: Iterable[str]) -> tuple[str, str]:
     """The built-in rubric for the submission at ``path`` that defines ``found``, and why.
 
@@ -239,7 +230,7 @@ def choose_rubric(path: str | Path, found: Iterable[str]) -> tuple[str, str]:
                           "rubric (--rubric chooses another)")
     names = set(found)
     own = len(names & set(CONTRACT_NAMES))
-    for rubric, what, selecting in [*AUTO_RUBRICS, *registry.auto_rubrics()]:
+    for rubric, what, selecting in registry.auto_rubrics():
         hits = [n for n in selecting if n in names]
         # More of a family's names than of the contract's: a book's layer file also defines
         # a TwoLayerNet, which is not the contract's.

@@ -23,12 +23,11 @@ import numpy as np
 from bpverify import registry
 from bpverify.contract import GATES
 from bpverify.submission.cs231n import load_cs231n
-from bpverify.submission.engines import find_engine
 from bpverify.submission.namespace import LoadedSubmission, describe_exception
 from bpverify.submission.standins import StandIns
 
 __all__ = [
-    "FINDERS", "LAYOUTS", "LoadSpec", "LoadedSubmission", "find_names", "import_paths",
+    "LAYOUTS", "LoadSpec", "LoadedSubmission", "find_names", "import_paths",
     "load_submission",
 ]
 
@@ -159,7 +158,7 @@ def find_names(
     namespaces: Sequence[Mapping[str, Any]],
     lookup: dict[str, tuple[tuple[str, ...], str | None]] | None = None,
 ) -> None:
-    """Look every contract name up in ``namespaces`` (first found wins), then run the FINDERS.
+    """Look every contract name up in ``namespaces`` (first found wins), then run the finders.
 
     Fills ``sub.names`` (and ``sub.load_errors`` for a name bound to the wrong kind of object).
     A namespace is a module's ``vars()`` or any mapping, e.g. a notebook's ``globals()``; a
@@ -181,17 +180,15 @@ def find_names(
             else:
                 sub.names[name] = obj
             break
-    for finder in [*FINDERS, *registry.finders()]:
+    for finder in registry.finders():
         finder(namespaces, sub)
 
 
-#: Name finders of the families that follow other conventions (autograd engines, layer classes).
-#: Each gets the namespaces of the submission's modules (first module first) and adds what it
-#: recognises to ``sub.names`` under the family's canonical names, with notes and load errors.
-#: A finder takes mappings, not modules, so that the notebook API can run it on ``globals()``.
+#: A family's name finder (its ``finder.find``; autograd engines, layer classes): it gets the
+#: namespaces of the submission's modules (first module first) and adds what it recognises to
+#: ``sub.names`` under the family's canonical names, with notes and load errors.  A finder takes
+#: mappings, not modules, so that the notebook API can run it on ``globals()``.
 Finder = Callable[[Sequence[Mapping[str, Any]], LoadedSubmission], None]
-FINDERS: list[Finder] = []
-FINDERS.append(find_engine)
 
 
 #: How many folders above a submission's parent its imports are looked for: a learner's
