@@ -232,3 +232,16 @@ def test_a_learners_own_package_named_micrograd_is_not_an_autodiff_library(tmp_p
     assert "in-process" not in result.sandbox
     assert [i.status for i in result.items] == ["passed", "passed"], [
         i.message or (i.first_failure and i.first_failure.message) for i in result.items]
+
+
+def test_leaves_that_need_requires_grad_are_built_with_it() -> None:
+    """A PyTorch-style engine whose leaves keep no gradient by default: set, and said."""
+    result = check_submission(Path(__file__).parent / "engines" / "wild" / "requires_grad.py",
+                              profile="ci", max_examples=5)
+    assert result.rubric == "autograd"
+    assert any("requires_grad=False by default" in n for n in result.notes), result.notes
+    graded = {i.name: i.status for i in result.items if i.status != "not implemented"}
+    assert graded and set(graded.values()) == {"passed"}, [
+        (i.name, i.first_failure and i.first_failure.message) for i in result.items
+        if i.status == "failed"]
+    assert {"Value +", "Value *", "Value tanh"} <= set(graded)
