@@ -22,7 +22,14 @@ from .layers import (
     softmax_loss,
     svm_loss,
 )
+from .linear_classifiers import (
+    softmax_loss_naive,
+    softmax_loss_vectorized,
+    svm_loss_naive,
+    svm_loss_vectorized,
+)
 from .nets import ThreeLayerNet, TwoLayerNet
+from .optim import adam, rmsprop, sgd, sgd_momentum
 
 __all__ = [
     "AddConstGate",
@@ -36,10 +43,18 @@ __all__ = [
     "SigmoidNeuron",
     "ThreeLayerNet",
     "TwoLayerNet",
+    "adam",
     "affine_backward",
     "affine_forward",
     "relu_backward",
     "relu_forward",
+    "rmsprop",
+    "sgd",
+    "sgd_momentum",
     "softmax_loss",
+    "softmax_loss_naive",
+    "softmax_loss_vectorized",
     "svm_loss",
+    "svm_loss_naive",
+    "svm_loss_vectorized",
 ]

@@ -5,7 +5,8 @@
 ``EXPECT`` maps every item that must fail to one check of it that must fail.  Optional dicts:
 ``ONLY_CHECKS`` maps an item to the exact set of its checks that fail (for mistakes that must
 be caught by one property and no other, e.g. an in-place update caught only by hygiene), and
-``KINDS`` maps an item to the failure kind its EXPECT check must report (the diagnosis).
+``KINDS`` maps an item to the failure kind its EXPECT check must report, and ``DIAGNOSES`` to
+the catalogue id of the mistake its EXPECT check must be diagnosed as.
 
 Cost: a mistake is graded on the items that use a name it redefines (its *affected* items).
 Every other item runs the very same reference objects, on the same seeded examples, as grading
@@ -32,7 +33,8 @@ from typing import Any
 import pytest
 
 import bpverify
-from bpverify.contract import ITEMS
+from bpverify import registry
+from bpverify.grading.rubric import load_rubric
 
 ZOO = Path(__file__).resolve().parent / "zoo"
 REFERENCE = ZOO.parent.parent / "reference"
@@ -44,8 +46,9 @@ CORRECT = sorted(
 PARTIAL = ZOO / "unfinished" / "partial_submission.py"
 SYNTAX_ERROR = ZOO / "unfinished" / "syntax_error.py"
 
-ITEM_NAMES = [i.name for i in ITEMS]
-NEEDS = {i.name: set(i.needs) for i in ITEMS}
+#: The default rubric's items: the core contract and the families' items it adds.
+ITEM_NAMES = list(load_rubric("default").item_names)
+NEEDS = {i.name: set(i.needs) for i in registry.all_items() if i.name in ITEM_NAMES}
 PROFILE = "ci"
 #: Grade every mistake on every item, not only on the items it affects.
 FULL = os.environ.get("BPVERIFY_ZOO_FULL", "") not in ("", "0")
@@ -138,6 +141,7 @@ def test_mistake_file_is_well_formed(path: Path) -> None:
     for item, checks in only.items():
         assert expect[item] in checks, f"{item}: EXPECT's check must be among ONLY_CHECKS"
     assert set(lits.get("KINDS", {})) <= set(expect), "KINDS may only refine EXPECT's items"
+    assert set(lits.get("DIAGNOSES", {})) <= set(expect), "DIAGNOSES may only refine EXPECT's"
     assert set(expect) <= set(_affected(path)), (
         "an item can only fail if the file redefines a name it uses"
     )
@@ -152,6 +156,7 @@ def test_mistake_is_caught_exactly_where_expected(path: Path) -> None:
     expect: dict[str, str] = lits["EXPECT"]
     only: dict[str, tuple[str, ...]] = lits.get("ONLY_CHECKS", {})
     kinds: dict[str, str] = lits.get("KINDS", {})
+    diagnoses: dict[str, str] = lits.get("DIAGNOSES", {})
     graded = ITEM_NAMES if FULL or path.stem in ALWAYS_FULL else _affected(path)
     result = _grade(path, None if graded == ITEM_NAMES else graded)
     report = _describe(result)
@@ -172,6 +177,12 @@ def test_mistake_is_caught_exactly_where_expected(path: Path) -> None:
             assert check.kind == kinds[item_name], (
                 f"{item_name} / {check_name}: kind {check.kind!r}, expected "
                 f"{kinds[item_name]!r}: {check.message[:300]}"
+            )
+        if item_name in diagnoses:
+            got = check.diagnosis.mistake if check.diagnosis is not None else None
+            assert got == diagnoses[item_name], (
+                f"{item_name} / {check_name}: diagnosed {got!r}, expected "
+                f"{diagnoses[item_name]!r}: {check.message[:300]}"
             )
     for item_name, checks in only.items():
         failing = {c.name for c in result.item(item_name).checks if c.status == "failed"}
