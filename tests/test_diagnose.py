@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import bpverify
-from bpverify.contract import ITEMS
+from bpverify import registry
 from bpverify.feedback.diagnose import Diagnosis, diagnose, diagnosis_line, locate_fault
 from bpverify.grading.checks import checks_for
 from bpverify.grading.engine import PROFILES, run_check
@@ -262,7 +262,7 @@ def _expect(path: Path) -> dict[str, str]:
 
 def _run_one(path: Path, item_name: str, check_name: str) -> tuple[CheckResult, ItemResult]:
     """Only the check that must fail, as check_submission runs it (same seed, same profile)."""
-    item = next(i for i in ITEMS if i.name == item_name)
+    item = registry.item_named(item_name)
     check = next(c for c in checks_for(item) if c.name == check_name)
     result = run_check(item.name, check, InProcessExecutor(load_submission(path)), seed=0,
                        max_examples=PROFILES["ci"].max_examples)

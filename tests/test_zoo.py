@@ -34,6 +34,7 @@ import pytest
 
 import bpverify
 from bpverify import registry
+from bpverify.contract import ITEMS as CORE_ITEMS
 from bpverify.grading.rubric import load_rubric
 
 ZOO = Path(__file__).resolve().parent / "zoo"
@@ -218,9 +219,13 @@ def test_correct_variant_passes_every_item(path: Path) -> None:
     assert not _internal_errors(result), "\n".join(_internal_errors(result))
     assert result.load_error == "", result.load_error
     assert [i.name for i in result.items] == ITEM_NAMES
-    not_passed = [i.name for i in result.items if i.status != "passed"]
+    # Every item of the core contract passes; a family's items (CS231n's linear losses, update
+    # rules, ...) pass where the variant defines them, and are not implemented where it does not.
+    core = {i.name for i in CORE_ITEMS}
+    not_passed = [i.name for i in result.items if i.status != "passed"
+                  and (i.name in core or i.status != "not implemented")]
     assert not not_passed, f"items not passed: {not_passed}\n{report}"
-    assert result.passed
+    assert not result.failed_items
 
 
 # --- unfinished submissions -------------------------------------------------------------------

@@ -103,11 +103,12 @@ def _gradient_rule(kind: str, check: CheckResult) -> Diagnosis | None:
         return None
     W, X, _, reg = inputs
     n = X.shape[0]
-    if g.size and not g.any() and np.any(e != 0):
-        return found("gradient-dropped", "dW is all zeros (the starter's placeholder "
-                     "np.zeros: the gradient was never computed)", subject="dW")
     f = 0.5 if _half(kind, exp.get("loss"), inputs) else 1.0
     data_g = e - 2.0 * f * reg * W  # the data part of the valid gradient judged against
+    if g.size and not g.any() and not match(data_g, 0 * data_g):
+        # (where the data gradient is 0 too, a zero dW is exactly "no regularization gradient")
+        return found("gradient-dropped", "dW is all zeros (the starter's placeholder "
+                     "np.zeros: the gradient was never computed)", subject="dW")
     term = "0.5·reg·ΣW²" if f == 0.5 else "reg·ΣW²"
     if reg > 0 and np.any(W != 0):
         if match(g, data_g):
