@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -72,3 +73,29 @@ def test_row_vector_biases_get_a_clear_message(assignment: Path) -> None:
 def test_not_an_assignment_folder(tmp_path: Path) -> None:
     result = bpverify.check_submission(tmp_path, rubric="cs231n", max_examples=2)
     assert "has no cs231n/ folder" in result.load_error
+
+
+def test_a_layer_left_out_is_still_missing_and_costs_its_points(
+    assignment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 23 made some items optional (the autograd rubric's extra operations); the cs231n
+    # rubric's are all required: a layers.py without relu_backward is "1 missing", not free
+    from bpverify.cli import main
+
+    layers = assignment / "cs231n" / "layers.py"
+    text = layers.read_text()
+    start = text.index("def relu_backward")
+    layers.write_text(text[:start] + text[text.index("def svm_loss"):])
+    code = main(["grade", str(assignment), "--profile", "ci", "--only", "relu_forward",
+                 "--only", "relu_backward", "--json", str(assignment.parent / "r.json")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "1/2 items passed · 1 missing, " in out
+    assert "to fix" not in out
+    result = bpverify.SubmissionResult.from_dict(
+        json.loads((assignment.parent / "r.json").read_text()))
+    assert result.rubric == "cs231n"
+    assert result.missing_items == ("relu_backward",) and result.absent_items == ()
+    item = result.item("relu_backward")
+    assert item.required and item.score == 0 and item.max_score > 0
+    assert result.max_score > result.score

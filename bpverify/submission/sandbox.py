@@ -7,7 +7,8 @@ Kernel mechanisms only, called through ``ctypes`` (no extra package, Python 3.10
 each one well kept by the kernel and cheap to set up:
 
 * **Landlock** (Linux 5.13+): an unprivileged, stackable LSM.  The worker may read the Python
-  standard library, numpy, the shared libraries and the submission; it may write only its
+  standard library, numpy, the shared libraries and the submission (the list comes from the
+  interpreter that runs it: :mod:`bpverify.submission.allowlist`); it may write only its
   scratch folder.  ABI 4+ denies TCP bind/connect, ABI 6+ scopes signals and abstract unix
   sockets to the sandbox.  It also stops ``ptrace`` of anything outside the sandbox.  Unlike a
   mount tree (bubblewrap), rules name paths the grader already knows, need no helper binary and
@@ -15,7 +16,10 @@ each one well kept by the kernel and cheap to set up:
 * **Namespaces** (``unshare(2)``): a PID namespace (the worker is PID 1: everything it starts,
   ``setsid()`` daemons included, dies with it, and it cannot see or signal the grader), a network
   namespace (no interface but a loopback that is down) and an IPC namespace.  Without root they
-  need a user namespace, created in the same call.
+  need a user namespace, created in the same call.  PID 1 dies with the worker's outer process
+  (``PR_SET_PDEATHSIG``, armed again after the uid drop, which clears it; seccomp keeps the
+  submission from clearing it), and the grader kills the worker's whole tree
+  (:mod:`bpverify.submission.reaper`).
 * **An unprivileged user** when the grader is root (``bpverify-worker`` if it exists, else
   ``nobody``/65534), when Python, numpy and the submission are readable by it; then
   ``RLIMIT_NPROC`` caps its processes.  As root the cap comes from a cgroup (v1 ``pids``
@@ -29,7 +33,6 @@ records in the result model.  docs/isolation.md states what each level defends.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import importlib
@@ -39,12 +42,11 @@ import signal
 import stat
 import subprocess
 import sys
-import sysconfig
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bpverify.submission.loading import import_paths
+from bpverify.submission.allowlist import Allowed, readable, stdlib_dirs
 
 __all__ = [
     "AUTODIFF_LIBRARIES",
@@ -242,7 +244,7 @@ def _blocked_for(path: Path, uid: int, gid: int) -> str:
 def _python_paths() -> list[Path]:
     import numpy
 
-    return [Path(sysconfig.get_paths()["stdlib"]), Path(numpy.__file__).parent]
+    return [*map(Path, stdlib_dirs()), Path(numpy.__file__).parent]
 
 
 def plan(mode: str = "auto", submission: str | Path | None = None, *,
@@ -335,6 +337,7 @@ def enter_namespaces(p: Plan, keep_fds: tuple[int, ...]) -> str:  # pragma: no c
     child = os.fork()
     if child == 0:  # PID 1 of the new namespace
         os.close(alive_w)
+        _parent_alive[0] = alive_r  # kept: confine() checks it again after the uid drop
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if _ready(alive_r):  # the parent died before prctl: nobody would end us
             os._exit(0)
@@ -361,49 +364,27 @@ def enter_namespaces(p: Plan, keep_fds: tuple[int, ...]) -> str:  # pragma: no c
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
 
 
+#: PID 1's end of a pipe whose writer is the process outside the namespace (-1: none).
+_parent_alive = [-1]
+
+
+def _die_with_parent(ppid: int) -> None:  # pragma: no cover - runs in the worker
+    """Arm PR_SET_PDEATHSIG again: the kernel clears it when the uid changes, and a dropped
+    worker that kept running after its parent was killed would outlive its grade (issue 18).
+    Exits at once if the parent is already gone (``ppid``: the parent before the change)."""
+    _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    gone = _ready(_parent_alive[0]) if _parent_alive[0] >= 0 else os.getppid() != ppid
+    if gone:
+        os._exit(0)
+
+
 def _ready(fd: int) -> bool:
     import select
 
     return bool(select.select([fd], [], [], 0)[0])
 
 
-def _so_dirs() -> set[str]:
-    """Folders of the shared libraries mapped now (Python's, numpy's, the C library's)."""
-    dirs = set()
-    with contextlib.suppress(OSError), open("/proc/self/maps") as f:
-        for line in f:
-            name = line.split(None, 5)[-1].strip()
-            if name.startswith("/") and ".so" in name:
-                dirs.add(os.path.dirname(name))
-    return dirs
-
-
-def readable_paths(submission: str, allow_autodiff: bool) -> list[str]:
-    """What the worker may read: the standard library (without site-packages), numpy and its
-    libraries, the system's shared libraries, a few files of /etc and /dev, and the submission."""
-    import numpy
-
-    paths: list[str] = []
-    std = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
-    for lib in std:
-        with contextlib.suppress(OSError):
-            paths += [e.path for e in os.scandir(lib)
-                      if e.name not in ("site-packages", "dist-packages")]
-    numpy_dir = Path(numpy.__file__).parent
-    paths += [str(numpy_dir), str(numpy_dir.with_name("numpy.libs"))]
-    arch = sysconfig.get_config_var("MULTIARCH") or ""
-    for d in ("/lib", "/usr/lib", "/lib64", "/usr/lib64"):
-        paths.append(f"{d}/{arch}" if arch and d.endswith("lib") else d)
-    paths += [d for d in _so_dirs() if "-packages" not in d or d.startswith(str(numpy_dir))]
-    paths += ["/etc/ld.so.cache", "/etc/localtime", "/usr/share/zoneinfo", "/dev/urandom",
-              "/dev/zero", submission]
-    paths += import_paths(submission)  # a chapter file's common/ folder (the book's layout)
-    if allow_autodiff:  # the site-packages folders (jax needs more than numpy)
-        paths += [p for p in sys.path if p.endswith("-packages")]
-    return [p for p in paths if os.path.exists(p)]
-
-
-def _landlock(abi: int, read: list[str], write: list[str]) -> None:  # pragma: no cover - worker
+def _landlock(abi: int, rules: Allowed, write: list[str]) -> None:  # pragma: no cover - worker
     libc = _libc()
     libc.syscall.restype = ctypes.c_long
     fs_all = _FS_ALL[min(abi, 4)] | (_FS_IOCTL_DEV if abi >= 5 else 0)
@@ -419,8 +400,8 @@ def _landlock(abi: int, read: list[str], write: list[str]) -> None:  # pragma: n
         _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
     try:
-        for rights, paths in ((_FS_READ, read), (fs_all, write), (_FS_READ | _FS_WRITE_FILE,
-                                                                  ["/dev/null"])):
+        for rights, paths in ((_FS_READ, rules.read), (_FS_READ_DIR, rules.list_only),
+                              (fs_all, write), (_FS_READ | _FS_WRITE_FILE, ["/dev/null"])):
             for path in paths:
                 try:
                     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -443,18 +424,21 @@ def _landlock(abi: int, read: list[str], write: list[str]) -> None:  # pragma: n
         os.close(ruleset)
 
 
-#: seccomp: (AUDIT_ARCH, the socket syscall's number) of the architectures we filter on.
-_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+#: seccomp: (AUDIT_ARCH, socket's and prctl's syscall numbers) of the architectures we filter on.
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41, 157), "aarch64": (0xC00000B7, 198, 167)}
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 def _seccomp_no_unix_sockets() -> bool:  # pragma: no cover - runs in the worker
     """Refuse socket(AF_UNIX, ...) with EACCES (seccomp-bpf): Landlock up to ABI 7 does not
     cover connecting to a unix socket by path, so the grader's sockets stay out of reach.
-    Syscalls of another ABI (i386, x32) are refused outright.  False where unsupported."""
+    Refuse prctl(PR_SET_PDEATHSIG) and prctl(PR_SET_CHILD_SUBREAPER) too, which would unbind
+    the worker from its parent or let orphans escape its tree.  Syscalls of another ABI (i386,
+    x32) are refused outright.  False where unsupported."""
     arch = _SECCOMP_ARCH.get(platform.machine())
     if arch is None:
         return False
-    audit_arch, nr_socket = arch
+    audit_arch, nr_socket, nr_prctl = arch
 
     class Filter(ctypes.Structure):
         _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
@@ -468,7 +452,10 @@ def _seccomp_no_unix_sockets() -> bool:  # pragma: no cover - runs in the worker
     code = [
         (ld, 0, 0, 4), (jeq, 1, 0, audit_arch), (ret, 0, 0, deny),  # another ABI: refuse
         (ld, 0, 0, 0), (jge, 0, 1, 0x40000000), (ret, 0, 0, deny),  # x32 syscalls: refuse
-        (jeq, 0, 3, nr_socket), (ld, 0, 0, 16), (jeq, 0, 1, 1),  # socket(AF_UNIX, ...)
+        (jeq, 0, 3, nr_socket), (ld, 0, 0, 16), (jeq, 0, 6, 1),  # socket(AF_UNIX, ...)
+        (ret, 0, 0, deny),
+        (jeq, 0, 4, nr_prctl), (ld, 0, 0, 16),  # prctl(PR_SET_PDEATHSIG or _SUBREAPER, ...)
+        (jeq, 1, 0, _PR_SET_PDEATHSIG), (jeq, 0, 1, _PR_SET_CHILD_SUBREAPER),
         (ret, 0, 0, deny), (ret, 0, 0, allow),
     ]
     prog_filter = (Filter * len(code))(*[Filter(*c) for c in code])
@@ -511,13 +498,14 @@ def confine(p: Plan, submission: str, scratch: str) -> list[str]:  # pragma: no 
         if p.uid >= 0 or p.user_namespace:
             resource.setrlimit(resource.RLIMIT_NPROC, (NPROC_CAP, NPROC_CAP))
         if p.uid >= 0:
+            ppid = os.getppid()
             os.setgroups([])
             os.setgid(p.gid)
             os.setuid(p.uid)
+            _die_with_parent(ppid)
             applied.append(f"uid {p.uid}")
         if p.landlock_abi:
-            read = readable_paths(submission, p.allow_autodiff)
-            _landlock(p.landlock_abi, read, [scratch])
+            _landlock(p.landlock_abi, readable(submission, p.allow_autodiff), [scratch])
             applied.insert(0, f"landlock abi {p.landlock_abi}")
         else:
             _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")

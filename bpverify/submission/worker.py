@@ -55,6 +55,7 @@ from bpverify.options import (
 from bpverify.submission import LoadSpec, StudentError, run_scenario
 from bpverify.submission import sandbox as _sandbox
 from bpverify.submission.namespace import undefined_name
+from bpverify.submission.reaper import become_subreaper, kill_tree
 from bpverify.submission.sandbox import plan as sandbox_plan
 from bpverify.submission.wire import LENGTH, MAX_TEXT, ProtocolError, decode, encode
 
@@ -254,6 +255,7 @@ class WorkerExecutor:
         proc, status = self._proc, None
         if proc is not None:
             ended = _ended(proc.pid)
+            kill_tree(proc.pid)  # PID 1 of its namespace and setsid() children: other groups
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # the group: what the submission forked too
             proc.wait()
@@ -539,6 +541,7 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
     req_fd, resp_fd = int(req), int(resp)
     try:  # from here on this process is PID 1 of its own namespaces (where available)
         namespaces = _sandbox.enter_namespaces(plan, (req_fd, resp_fd))
+        become_subreaper()  # orphans of the submission come back here: kill_tree finds them
     except BaseException:
         traceback.print_exc(file=crash)
         crash.flush()

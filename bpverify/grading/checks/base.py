@@ -191,7 +191,9 @@ def judge(
 
 
 def to_plain(v: Any) -> Any:
-    """Nested lists and floats, for the result model and reports."""
+    """Nested lists and floats (and text, such as a program's code), for the result model."""
+    if isinstance(v, str):
+        return v
     if isinstance(v, dict):
         return {k: to_plain(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
