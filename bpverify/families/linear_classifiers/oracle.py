@@ -1,9 +1,10 @@
 """The JAX float64 oracle of the linear classifiers, and the valid subgradients of the hinge.
 
 The data loss (mean over the batch) and its gradient come from ``jax.value_and_grad`` of the
-loss of the scores ``X @ W``, compiled once: every input is zero-padded to 8 x 8 x 8 (padded
-classes are masked, padded rows weigh nothing).  The regularization ``f·reg·ΣW²`` and its
-gradient ``2·f·reg·W`` are added in numpy, for the factor ``f`` the checks judge by.
+loss of the scores ``X @ W``, in :func:`bpverify.grading.oracles.float64`, compiled once: every
+input is zero-padded to 8 x 8 x 8 (padded classes are masked, padded rows weigh nothing).  The
+regularization ``f·reg·ΣW²`` and its gradient ``2·f·reg·W`` are added in numpy, for the factor
+``f`` the checks judge by.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# Imported for its side effects: float64 JAX on the CPU, and the compilation cache.
-from bpverify.grading import oracles  # noqa: F401
+from bpverify.grading import oracles
 
 __all__ = ["PAD", "data_loss", "expected", "hinge_ties", "kind_of", "valid_subgradient"]
 
@@ -69,10 +69,12 @@ def data_loss(kind: str, W: Any, X: Any, y: Any) -> tuple[float, np.ndarray]:
     n, (d, c) = X.shape[0], W.shape
     if max(n, d, c) > PAD:
         raise ValueError(f"linear classifier oracle: N, D, C = {n}, {d}, {c}; at most {PAD}")
-    value, grad = _compiled(kind)(
-        _pad(W, (PAD, PAD)), _pad(X, (PAD, PAD)), _pad(np.asarray(y), (PAD,)).astype(np.int64),
-        _pad(np.ones(n), (PAD,)), _pad(np.ones(c), (PAD,)))
-    return float(value), np.asarray(grad)[:d, :c]
+    with oracles.float64():  # JAX in float64 on the CPU here only; the user's JAX untouched
+        value, grad = _compiled(kind)(
+            _pad(W, (PAD, PAD)), _pad(X, (PAD, PAD)),
+            _pad(np.asarray(y), (PAD,)).astype(np.int64), _pad(np.ones(n), (PAD,)),
+            _pad(np.ones(c), (PAD,)))
+        return float(value), np.asarray(grad)[:d, :c]
 
 
 def expected(kind: str, W: Any, X: Any, y: Any, reg: float,
