@@ -76,6 +76,7 @@ FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.layer_classes",
     "bpverify.families.linear_classifiers",
     "bpverify.families.update_rules",
+    "bpverify.families.recurrent",
 )
 
 #: The role modules a family folder may have (see the module docstring).

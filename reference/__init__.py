@@ -30,6 +30,21 @@ from .linear_classifiers import (
 )
 from .nets import ThreeLayerNet, TwoLayerNet
 from .optim import adam, rmsprop, sgd, sgd_momentum
+from .recurrent import (
+    lstm_backward,
+    lstm_forward,
+    lstm_step_backward,
+    lstm_step_forward,
+    rnn_backward,
+    rnn_forward,
+    rnn_step_backward,
+    rnn_step_forward,
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_loss,
+    word_embedding_backward,
+    word_embedding_forward,
+)
 
 __all__ = [
     "AddConstGate",
@@ -46,9 +61,17 @@ __all__ = [
     "adam",
     "affine_backward",
     "affine_forward",
+    "lstm_backward",
+    "lstm_forward",
+    "lstm_step_backward",
+    "lstm_step_forward",
     "relu_backward",
     "relu_forward",
     "rmsprop",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
     "sgd",
     "sgd_momentum",
     "softmax_loss",
@@ -57,4 +80,9 @@ __all__ = [
     "svm_loss",
     "svm_loss_naive",
     "svm_loss_vectorized",
+    "temporal_affine_backward",
+    "temporal_affine_forward",
+    "temporal_softmax_loss",
+    "word_embedding_backward",
+    "word_embedding_forward",
 ]

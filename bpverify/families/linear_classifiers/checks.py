@@ -166,7 +166,19 @@ class LinearChecks:
     # --- checks --------------------------------------------------------------------------
 
     def loss(self, ex: Executor, case: Case) -> None:
-        self.judge_loss(case, self.call(ex, case)["loss"])
+        value = self.call(ex, case)["loss"]
+        try:
+            self.judge_loss(case, value)
+        except CheckFailed as exc:
+            if exc.kind != "wrong-values":
+                raise
+            # The same batch twice over: a mean does not change, a sum doubles.  The
+            # diagnoses read it (a loss summed over the batch, or the SVM's correct class).
+            twice = {**case, "X": np.concatenate([case["X"], case["X"]]),
+                     "y": np.concatenate([case["y"], case["y"]])}
+            again = self.call(ex, twice)["loss"]
+            raise exc.amended(got={**(exc.got or {}), "loss, the batch twice": to_plain(
+                np.squeeze(again))}) from None
 
     def gradient(self, ex: Executor, case: Case) -> None:
         res = self.call(ex, case)

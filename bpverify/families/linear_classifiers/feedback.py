@@ -61,8 +61,7 @@ def _data(kind: str, W: Any, X: Any, y: Any) -> tuple[float, Any]:
     return loss, X.T @ p / n
 
 
-def _loss_rule(kind: str, check: CheckResult, item: ItemResult, got: float
-               ) -> Diagnosis | None:
+def _loss_rule(kind: str, check: CheckResult, got: float) -> Diagnosis | None:
     inputs = _inputs(check)
     if inputs is None:
         return None
@@ -76,11 +75,13 @@ def _loss_rule(kind: str, check: CheckResult, item: ItemResult, got: float
         counted = counted or (kind == "svm" and match(got, data + term + 1.0))
         summed = summed or (n > 1 and (match(got, n * data + term)
                                        or match(got, n * (data + term))))
-    if counted and summed:  # a mean data loss of 1/(N-1): the gradient tells them apart
-        gradient = next((c for c in item.checks if c.name == "gradient"), None)
-        if gradient is None or gradient.status == "skipped":
+    if counted and summed:
+        # A mean data loss of 1/(N-1) fits both: the loss of the same batch twice over tells
+        # them apart (a mean does not change, a sum doubles).
+        twice = arr(dict(check.got or {}).get("loss, the batch twice"))
+        if twice is None or not np.isfinite(twice).all():
             return None
-        counted, summed = gradient.passed, not gradient.passed
+        counted, summed = match(twice, got), not match(twice, got)
     if counted:
         return found("svm-counts-correct-class", "the loss is 1 more than the right one: "
                      "every example adds the correct class's own hinge max(0, s_y - s_y + 1) "
@@ -148,7 +149,7 @@ def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
         return None
     got = dict(check.got or {})
     if check.name == "loss" and "loss" in got:
-        return _loss_rule(kind, check, item, got["loss"])
+        return _loss_rule(kind, check, got["loss"])
     if check.name == "gradient":
         return _gradient_rule(kind, check)
     return None

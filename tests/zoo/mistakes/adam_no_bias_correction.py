@@ -23,4 +23,4 @@ def adam(w, dw, config=None):
 
 
 EXPECT = {"adam": "update"}
-DIAGNOSES = {"adam": "adam-no-bias-correction"}
+DIAGNOSIS = "adam-no-bias-correction"

@@ -26,4 +26,4 @@ def adam(w, dw, config=None):
 
 
 EXPECT = {"adam": "update"}
-DIAGNOSES = {"adam": "adam-t-late"}
+DIAGNOSIS = "adam-t-late"

@@ -18,4 +18,4 @@ def sgd_momentum(w, dw, config=None):
 
 
 EXPECT = {"sgd_momentum": "update"}
-DIAGNOSES = {"sgd_momentum": "momentum-sign"}
+DIAGNOSIS = "momentum-sign"

@@ -19,4 +19,4 @@ def rmsprop(w, dw, config=None):
 
 
 EXPECT = {"rmsprop": "update"}
-DIAGNOSES = {"rmsprop": "optim-state-not-stored"}
+DIAGNOSIS = "optim-state-not-stored"

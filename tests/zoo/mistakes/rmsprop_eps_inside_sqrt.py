@@ -19,4 +19,4 @@ def rmsprop(w, dw, config=None):
 
 
 EXPECT = {"rmsprop": "small gradients"}
-DIAGNOSES = {"rmsprop": "eps-inside-sqrt"}
+DIAGNOSIS = "eps-inside-sqrt"

@@ -22,4 +22,4 @@ def softmax_loss_naive(W, X, y, reg):
 
 EXPECT = {"softmax_loss_naive": "stability"}
 ONLY_CHECKS = {"softmax_loss_naive": ["stability"]}
-DIAGNOSES = {"softmax_loss_naive": "overflow"}
+DIAGNOSIS = "overflow"

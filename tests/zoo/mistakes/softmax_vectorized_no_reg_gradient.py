@@ -17,4 +17,4 @@ def softmax_loss_vectorized(W, X, y, reg):
 
 
 EXPECT = {"softmax_loss_vectorized": "gradient"}
-DIAGNOSES = {"softmax_loss_vectorized": "missing-regularization"}
+DIAGNOSIS = "missing-regularization"

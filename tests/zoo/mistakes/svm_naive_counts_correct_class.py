@@ -27,4 +27,4 @@ def svm_loss_naive(W, X, y, reg):
 
 
 EXPECT = {"svm_loss_naive": "loss"}
-DIAGNOSES = {"svm_loss_naive": "svm-counts-correct-class"}
+DIAGNOSIS = "svm-counts-correct-class"

@@ -18,4 +18,4 @@ def svm_loss_vectorized(W, X, y, reg):
 
 
 EXPECT = {"svm_loss_vectorized": "loss"}
-DIAGNOSES = {"svm_loss_vectorized": "not-averaged"}
+DIAGNOSIS = "not-averaged"
