@@ -3,6 +3,7 @@
 It is graded through exactly the same doors as a student's code: ``bpverify grade reference``.
 """
 
+from .captioning import CaptioningRNN
 from .gates import (
     AddConstGate,
     AddGate,
@@ -49,6 +50,7 @@ from .recurrent import (
 __all__ = [
     "AddConstGate",
     "AddGate",
+    "CaptioningRNN",
     "ExpGate",
     "MaxGate",
     "MultiplyGate",
