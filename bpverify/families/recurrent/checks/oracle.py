@@ -1,7 +1,9 @@
 """The recurrent layers in JAX, float64: forward values and ``jax.vjp`` gradients.
 
-The sequences run through ``lax.scan``, the LSTM's gates are sliced in the course's order
-(i, f, o, g), and the initial cell state of ``lstm`` is zero, as in the starter's docstring.
+Every function computes in float64, scoped to its own call (``float64()`` of grading/oracles:
+a user's JAX keeps its own settings).  The sequences run through ``lax.scan``, the LSTM's
+gates are sliced in the course's order (i, f, o, g), and the initial cell state of ``lstm`` is
+zero, as in the starter's docstring.
 
 Speed: XLA compiles every new shape, and Hypothesis draws many.  So every input is
 zero-padded to one bucket (:data:`BUCKET`, above every size the strategies draw) and each
@@ -19,13 +21,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
-jax.config.update("jax_enable_x64", True)  # the oracle must be float64 (as grading/oracles)
-jax.config.update("jax_platforms", "cpu")
-
-import jax.numpy as jnp  # noqa: E402
-from jax import lax  # noqa: E402
+from bpverify.grading.oracles import float64
 
 __all__ = ["BUCKET", "captioning", "layer", "temporal_softmax_loss"]
 
@@ -151,7 +151,8 @@ def layer(base: str, inputs: dict[str, Any], wrt: Sequence[str], outputs: Sequen
     diff = [_pad(np.asarray(inputs[n], dtype=np.float64), axes[n]) for n in wrt]
     rest = [_pad(inputs[n], axes[n]) for n in others]
     ups = [_pad(np.asarray(u, dtype=np.float64), axes[o]) for o, u in zip(outputs, upstream)]
-    outs, grads = _compiled(base, tuple(wrt), others)(diff, rest, ups)
+    with float64():
+        outs, grads = _compiled(base, tuple(wrt), others)(diff, rest, ups)
     shapes = {o: np.shape(u) for o, u in zip(outputs, upstream)}
     return ([_unpad(o, shapes[n], axes[n]) for n, o in zip(outputs, outs)],
             [_unpad(g, np.shape(inputs[n]), axes[n]) for n, g in zip(wrt, grads)])
@@ -177,7 +178,8 @@ def temporal_softmax_loss(x: Any, y: Any, mask: Any) -> tuple[float, np.ndarray]
     py[:n, :t] = np.asarray(y)
     pm = np.zeros((BUCKET["N"], BUCKET["T"]), dtype=bool)
     pm[:n, :t] = np.asarray(mask, dtype=bool)
-    value, dx = _LOSS(px, py, pm, float(n))
+    with float64():
+        value, dx = _LOSS(px, py, pm, float(n))
     return float(value), np.asarray(dx)[:n, :t, :v]
 
 
@@ -221,5 +223,6 @@ def captioning(cell_type: str, params: dict[str, Any], features: Any,
     c = np.asarray(captions, dtype=np.int64)
     pc = np.zeros((BUCKET["N"], BUCKET["T"] + 1), dtype=np.int64)
     pc[:c.shape[0], :c.shape[1]] = c
-    value, grads = _CAPTIONING(padded, f, pc, float(c.shape[0]), lstm)
+    with float64():
+        value, grads = _CAPTIONING(padded, f, pc, float(c.shape[0]), lstm)
     return float(value), {k: _unpad(grads[k], np.shape(params[k]), axes[k]) for k in params}
