@@ -226,6 +226,10 @@ def test_chapter_5_forms_lose_no_points() -> None:
                                      max_examples=FEW, only=["Affine", "SoftmaxWithLoss"])
     judged = {(i.name, c.name): c.status for i in full.items for c in i.checks}
     assert judged["Affine", "nd input"] == judged["SoftmaxWithLoss", "integer labels"] == "passed"
+    # The second volume's Affine keeps its gradients in self.grads = [dW, db].
+    volume2 = bpverify.check_submission(HERE / "wild" / "volume2" / "layers.py", profile=PROFILE,
+                                        only=["Affine"], rubric="layer-classes")
+    assert volume2.items[0].status == "passed", volume2.items[0].first_failure
     # A cross-entropy with 1e-4 inside the log where the book has 1e-7: right, loses nothing.
     delta = bpverify.check_submission(HERE / "wild" / "delta" / "layers.py", profile=PROFILE,
                                       only=["SoftmaxWithLoss"])
