@@ -261,6 +261,8 @@ def test_imports_resolve_as_the_learner_ran_them_with_stand_ins_for_unused_libra
     root = wild / "repo_root"
     notes = grade(root / "src" / "ch05" / "softmax_loss.py", "SoftmaxWithLoss").notes
     assert f"imports of src resolve from {root}: loaded as if run from there" in notes
+    # sys.path.append("../03 helpers"), relative to the folder the learner ran from.
+    grade(wild / "sys_path" / "05 backprop" / "layers.py", "Sigmoid")
 
 
 def test_an_example_that_cannot_tell_two_mistakes_apart_says_so() -> None:
