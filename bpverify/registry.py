@@ -74,6 +74,7 @@ __all__ = [
 FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.engines",
     "bpverify.families.layer_classes",
+    "bpverify.families.recurrent",
 )
 
 #: The role modules a family folder may have (see the module docstring).
