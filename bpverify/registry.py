@@ -69,6 +69,7 @@ __all__ = [
 #: The families, one dotted package each, in reporting order: adding a family adds a line.
 FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.layer_classes",
+    "bpverify.families.convolution",
 )
 
 #: The role modules a family folder may have (see the module docstring).

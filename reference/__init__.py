@@ -3,6 +3,13 @@
 It is graded through exactly the same doors as a student's code: ``bpverify grade reference``.
 """
 
+from .convolution import (
+    ThreeLayerConvNet,
+    conv_backward_naive,
+    conv_forward_naive,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+)
 from .gates import (
     AddConstGate,
     AddGate,
@@ -34,10 +41,15 @@ __all__ = [
     "ScaleGate",
     "SigmoidGate",
     "SigmoidNeuron",
+    "ThreeLayerConvNet",
     "ThreeLayerNet",
     "TwoLayerNet",
     "affine_backward",
     "affine_forward",
+    "conv_backward_naive",
+    "conv_forward_naive",
+    "max_pool_backward_naive",
+    "max_pool_forward_naive",
     "relu_backward",
     "relu_forward",
     "softmax_loss",
