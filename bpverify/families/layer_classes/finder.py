@@ -21,12 +21,15 @@ from bpverify.families.layer_classes.contract import LAYER_CLASSES, LayerClassSp
 from bpverify.submission.namespace import LoadedSubmission
 
 __all__ = [
+    "FORMS",
     "Interface",
     "binds",
     "edit_distance",
     "find",
+    "handles",
     "interface_of",
     "interface_problem",
+    "takes",
     "typo_of",
 ]
 
@@ -160,6 +163,45 @@ def _signature(fn: Any, label: str) -> str:
         return f"{label}(...)"
 
 
+#: The forms of input a class handles beyond chapter 5's, and the names its code uses when it
+#: does: Affine on N-D input reshapes it (chapter 7's ``original_x_shape``); SoftmaxWithLoss
+#: with integer labels tells them from one-hot ones (``t.size == y.size``) and indexes with
+#: ``np.arange``.
+FORMS: dict[str, tuple[str, frozenset[str]]] = {
+    "nd input": ("Affine", frozenset({"reshape", "original_x_shape", "ravel", "flatten"})),
+    "integer labels": ("SoftmaxWithLoss", frozenset({"size", "arange", "ndim", "argmax"})),
+}
+
+
+def _names_used(fn: Any) -> set[str]:
+    """Every attribute and global name the code of ``fn`` (and the functions in it) uses."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    names: set[str] = set()
+    todo = [code] if isinstance(code, types.CodeType) else []
+    while todo:
+        c = todo.pop()
+        names.update(c.co_names)
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+    return names
+
+
+def handles(cls: Any, form: str) -> bool:
+    """Whether the code of ``cls``'s forward and backward handles ``form`` (a key of
+    :data:`FORMS`): the book's chapter-5 classes take 2-D input and one-hot labels only."""
+    used = _names_used(getattr(cls, "forward", None)) | _names_used(getattr(cls, "backward",
+                                                                            None))
+    return bool(used & FORMS[form][1])
+
+
+def takes(cls: type, method: str, n: int) -> bool:
+    """``cls().method`` accepts ``n`` positional arguments (a static method takes no self)."""
+    raw = inspect.getattr_static(cls, method, None)
+    fn = getattr(cls, method)
+    if isinstance(raw, (staticmethod, classmethod)):
+        return binds(fn, n)
+    return binds(fn, 1 + n)
+
+
 def binds(fn: Any, n: int) -> bool:
     """``fn`` accepts ``n`` positional arguments."""
     try:
@@ -258,11 +300,11 @@ def _interface(spec: LayerClassSpec, cls: Any) -> Interface:
             return _differs("__init__", found, spec.init_signature(),
                             f": the book's {spec.name} is given its parameters, not their sizes")
     fwd = cls.forward  # type: ignore[attr-defined]
-    if not binds(fwd, 1 + len(spec.inputs)):
+    if not takes(cls, "forward", len(spec.inputs)):
         return _differs("forward", _signature(fwd, f"{cls.__name__}.forward"),
                         spec.forward_signature())
     bwd = cls.backward  # type: ignore[attr-defined]
-    if not (binds(bwd, 2) or (spec.last and binds(bwd, 1))):
+    if not (takes(cls, "backward", 1) or (spec.last and takes(cls, "backward", 0))):
         return _differs("backward", _signature(bwd, f"{cls.__name__}.backward"),
                         spec.backward_signature())
     return Interface()

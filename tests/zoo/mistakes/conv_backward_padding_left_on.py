@@ -26,4 +26,4 @@ def conv_backward_naive(dout, cache):
 
 EXPECT = {"conv_backward_naive": "backward"}
 KINDS = {"conv_backward_naive": "wrong-shape"}
-DIAGNOSES = {"conv_backward_naive": "conv-padding-left-on"}
+DIAGNOSIS = "conv-padding-left-on"

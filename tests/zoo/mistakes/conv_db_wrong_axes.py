@@ -13,4 +13,4 @@ def conv_backward_naive(dout, cache):
 
 
 EXPECT = {"conv_backward_naive": "backward"}
-DIAGNOSES = {"conv_backward_naive": "conv-db-axes"}
+DIAGNOSIS = "conv-db-axes"

@@ -44,5 +44,4 @@ def conv_backward_naive(dout, cache):
 
 
 EXPECT = {"conv_forward_naive": "forward", "conv_backward_naive": "backward"}
-DIAGNOSES = {"conv_forward_naive": "conv-flipped-filter",
-             "conv_backward_naive": "conv-flipped-filter"}
+DIAGNOSIS = "conv-flipped-filter"

@@ -21,4 +21,4 @@ def max_pool_backward_naive(dout, cache):
 
 
 EXPECT = {"max_pool_backward_naive": "backward"}
-DIAGNOSES = {"max_pool_backward_naive": "pool-wrong-element"}
+DIAGNOSIS = "pool-wrong-element"

@@ -23,4 +23,4 @@ def max_pool_backward_naive(dout, cache):
 
 EXPECT = {"max_pool_backward_naive": "ties"}
 ONLY_CHECKS = {"max_pool_backward_naive": ("ties",)}
-DIAGNOSES = {"max_pool_backward_naive": "pool-ties-to-all"}
+DIAGNOSIS = "pool-ties-to-all"

@@ -20,4 +20,4 @@ def max_pool_backward_naive(dout, cache):
 
 
 EXPECT = {"max_pool_backward_naive": "backward"}
-DIAGNOSES = {"max_pool_backward_naive": "pool-whole-window"}
+DIAGNOSIS = "pool-whole-window"

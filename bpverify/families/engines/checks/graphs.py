@@ -14,10 +14,8 @@ from collections.abc import Callable, Sequence
 
 from hypothesis import strategies as st
 
-from bpverify.contract.engines import EngineOp
-from bpverify.grading.checks.base import Case, Check
-from bpverify.grading.checks.engines.blame import PRESET, blame
-from bpverify.grading.checks.engines.judging import (
+from bpverify.families.engines.checks.blame import PRESET, blame
+from bpverify.families.engines.checks.judging import (
     compare,
     compare_numerical,
     near,
@@ -25,9 +23,9 @@ from bpverify.grading.checks.engines.judging import (
     reject_detached,
     steps_of,
 )
-from bpverify.grading.checks.engines.ops import sound_ops
-from bpverify.grading.checks.engines.oracle import program_oracle
-from bpverify.grading.checks.engines.programs import (
+from bpverify.families.engines.checks.ops import sound_ops
+from bpverify.families.engines.checks.oracle import program_oracle
+from bpverify.families.engines.checks.programs import (
     LEAF,
     NICE,
     STEP_DRAW,
@@ -36,6 +34,8 @@ from bpverify.grading.checks.engines.programs import (
     realize_fanout,
     realize_tree,
 )
+from bpverify.families.engines.contract import EngineOp
+from bpverify.grading.checks.base import Case, Check
 from bpverify.submission import Executor
 
 __all__ = ["CHAIN_LENGTH", "graph_checks"]

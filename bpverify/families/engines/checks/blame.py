@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bpverify.grading.checks.engines.judging import near, num
-from bpverify.grading.checks.engines.oracle import local_grads
-from bpverify.grading.checks.engines.programs import Program, fmt_const, local_value, safe_at
+from bpverify.families.engines.checks.judging import near, num
+from bpverify.families.engines.checks.oracle import local_grads
+from bpverify.families.engines.checks.programs import Program, fmt_const, local_value, safe_at
 from bpverify.model import GateStep
 
 __all__ = ["PRESET", "Blame", "blame", "program_trace"]

@@ -1,21 +1,65 @@
 """Diagnoses of scalar autograd engines (micrograd's ``Value``), from a failed check's facts.
 
-The engine checks (grading/checks/engines/) tag what they established in the check's kind
+The engine checks (checks/) tag what they established in the check's kind
 (``engine-overwrite``, ``engine-order``, ``engine-unseeded``, ``engine-shadowed``,
 ``engine-detached``, ``engine-local``), in its facts (``built_on``: the wrong operations an
 operation is built from) and in its node-by-node trace; these rules name the mistake (its id
-in the catalogue, :mod:`bpverify.feedback.mistakes`) and the lecture's idea behind it.
+in the catalogue, :mod:`bpverify.feedback.mistakes`, to which :data:`MISTAKES` adds the
+family's own) and the lecture's idea behind it (:data:`IDEAS`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bpverify.feedback.mistakes import found
+from bpverify.feedback.mistakes import KnownMistake, found
 from bpverify.feedback.patterns import match
 from bpverify.model import CheckResult, Diagnosis, GateStep, ItemResult
 
-__all__ = ["engine_diagnosis"]
+__all__ = ["GENERIC_RULES", "IDEAS", "MISTAKES", "diagnose", "engine_diagnosis"]
+
+#: The rules every item shares are not tried on an engine's failures: an engine's facts are
+#: not arrays by name, and what these rules do not recognise stays undiagnosed.
+GENERIC_RULES = False
+
+IDEAS: dict[str, str] = {
+    "fanout-add": "gradients add up where a value fans out: use += in _backward",
+    "topo-order": "a node may pass its gradient back only once every node that uses it has: "
+                  "append a node to the topological order after all its children, then walk "
+                  "the order in reverse",
+    "seed": "backpropagation starts at the end, where the gradient of the output with respect "
+            "to itself is 1: set self.grad = 1 in backward() before walking the graph",
+    "shadowed": "keep each node's closure in _backward: an instance attribute named backward "
+                "hides the backward() method of the class",
+    "graph": "we need an object to connect the gates: every operation returns a Value whose "
+             "children are its operands, or no gradient can flow back through it",
+    "reflected": "2 - a calls a.__rsub__(2), which computes other - self: the number comes first",
+    "import-math": "the local rules use math.tanh and math.exp: add import math at the top of "
+                   "the engine's file",
+    "recursion": "a graph can be deeper than Python's recursion limit: build the topological "
+                 "order with an explicit stack, and make sure no operator calls itself",
+    "modular": "we rely on the modular nature of backpropagation: an operation built from "
+               "other gates (a - b as a + (-b)) is right once they are, like a tower of Lego "
+               "blocks, so fix the block that is wrong",
+}
+
+MISTAKES: tuple[KnownMistake, ...] = (
+    KnownMistake("engine-overwrite", "fanout-add",
+                 "overwrote gradients (=) instead of adding them (+=) in _backward"),
+    KnownMistake("engine-order", "topo-order", "ran _backward in a wrong topological order"),
+    KnownMistake("engine-unseeded", "seed", "never seeded the output's gradient with 1"),
+    KnownMistake("engine-shadowed", "shadowed",
+                 "stored closures as .backward, hiding the backward() method"),
+    KnownMistake("engine-detached", "graph", "returned a plain number from {what}",
+                 "an operation"),
+    KnownMistake("reflected-order", "reflected",
+                 "swapped the operands of a reflected operator (__rsub__, __rtruediv__)"),
+    KnownMistake("missing-import", "import-math", "used math without importing it"),
+    KnownMistake("recursion", "recursion", "hit Python's recursion limit"),
+    KnownMistake("built-on-wrong", "modular",
+                 "failed {what} only through a wrong operation it is built on",
+                 "an operation"),
+)
 
 
 def _all_close(got: Any, exp: Any) -> bool:
@@ -95,3 +139,7 @@ def engine_diagnosis(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if kind == "wrong-values" and check.name == "forward":
         return _reflected_forward(check, item)
     return None
+
+
+#: The family's diagnosis (the registry's entry point).
+diagnose = engine_diagnosis

@@ -1,9 +1,8 @@
 """Finding a scalar autograd engine (micrograd's ``Value``) in a submission, and reading it.
 
-:func:`find_engine` (registered in :data:`bpverify.submission.loading.FINDERS` through
-:mod:`bpverify.submission.engines`) names the engine class ``Value`` and every operation it
-defines (``Value +``, ``Value tanh``, ...); the attribute readers find where a value keeps its
-number and its gradient.
+:func:`find` (the family's finder, run by the loader through the registry) names the engine
+class ``Value`` and every operation it defines (``Value +``, ``Value tanh``, ...); the attribute
+readers find where a value keeps its number and its gradient.
 """
 
 from __future__ import annotations
@@ -11,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bpverify.contract.engines import CLASS_NAMES, DATA_ATTRS, ENGINE_OPS, GRAD_ATTRS
+from bpverify.families.engines.contract import CLASS_NAMES, DATA_ATTRS, ENGINE_OPS, GRAD_ATTRS
 from bpverify.submission.namespace import LoadedSubmission
 
-__all__ = ["data_attr", "find_engine", "grad_attr", "number_of"]
+__all__ = ["data_attr", "find", "find_engine", "grad_attr", "number_of"]
 
 
 def find_engine(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) -> None:
@@ -81,3 +80,7 @@ def number_of(x: Any) -> float | None:
         return None
     return f
 
+
+
+#: The family's finder (the registry's entry point).
+find = find_engine

@@ -18,10 +18,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from bpverify.contract.engines import ENGINE_OPS, EngineOp
-from bpverify.grading.checks.base import Case, Check, CheckFailed
-from bpverify.grading.checks.engines.blame import program_trace
-from bpverify.grading.checks.engines.judging import (
+from bpverify.families.engines.checks.blame import program_trace
+from bpverify.families.engines.checks.judging import (
     compare,
     compare_numerical,
     near,
@@ -30,8 +28,8 @@ from bpverify.grading.checks.engines.judging import (
     reject_detached,
     steps_of,
 )
-from bpverify.grading.checks.engines.oracle import local_grads, program_oracle
-from bpverify.grading.checks.engines.programs import (
+from bpverify.families.engines.checks.oracle import local_grads, program_oracle
+from bpverify.families.engines.checks.programs import (
     LEAF,
     NICE,
     POWERS,
@@ -41,6 +39,8 @@ from bpverify.grading.checks.engines.programs import (
     local_value,
     program_on,
 )
+from bpverify.families.engines.contract import ENGINE_OPS, EngineOp
+from bpverify.grading.checks.base import Case, Check, CheckFailed
 from bpverify.submission import Executor, StudentError
 
 __all__ = ["Survey", "built_on", "op_checks", "sound_ops", "survey"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from bpverify.contract.engines import EngineOp
+from bpverify.families.engines.contract import EngineOp
 
 __all__ = [
     "LEAF",

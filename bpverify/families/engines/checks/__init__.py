@@ -8,18 +8,24 @@ graph items).
 
 from __future__ import annotations
 
-from bpverify.contract.engines import ENGINE_OPS
+from bpverify.contract import Item
+from bpverify.families.engines.checks.blame import PRESET, Blame, blame, program_trace
+from bpverify.families.engines.checks.graphs import graph_checks
+from bpverify.families.engines.checks.ops import op_checks
+from bpverify.families.engines.checks.oracle import program_oracle
+from bpverify.families.engines.checks.programs import Program
+from bpverify.families.engines.contract import ENGINE_OPS
 from bpverify.grading.checks.base import Check
-from bpverify.grading.checks.engines.blame import PRESET, Blame, blame, program_trace
-from bpverify.grading.checks.engines.graphs import graph_checks
-from bpverify.grading.checks.engines.ops import op_checks
-from bpverify.grading.checks.engines.oracle import program_oracle
-from bpverify.grading.checks.engines.programs import Program
 
-__all__ = ["PRESET", "Blame", "Program", "blame", "engine_checks", "program_oracle",
+__all__ = ["PRESET", "Blame", "Program", "blame", "checks_for", "engine_checks", "program_oracle",
            "program_trace"]
 
 
 def engine_checks(name: str) -> list[Check]:
     """The checks of an engine item: an operation's, or a graph item's."""
     return op_checks(name) if name in ENGINE_OPS else graph_checks(name)
+
+
+def checks_for(item: Item) -> list[Check]:
+    """The checks of one item of the family (the registry's entry point)."""
+    return engine_checks(item.name)

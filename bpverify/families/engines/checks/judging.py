@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bpverify.closeness import tolerance_for
+from bpverify.families.engines.checks.programs import Program
 from bpverify.grading.checks.base import CheckFailed
-from bpverify.grading.checks.engines.programs import Program
 from bpverify.model import ElementMismatch, Facts, GateStep
 
 __all__ = [

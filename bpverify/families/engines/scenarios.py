@@ -1,6 +1,6 @@
 """Scalar autograd engines (micrograd's ``Value``): run programs, replay nodes.
 
-The engine is found by :mod:`bpverify.submission.engine_finder` (re-exported here).
+The engine is found by :mod:`.finder` (re-exported here).
 
 The grader sends a *program* as plain data and never sees the engine's objects::
 
@@ -25,11 +25,11 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from bpverify.submission.engine_finder import data_attr, find_engine, grad_attr, number_of
+from bpverify.families.engines.finder import data_attr, find_engine, grad_attr, number_of
 from bpverify.submission.namespace import LoadedSubmission
 from bpverify.submission.namespace import call_student as _call
 
-__all__ = ["ENGINE_SCENARIOS", "deep", "engine_forward", "engine_program", "find_engine"]
+__all__ = ["SCENARIOS", "deep", "engine_forward", "engine_program", "find_engine"]
 
 #: Where engines keep a node's closure and its operands (micrograd: ``_backward``, ``_prev``).
 CLOSURE_ATTRS = ("_backward", "_backward_fn", "backward_fn", "_grad_fn", "grad_fn", "backward")
@@ -335,7 +335,7 @@ def engine_forward(sub: LoadedSubmission, program: dict[str, Any],
     return deep(forward)
 
 
-ENGINE_SCENARIOS: dict[str, Callable[..., Any]] = {
+SCENARIOS: dict[str, Callable[..., Any]] = {
     "engine_program": engine_program,
     "engine_forward": engine_forward,
 }

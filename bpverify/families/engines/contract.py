@@ -4,7 +4,7 @@ An engine is a class (``Value``) whose instances hold a number (``data``) and a 
 (``grad``); its operators build a graph and attach a ``_backward`` closure to each result, and
 ``backward()`` walks the graph in reverse topological order.  The grader talks to an engine
 through *programs*: plain data naming leaf values and operations (:class:`EngineOp`), built
-with the engine in the submission's process (see :mod:`bpverify.submission.engines`).
+with the engine in the submission's process (see :mod:`.scenarios`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ __all__ = [
     "ENGINE_OPS",
     "GRAD_ATTRS",
     "GRAPH_ITEMS",
+    "ITEMS",
     "EngineOp",
     "op_item",
 ]
 
-#: The category of the family's items (the checks are in grading/checks/engines/).
+#: The category of the family's items (the checks are in checks/).
 CATEGORY = "engine"
 #: The engine class's names tried in order (a rubric's ``names`` on any engine item overrides).
 CLASS_NAMES = ("Value",)
@@ -88,3 +89,6 @@ ENGINE_ITEMS: tuple[Item, ...] = (
     *(op_item(n) for n in ENGINE_OPS),
     *(Item(n, CATEGORY, ("Value",)) for n in GRAPH_ITEMS),
 )
+
+#: The family's items (the registry reads ITEMS); the finder names what the class has.
+ITEMS = ENGINE_ITEMS
