@@ -9,7 +9,9 @@ pooling pads with a very negative value (never a window's max) at the bottom and
 Outputs and gradients are cut back.  Strides are taken outside XLA: a layer of stride S is the
 stride-1 layer read at every S-th output, and its gradient is the stride-1 layer's pulled back
 from a dout that is zero elsewhere.  Every shape the strategies draw falls in one bucket, so a
-run compiles the convolution once and pooling once per window shape (nine at most).
+run compiles the convolution once and pooling once per window shape (nine at most).  Every
+oracle runs inside the core's :func:`~bpverify.grading.oracles.float64` (64-bit types on the
+CPU, the disk cache), which leaves a user's JAX settings as they were.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from bpverify.grading import oracles as _core  # noqa: F401  (turns on float64 and the cache)
+from bpverify.grading.oracles import float64
 
-__all__ = ["conv", "conv_net", "pool"]
+__all__ = ["conv", "pool"]
 
 Array = Any
 #: Buckets: batch, channels, filters, padded side, filter side (the strategies stay within).
@@ -70,6 +72,12 @@ def _strided(dout: Any, shape: tuple[int, ...], stride: int) -> np.ndarray:
 
 def conv(x: Any, w: Any, b: Any, conv_param: dict[str, Any], dout: Any) -> tuple[Any, list[Any]]:
     """out = correlation of x (zero-padded by pad) with each filter, + b, and (dx, dw, db)."""
+    with float64():
+        return _conv(x, w, b, conv_param, dout)
+
+
+def _conv(x: Any, w: Any, b: Any, conv_param: dict[str, Any], dout: Any
+          ) -> tuple[Any, list[Any]]:
     x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
     s, p = int(conv_param["stride"]), int(conv_param["pad"])
     n, c, h, wd = x.shape
@@ -104,6 +112,11 @@ def _pool_fn(ph: int, pw: int) -> Any:
 def pool(x: Any, pool_param: dict[str, Any], dout: Any) -> tuple[Any, list[Any]]:
     """Max over each window and dx (at a tie JAX picks one maximum: the checks accept any
     valid split, see the subgradient rule in checks/layers.py)."""
+    with float64():
+        return _pool(x, pool_param, dout)
+
+
+def _pool(x: Any, pool_param: dict[str, Any], dout: Any) -> tuple[Any, list[Any]]:
     x = np.asarray(x, dtype=np.float64)
     ph, pw, s = (int(pool_param[k]) for k in ("pool_height", "pool_width", "stride"))
     n, c, h, w = x.shape
@@ -115,41 +128,3 @@ def pool(x: Any, pool_param: dict[str, Any], dout: Any) -> tuple[Any, list[Any]]
         _strided(np.asarray(dout)[:, :, :ho, :wo], (bn, bc, 1 + side - ph, 1 + side - pw), s))
     out = np.asarray(out)[:n, :c, ::s, ::s][:, :, :ho, :wo]
     return out, [np.asarray(dx)[:n, :c, :h, :w]]
-
-
-# --- ThreeLayerConvNet --------------------------------------------------------------------
-
-
-def _net_scores(params: dict[str, Array], X: Array, pad: int) -> Array:
-    xp = jnp.pad(X, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    h = jax.nn.relu(_correlate(xp, params["W1"], 1) + params["b1"][None, :, None, None])
-    h = _max_pool(h, 2, 2, 2)
-    h = h.reshape(h.shape[0], -1)
-    h = jax.nn.relu(h @ params["W2"] + params["b2"])
-    return h @ params["W3"] + params["b3"]
-
-
-@functools.cache
-def _net_fn(pad: int) -> Any:
-    def loss_of(params: dict[str, Array], X: Array, y: Array, reg: Array) -> Array:
-        scores = _net_scores(params, X, pad)
-        log_probs = jax.nn.log_softmax(scores, axis=1)
-        data = -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=1))
-        l2 = sum(jnp.sum(params[k] ** 2) for k in ("W1", "W2", "W3"))
-        return data + 0.5 * reg * l2
-
-    def run(params: dict[str, Array], X: Array, y: Array, reg: Array) -> Any:
-        value, grads = jax.value_and_grad(loss_of)(params, X, y, reg)
-        return _net_scores(params, X, pad), value, grads
-
-    return jax.jit(run)
-
-
-def conv_net(params: dict[str, Any], X: Any, y: Any, reg: float,
-             filter_size: int) -> tuple[Any, float, dict[str, Any]]:
-    """ThreeLayerConvNet's scores, loss (mean softmax + 0.5 reg sum(W**2)) and gradients."""
-    p = {k: jnp.asarray(np.asarray(v, dtype=np.float64)) for k, v in params.items()}
-    scores, value, grads = _net_fn((filter_size - 1) // 2)(
-        p, jnp.asarray(np.asarray(X, dtype=np.float64)), jnp.asarray(np.asarray(y, np.int64)),
-        jnp.float64(reg))
-    return np.asarray(scores), float(value), {k: np.asarray(g) for k, g in grads.items()}
