@@ -74,6 +74,8 @@ __all__ = [
 FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.engines",
     "bpverify.families.layer_classes",
+    "bpverify.families.linear_classifiers",
+    "bpverify.families.update_rules",
     "bpverify.families.recurrent",
 )
 

@@ -59,6 +59,7 @@ from typing import Any
 
 from bpverify.submission import reaper, seccomp
 from bpverify.submission.allowlist import Allowed, readable, stdlib_dirs
+from bpverify.submission.loading import import_paths
 
 __all__ = [
     "AUTODIFF_LIBRARIES",
@@ -70,6 +71,7 @@ __all__ = [
     "confine",
     "detect",
     "enter_namespaces",
+    "own_modules",
     "plan",
     "set_where",
 ]
@@ -472,17 +474,29 @@ def _landlock(abi: int, rules: Allowed, write: list[str]) -> None:  # pragma: no
 _where = ["the submission"]
 
 
+def own_modules(submission: str | Path) -> frozenset[str]:
+    """The top-level names that are the submission's own: its package folder's name and the
+    modules and packages of its own that it imports."""
+    path = Path(submission)
+    names = {Path(p).stem if p.endswith(".py") else Path(p).name for p in import_paths(path)}
+    return frozenset(names | ({path.name} if path.is_dir() else set()))
+
+
 def set_where(text: str) -> None:
     """Name what runs now (the file at import, then each item), for the import hook's message."""
     _where[0] = text
 
 
 class _NoAutodiff:
-    """A meta path finder, first in line, that refuses autodiff libraries."""
+    """A meta path finder, first in line, that refuses autodiff libraries: never the
+    submission's own modules (a learner's own package called ``micrograd``)."""
+
+    def __init__(self, own: frozenset[str] = frozenset()) -> None:
+        self.own = own
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
         top = fullname.partition(".")[0]
-        if top in AUTODIFF_LIBRARIES:
+        if top in AUTODIFF_LIBRARIES and top not in self.own:
             raise ImportError(f"{_where[0]} imports {top}: this assignment asks for a "
                               "hand-written backward pass", name=fullname)
 
@@ -494,7 +508,7 @@ def confine(p: Plan, submission: str, scratch: str) -> list[str]:  # pragma: no 
 
     applied: list[str] = []
     if not p.allow_autodiff:
-        sys.meta_path.insert(0, _NoAutodiff())
+        sys.meta_path.insert(0, _NoAutodiff(own_modules(submission)))
     if p.mode == "off":
         return applied
     try:
