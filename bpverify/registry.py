@@ -77,6 +77,7 @@ FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.linear_classifiers",
     "bpverify.families.update_rules",
     "bpverify.families.recurrent",
+    "bpverify.families.convolution",
 )
 
 #: The role modules a family folder may have (see the module docstring).
