@@ -15,7 +15,7 @@ In a notebook, check the objects you defined; the result shows itself as an inli
 
 from __future__ import annotations
 
-from bpverify.contract import CIRCUITS, GATES, ITEMS, ContractError, Gate
+from bpverify.contract import CIRCUITS, GATES, ContractError, Gate
 from bpverify.gradcheck import GradCheckResult, check_gradient
 from bpverify.grading.engine import DEFAULT_SEED, PROFILES, check_item, check_submission
 from bpverify.grading.rubric import Rubric, load_rubric
@@ -23,9 +23,13 @@ from bpverify.model import CheckResult, ElementMismatch, GateStep, ItemResult, S
 from bpverify.notebook import NotebookResult, check
 from bpverify.output.formats import to_gradescope, to_junit
 from bpverify.output.html import to_html
+from bpverify.registry import default_items
 from bpverify.submission import InProcessExecutor, load_submission
 from bpverify.submission.worker import WorkerExecutor
 from bpverify.version import __version__
+
+#: The default contract's items (docs/contract.md), in reporting order.
+ITEMS = default_items()
 
 __all__ = [
     "CIRCUITS",

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import bpverify
-from bpverify.contract import ITEMS
+from bpverify import ITEMS
 from bpverify.feedback.diagnose import Diagnosis, diagnose, diagnosis_line, locate_fault
 from bpverify.grading.checks import checks_for
 from bpverify.grading.engine import PROFILES, run_check

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bpverify
-from bpverify.contract import ITEMS
+from bpverify import ITEMS
 
 
 @pytest.mark.parametrize("item", [i.name for i in ITEMS])

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 import bpverify
-from bpverify.contract import ITEMS
+from bpverify import ITEMS
 
 ZOO = Path(__file__).resolve().parent / "zoo"
 REFERENCE = ZOO.parent.parent / "reference"

@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 from bpverify import registry
-from bpverify.contract import CONTRACT_NAMES
 from bpverify.model import ItemResult
 
 if sys.version_info >= (3, 11):
@@ -229,7 +228,7 @@ def choose_rubric(path: str | Path, found: Iterable[str]) -> tuple[str, str]:
         return "cs231n", (f"{path.name or path} holds a cs231n/ package: graded with the cs231n "
                           "rubric (--rubric chooses another)")
     names = set(found)
-    own = len(names & set(CONTRACT_NAMES))
+    own = len(names & {n for i in registry.default_items() for n in i.needs})
     for rubric, what, selecting in registry.auto_rubrics():
         hits = [n for n in selecting if n in names]
         # More of a family's names than of the contract's: a book's layer file also defines
