@@ -41,6 +41,7 @@ from typing import Any
 
 from bpverify import registry
 from bpverify.model import ItemResult
+from bpverify.submission.loading import LAYOUTS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,7 +60,6 @@ __all__ = [
 
 BUILTIN = ("default", "cs231n")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-_LAYOUTS = ("python", "cs231n")
 #: Checks that are advice, not grading, unless a rubric gives them a weight: softmax_loss at
 #: extreme margins (log-sum-exp), which the course's own starter code does not meet.
 ADVISORY = {"margins": 0.0}
@@ -159,7 +159,7 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
     if unknown:
         raise RubricError(f"{source}: unknown top-level key(s) {unknown}; expected some of "
                           f"{sorted(known)}")
-    layout = _choice(data.get("layout", "python"), _LAYOUTS, _where(source, "layout"))
+    layout = _choice(data.get("layout", "python"), LAYOUTS, _where(source, "layout"))
     visibility = _choice(data.get("visibility", "visible"), VISIBILITIES,
                          _where(source, "visibility"))
     weights = {str(k): _number(v, _where(source, f"weights.{k}"))
