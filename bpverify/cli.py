@@ -458,6 +458,8 @@ def _explain_engine(args: argparse.Namespace, console: Console) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if "jax" not in sys.modules:  # the command's own process: JAX need not start a GPU backend
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")  # (the oracles compute on the CPU)
     parser = build_parser()
     args = parser.parse_args(argv)
     # soft_wrap: long paths and messages stay on one line (terminals wrap them anyway).

@@ -209,3 +209,42 @@ def test_assert_passed_names_a_missing_partner() -> None:
     result = bpverify.check(ns["affine_backward"], profile="ci")
     with pytest.raises(AssertionError, match=r"1 missing\naffine_backward: .*affine_forward"):
         result.assert_passed()
+
+
+# --- the recipe in docs/batch.md, run as PrairieLearn would --------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "batch.md"
+
+
+def _recipe_script() -> str:
+    text = DOCS.read_text(encoding="utf-8")
+    section = text[text.index("## On PrairieLearn"):text.index("## On a cluster")]
+    start = section.index("```bash\n#!/bin/bash") + len("```bash\n")
+    return section[start:section.index("```", start)]
+
+
+def test_the_prairielearn_recipe_grades_a_folder_laid_out_as_grade(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    job = tmp_path / "grade"
+    course = job / "serverFilesCourse" / "bpverify"
+    course.mkdir(parents=True)
+    (job / "student").mkdir()
+    (course / "run.sh").write_text(_recipe_script())
+    (course / "rubric.toml").write_text('name = "pl"\n[items.AddGate]\npoints = 2\n'
+                                        "[items.MultiplyGate]\npoints = 3\n")
+    (job / "student" / "gates.py").write_text(SWAPPED)
+    env = {**os.environ, "GRADE": str(job),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run(["bash", str(course / "run.sh")], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    data = check_prairielearn_results(job / "results" / "results.json")
+    assert data["gradable"] is True
+    assert [t["name"] for t in data["tests"]] == ["AddGate", "MultiplyGate"]
+    add, mul = data["tests"]
+    assert add["points"] == add["max_points"] == 2 and mul["points"] < mul["max_points"] == 3
+    assert data["score"] == pytest.approx((2 + mul["points"]) / 5)
+    assert "minimal example" in data["tests"][1]["message"]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bpverify.families.engines.checks.programs import Program, local_value
-from bpverify.grading import oracles  # sets JAX to float64 before jax is used
+from bpverify.grading import oracles
 from bpverify.operations import OPERATIONS
 
 __all__ = ["local_grads", "program_oracle"]
@@ -51,9 +51,10 @@ def _op_batch(op: str, rows: Sequence[Sequence[float]]) -> tuple[list[float], li
     n = len(rows[0])
     cols = np.ones((n, _bucket(len(rows))), dtype=np.float64)
     cols[:, : len(rows)] = np.asarray(rows, dtype=np.float64).T
-    values, grads = _op_fn(op, n)(*cols)
-    values = np.asarray(values)[: len(rows)]
-    g = np.stack([np.asarray(x) for x in grads])[:, : len(rows)]
+    with oracles.float64():  # scoped: the user's JAX settings stay as they are
+        values, grads = _op_fn(op, n)(*cols)
+        values = np.asarray(values)[: len(rows)]
+        g = np.stack([np.asarray(x) for x in grads])[:, : len(rows)]
     return values.tolist(), g.T.tolist()
 
 
