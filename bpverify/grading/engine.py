@@ -27,6 +27,7 @@ from bpverify.feedback.diagnose import diagnose_item
 from bpverify.grading import oracles
 from bpverify.grading.checks import Check, CheckFailed, checks_for, fixed_checks, plain_case
 from bpverify.grading.checks.base import contract_failed, student_failed
+from bpverify.grading.draws import strategies_only
 from bpverify.grading.parallel import grade_items
 from bpverify.grading.rubric import Rubric, choose_rubric, load_rubric
 from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
@@ -97,7 +98,8 @@ def run_check(
     )
     base: dict[str, Any] = {"name": check.name, "seed": check_seed}
     try:
-        test()
+        with strategies_only():  # the same draws in every process, whatever it has loaded
+            test()
     except CheckFailed as exc:
         return _failed(base, exc, state)
     except Flaky as exc:  # a failure that did not repeat: report the first one seen
