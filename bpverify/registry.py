@@ -84,6 +84,7 @@ FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.spiral",
     "bpverify.families.engines",
     "bpverify.families.layer_classes",
+    "bpverify.families.recurrent",
 )
 
 #: The role modules a family folder may have (see the module docstring).

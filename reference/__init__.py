@@ -23,6 +23,21 @@ from .layers import (
     svm_loss,
 )
 from .nets import ThreeLayerNet, TwoLayerNet
+from .recurrent import (
+    lstm_backward,
+    lstm_forward,
+    lstm_step_backward,
+    lstm_step_forward,
+    rnn_backward,
+    rnn_forward,
+    rnn_step_backward,
+    rnn_step_forward,
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_loss,
+    word_embedding_backward,
+    word_embedding_forward,
+)
 
 __all__ = [
     "AddConstGate",
@@ -38,8 +53,21 @@ __all__ = [
     "TwoLayerNet",
     "affine_backward",
     "affine_forward",
+    "lstm_backward",
+    "lstm_forward",
+    "lstm_step_backward",
+    "lstm_step_forward",
     "relu_backward",
     "relu_forward",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
     "softmax_loss",
     "svm_loss",
+    "temporal_affine_backward",
+    "temporal_affine_forward",
+    "temporal_softmax_loss",
+    "word_embedding_backward",
+    "word_embedding_forward",
 ]
