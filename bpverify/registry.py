@@ -113,6 +113,9 @@ class Family:
     #: What a submission is called in messages about its items: an engine's optional
     #: operation is "not in this engine".
     noun: str = "submission"
+    #: Its items are the default contract's (docs/contract.md): ``bpverify.ITEMS``, and the
+    #: names a submission is compared with before a family's rubric is chosen by itself.
+    default_contract: bool = False
     package: str = ""  #: its dotted package, filled in by the registry
 
     @property
@@ -169,11 +172,9 @@ def on_request_items() -> tuple[Item, ...]:
 @functools.cache
 def default_items() -> tuple[Item, ...]:
     """The default contract's items (docs/contract.md; ``bpverify.ITEMS``): those of the
-    families that add items to the built-in ``default`` rubric (a ``rubric-default.toml``)."""
-    with_fragment = {f.package for f in families()
-                     if (f.folder / "rubric-default.toml").is_file()}
-    return tuple(i for f, m in _each("contract") if f.package in with_fragment
-                 for i in m.ITEMS)
+    families whose record says ``default_contract=True`` (the lecture's gates, circuits and
+    CS231n's layers)."""
+    return tuple(i for f, m in _each("contract") if f.default_contract for i in m.ITEMS)
 
 
 def item_named(name: str) -> Item:

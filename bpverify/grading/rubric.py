@@ -1,6 +1,7 @@
 """Rubrics: which items are graded, for how many points, shown how, and found where.
 
-A rubric is a TOML file (see ``bpverify/grading/rubrics/default.toml``)::
+A rubric is a TOML file (see ``bpverify/grading/rubrics/default.toml`` and the items it gets
+from its families, ``bpverify/families/*/rubric-default.toml``)::
 
     name = "my-course"
     layout = "python"          # or "cs231n": an assignment folder graded as it is

@@ -4,4 +4,4 @@ gates, checked gate by gate and at the lecture's worked example."""
 from bpverify.registry import Family
 
 FAMILY = Family(name="circuits", title="the lecture's circuits of gates",
-                categories=("circuit",))
+                categories=("circuit",), default_contract=True)

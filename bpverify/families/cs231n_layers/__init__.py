@@ -4,4 +4,4 @@
 from bpverify.registry import Family
 
 FAMILY = Family(name="cs231n_layers", title="CS231n's layers, losses and nets",
-                categories=("layer", "loss", "net"))
+                categories=("layer", "loss", "net"), default_contract=True)

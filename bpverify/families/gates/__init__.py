@@ -3,4 +3,5 @@
 
 from bpverify.registry import Family
 
-FAMILY = Family(name="gates", title="the lecture's gates", categories=("gate",))
+FAMILY = Family(name="gates", title="the lecture's gates", categories=("gate",),
+                default_contract=True)
