@@ -84,7 +84,10 @@ FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.spiral",
     "bpverify.families.engines",
     "bpverify.families.layer_classes",
+    "bpverify.families.linear_classifiers",
+    "bpverify.families.update_rules",
     "bpverify.families.recurrent",
+    "bpverify.families.convolution",
 )
 
 #: The role modules a family folder may have (see the module docstring).

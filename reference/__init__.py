@@ -3,6 +3,14 @@
 It is graded through exactly the same doors as a student's code: ``bpverify grade reference``.
 """
 
+from .captioning import CaptioningRNN
+from .convolution import (
+    ThreeLayerConvNet,
+    conv_backward_naive,
+    conv_forward_naive,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+)
 from .gates import (
     AddConstGate,
     AddGate,
@@ -22,7 +30,14 @@ from .layers import (
     softmax_loss,
     svm_loss,
 )
+from .linear_classifiers import (
+    softmax_loss_naive,
+    softmax_loss_vectorized,
+    svm_loss_naive,
+    svm_loss_vectorized,
+)
 from .nets import ThreeLayerNet, TwoLayerNet
+from .optim import adam, rmsprop, sgd, sgd_momentum
 from .recurrent import (
     lstm_backward,
     lstm_forward,
@@ -42,6 +57,7 @@ from .recurrent import (
 __all__ = [
     "AddConstGate",
     "AddGate",
+    "CaptioningRNN",
     "ExpGate",
     "MaxGate",
     "MultiplyGate",
@@ -49,22 +65,35 @@ __all__ = [
     "ScaleGate",
     "SigmoidGate",
     "SigmoidNeuron",
+    "ThreeLayerConvNet",
     "ThreeLayerNet",
     "TwoLayerNet",
+    "adam",
     "affine_backward",
     "affine_forward",
+    "conv_backward_naive",
+    "conv_forward_naive",
     "lstm_backward",
     "lstm_forward",
     "lstm_step_backward",
     "lstm_step_forward",
+    "max_pool_backward_naive",
+    "max_pool_forward_naive",
     "relu_backward",
     "relu_forward",
+    "rmsprop",
     "rnn_backward",
     "rnn_forward",
     "rnn_step_backward",
     "rnn_step_forward",
+    "sgd",
+    "sgd_momentum",
     "softmax_loss",
+    "softmax_loss_naive",
+    "softmax_loss_vectorized",
     "svm_loss",
+    "svm_loss_naive",
+    "svm_loss_vectorized",
     "temporal_affine_backward",
     "temporal_affine_forward",
     "temporal_softmax_loss",
