@@ -66,7 +66,7 @@ def _apply(op: str, args: Sequence[Any]) -> Any:
         return a * args[1]
     if op == "/":
         return a / args[1]
-    if op == "**":
+    if op in ("**", "rpow"):  # rpow: a constant base, so Python calls the value's __rpow__
         return a ** args[1]
     if op == "neg":
         return -a
