@@ -125,19 +125,22 @@ class ConvNetChecks:
 
     where = f"{NAME}.loss(X, y)"
 
-    def expected(self, case: Case, dtype: np.dtype[Any]) -> tuple[Any, float, dict[str, Any]]:
-        params = {k: rounded(v, dtype) for k, v in case["params"].items()}
+    def expected(self, case: Case, dtype: np.dtype[Any], params_dtype: np.dtype[Any] | None = None
+                 ) -> tuple[Any, float, dict[str, Any]]:
+        """The oracle on X rounded to ``dtype`` and the params to ``params_dtype`` (or dtype)."""
+        at = dtype if params_dtype is None else params_dtype
+        params = {k: rounded(v, at) for k, v in case["params"].items()}
         scores, loss, grads, _ = conv_net_oracle(params, rounded(case["X"], dtype), case["y"],
                                                  case["reg"], case["dims"]["filter_size"])
         return scores, loss, grads
 
     @staticmethod
     def judged(judging: Any, dtype: np.dtype[Any]) -> None:
-        """``judging(inputs_dtype)`` with the inputs rounded to ``dtype``, then, if that fails,
-        to float32: the course's net keeps its params in float32 (its default dtype), yet
-        float64 data promotes every value it returns to float64."""
+        """``judging(params_dtype)`` with the params rounded as the inputs (None), then, if that
+        fails, to float32: the course's net keeps its params in float32 (its default dtype),
+        yet float64 data promotes every value it returns to float64."""
         try:
-            judging(dtype)
+            judging(None)
         except CheckFailed:
             if dtype == np.float32:
                 raise
@@ -177,7 +180,7 @@ class ConvNetChecks:
         expect_finite(value, "loss", self.where)
         dtype = _dtype(res)
         self.judged(lambda at: judge(
-            self.where, ["loss"], [np.squeeze(value)], [self.expected(case, at)[1]],
+            self.where, ["loss"], [np.squeeze(value)], [self.expected(case, dtype, at)[1]],
             tolerance_for(dtype), "softmax loss + 0.5*reg*sum(W**2)"), dtype)
 
     def judge_grads(self, case: Case, res: NetReply, what: str) -> None:
@@ -197,8 +200,8 @@ class ConvNetChecks:
             expect_finite(grads[k], k, self.where)
         dtype = working_dtype(*(grads[k] for k in keys))
 
-        def judging(at: np.dtype[Any]) -> None:
-            exp = self.expected(case, at)[2]
+        def judging(at: np.dtype[Any] | None) -> None:
+            exp = self.expected(case, dtype, at)[2]
             judge(self.where, keys, [grads[k] for k in keys], [exp[k] for k in keys],
                   tolerance_for(dtype), what)
 
@@ -214,7 +217,7 @@ class ConvNetChecks:
         expect_shape(res["scores"], (n, c), "scores", where, "(N, C) class scores")
         dtype = working_dtype(res["scores"])
         self.judged(lambda at: judge(where, ["scores"], [res["scores"]],
-                                     [self.expected(case, at)[0]], tolerance_for(dtype),
+                                     [self.expected(case, dtype, at)[0]], tolerance_for(dtype),
                                      "the oracle's scores"), dtype)
 
     def loss(self, ex: Executor, case: Case) -> None:
