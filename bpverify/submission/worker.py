@@ -623,6 +623,7 @@ def _contract_error(message: str, facts: dict[str, Any]) -> ContractError:
     where = facts.get("where")
     return ContractError(message, where=where if isinstance(where, str) else "",
                          returned_none=facts.get("returned_none") is True,
+                         only_none=facts.get("only_none") is True,
                          returned_count=count(facts.get("returned_count")),
                          expected_count=count(facts.get("expected_count")))
 
@@ -637,6 +638,7 @@ def _run(sub: Any, seq: int, scenario: str, kwargs: dict[str, Any],
         return (seq, "student", tuple(_text(f) for f in fields))
     except ContractError as exc:  # the facts cross too: a diagnosis reads them, not the text
         facts = {"where": _text(exc.where), "returned_none": bool(exc.returned_none),
+                 "only_none": bool(exc.only_none),
                  "returned_count": exc.returned_count, "expected_count": exc.expected_count}
         return (seq, "contract", (_text(_safe_str(exc)), facts))
     except BaseException as exc:  # raised by the submission's objects
