@@ -74,6 +74,9 @@ __all__ = [
 FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.engines",
     "bpverify.families.layer_classes",
+    "bpverify.families.linear_classifiers",
+    "bpverify.families.update_rules",
+    "bpverify.families.recurrent",
 )
 
 #: The role modules a family folder may have (see the module docstring).

@@ -3,6 +3,7 @@
 It is graded through exactly the same doors as a student's code: ``bpverify grade reference``.
 """
 
+from .captioning import CaptioningRNN
 from .gates import (
     AddConstGate,
     AddGate,
@@ -22,11 +23,34 @@ from .layers import (
     softmax_loss,
     svm_loss,
 )
+from .linear_classifiers import (
+    softmax_loss_naive,
+    softmax_loss_vectorized,
+    svm_loss_naive,
+    svm_loss_vectorized,
+)
 from .nets import ThreeLayerNet, TwoLayerNet
+from .optim import adam, rmsprop, sgd, sgd_momentum
+from .recurrent import (
+    lstm_backward,
+    lstm_forward,
+    lstm_step_backward,
+    lstm_step_forward,
+    rnn_backward,
+    rnn_forward,
+    rnn_step_backward,
+    rnn_step_forward,
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_loss,
+    word_embedding_backward,
+    word_embedding_forward,
+)
 
 __all__ = [
     "AddConstGate",
     "AddGate",
+    "CaptioningRNN",
     "ExpGate",
     "MaxGate",
     "MultiplyGate",
@@ -36,10 +60,31 @@ __all__ = [
     "SigmoidNeuron",
     "ThreeLayerNet",
     "TwoLayerNet",
+    "adam",
     "affine_backward",
     "affine_forward",
+    "lstm_backward",
+    "lstm_forward",
+    "lstm_step_backward",
+    "lstm_step_forward",
     "relu_backward",
     "relu_forward",
+    "rmsprop",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
+    "sgd",
+    "sgd_momentum",
     "softmax_loss",
+    "softmax_loss_naive",
+    "softmax_loss_vectorized",
     "svm_loss",
+    "svm_loss_naive",
+    "svm_loss_vectorized",
+    "temporal_affine_backward",
+    "temporal_affine_forward",
+    "temporal_softmax_loss",
+    "word_embedding_backward",
+    "word_embedding_forward",
 ]

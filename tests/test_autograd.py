@@ -11,6 +11,7 @@ import pytest
 import bpverify
 from bpverify import check_submission
 from bpverify.cli import main
+from bpverify.model import SubmissionResult
 from tests.engines.zoo import GRAPHS, MUTANTS, OPS, VARIANTS, source
 
 HERE = Path(__file__).parent / "engines"
@@ -218,3 +219,29 @@ def test_whole_zoo_without_collateral(tmp_path: Path, name: str) -> None:
 def test_correct_variants_never_fail(tmp_path: Path, name: str) -> None:
     result = _grade(tmp_path, name, source(VARIANTS[name]))
     assert result.failed_items == ()
+
+
+def test_a_learners_own_package_named_micrograd_is_not_an_autodiff_library(tmp_path: Path) -> None:
+    """engine.py of a learner's own package called micrograd imports micrograd.topo: that is
+    the submission's own module, graded in the sandbox that refuses the real libraries."""
+    engine = Path(__file__).parent / "engines" / "wild" / "own_package" / "micrograd" / "engine.py"
+    js = tmp_path / "r.json"
+    assert main(["grade", str(engine), "--profile", "ci", "--examples", "5", "--json", str(js),
+                 "--only", "Value +", "--only", "Value *"]) == 0
+    result = SubmissionResult.from_dict(json.loads(js.read_text()))
+    assert "in-process" not in result.sandbox
+    assert [i.status for i in result.items] == ["passed", "passed"], [
+        i.message or (i.first_failure and i.first_failure.message) for i in result.items]
+
+
+def test_leaves_that_need_requires_grad_are_built_with_it() -> None:
+    """A PyTorch-style engine whose leaves keep no gradient by default: set, and said."""
+    result = check_submission(Path(__file__).parent / "engines" / "wild" / "requires_grad.py",
+                              profile="ci", max_examples=5)
+    assert result.rubric == "autograd"
+    assert any("requires_grad=False by default" in n for n in result.notes), result.notes
+    graded = {i.name: i.status for i in result.items if i.status != "not implemented"}
+    assert graded and set(graded.values()) == {"passed"}, [
+        (i.name, i.first_failure and i.first_failure.message) for i in result.items
+        if i.status == "failed"]
+    assert {"Value +", "Value *", "Value tanh"} <= set(graded)

@@ -23,11 +23,16 @@ def assignment(tmp_path: Path) -> Path:
 def test_assignment_folder_graded_as_is(assignment: Path) -> None:
     result = bpverify.check_submission(assignment, rubric="cs231n", profile="ci")
     assert result.rubric == "cs231n"
-    assert [i.name for i in result.items] == [*LAYERS, "TwoLayerNet", "ThreeLayerNet"]
+    graded = [*LAYERS, "TwoLayerNet", "ThreeLayerNet"]
+    assert [i.name for i in result.items][:len(graded)] == graded
     failures = {i.name: [c.message for c in i.checks if not c.passed] for i in result.items
-                if i.status != "passed"}
+                if i.status != "passed" and i.name in graded}
     assert not failures
-    assert result.score == result.max_score == 47.0
+    # The folder is assignment 2's: the items of modules it lacks (rnn_layers.py) are not
+    # implemented, and cost it nothing it could have earned here.
+    others = [i for i in result.items if i.name not in graded]
+    assert all(i.status == "not implemented" for i in others), others
+    assert result.score == sum(i.max_score for i in result.items if i.name in graded) == 47.0
 
 
 def test_older_neural_net_two_layer_net(assignment: Path) -> None:

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 import bpverify
-from bpverify.contract import ITEMS
 from bpverify.feedback.diagnose import Diagnosis, diagnose, diagnosis_line, locate_fault
 from bpverify.grading.checks import checks_for
 from bpverify.grading.engine import PROFILES, run_check
 from bpverify.model import CheckResult, Facts, GateStep, ItemResult
+from bpverify.registry import item_named
 from bpverify.submission import InProcessExecutor, load_submission
 
 ZOO = Path(__file__).resolve().parent / "zoo" / "mistakes"
@@ -203,7 +203,8 @@ def test_locate_fault_guilty_and_affected() -> None:
 
 # --- the mistake zoo ------------------------------------------------------------------------
 
-#: What each zoo mistake must be diagnosed as (a missing file here only needs *a* diagnosis).
+#: What each zoo mistake must be diagnosed as (a missing file here only needs *a* diagnosis,
+#: unless the file states its own: ``DIAGNOSIS = "<mistake id>"``).
 #: Two names where the minimal example cannot tell them apart: with dout = -1, "the local
 #: gradient alone" and "a flipped sign" give the same numbers.
 ZOO_DIAGNOSES: dict[str, set[str]] = {
@@ -252,17 +253,21 @@ ZOO_DIAGNOSES: dict[str, set[str]] = {
 }
 
 
-def _expect(path: Path) -> dict[str, str]:
+def _literal(path: Path, name: str) -> Any:
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == "EXPECT"):
+                and node.targets[0].id == name):
             return ast.literal_eval(node.value)
-    return {}
+    return None
+
+
+def _expect(path: Path) -> dict[str, str]:
+    return _literal(path, "EXPECT") or {}
 
 
 def _run_one(path: Path, item_name: str, check_name: str) -> tuple[CheckResult, ItemResult]:
     """Only the check that must fail, as check_submission runs it (same seed, same profile)."""
-    item = next(i for i in ITEMS if i.name == item_name)
+    item = item_named(item_name)
     check = next(c for c in checks_for(item) if c.name == check_name)
     result = run_check(item.name, check, InProcessExecutor(load_submission(path)), seed=0,
                        max_examples=PROFILES["ci"].max_examples)
@@ -275,7 +280,8 @@ def test_every_zoo_mistake_is_diagnosed(path: Path) -> None:
     expect = _expect(path)
     if not expect:
         pytest.skip(f"{path.name} has no EXPECT dict")
-    wanted = ZOO_DIAGNOSES.get(path.stem)
+    own = _literal(path, "DIAGNOSIS")
+    wanted = ZOO_DIAGNOSES.get(path.stem) or ({own} if own else None)
     for n, (item_name, check_name) in enumerate(expect.items()):
         check, item = _run_one(path, item_name, check_name)
         assert check.status == "failed", f"{path.stem}: {item_name} / {check_name} passed"

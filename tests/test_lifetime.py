@@ -11,13 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,16 +54,6 @@ def _kill_all(text: str) -> None:
     for line in _processes_mentioning(text):
         with contextlib.suppress(OSError):
             os.kill(int(line.split()[0]), signal.SIGKILL)
-
-
-@pytest.fixture
-def open_dir() -> Iterator[Path]:
-    """A folder every user may enter (pytest's own are 0700): where the worker can drop its uid,
-    as it does on Gradescope, the submission must be readable by that uid."""
-    path = Path(tempfile.mkdtemp(prefix="bpverify-lifetime-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _linger(folder: Path) -> Path:

@@ -17,7 +17,21 @@ import os
 import signal
 import sys
 
-__all__ = ["become_subreaper", "descendants", "kill_tree"]
+__all__ = [
+    "GROUP",
+    "become_subreaper",
+    "cgroup2_parent",
+    "descendants",
+    "end_below",
+    "end_cgroups",
+    "join_cgroups",
+    "kill_cgroup",
+    "kill_tree",
+    "reap",
+]
+
+#: The name of a worker's cgroup (v1 pids and v2), by the pid the grader started.
+GROUP = "bpverify-worker-{pid}"
 
 _PR_SET_CHILD_SUBREAPER = 36
 #: Rounds of stopping newly found processes before the tree is taken as complete.
@@ -87,3 +101,126 @@ def become_subreaper() -> bool:  # pragma: no cover - runs in the worker
     if sys.platform != "linux":
         return False
     return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def end_below(pid: int) -> None:
+    """Kill every process below ``pid``, ``pid`` itself left running (between two items)."""
+    for child in _children(pid):
+        kill_tree(child)
+
+
+def _children(pid: int) -> list[int]:
+    return [c for c, parent in _parents().items() if parent == pid]
+
+
+def reap() -> None:  # pragma: no cover - runs in the worker
+    """Collect ended children (zombies count against the process cap), without waiting."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+        if pid == 0:
+            return
+
+
+# --- cgroups: a cap on processes and a kill that nothing escapes -------------------------------
+
+
+def cgroup2_parent() -> tuple[str, bool]:
+    """A cgroup v2 folder under which the grader may create a worker's cgroup (its own cgroup,
+    where writable and ``cgroup.kill`` exists: Linux 5.14+), and whether the child gets a
+    ``pids.max``; ("", False) otherwise.  Creates and removes one probe cgroup."""
+    if sys.platform != "linux":
+        return "", False
+    mount = own = ""
+    with contextlib.suppress(OSError), open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split()[:1] == ["cgroup2"]:
+                mount = left.split()[4]
+                break
+    with contextlib.suppress(OSError), open("/proc/self/cgroup") as f:
+        own = next((line.strip()[3:] for line in f if line.startswith("0::")), "")
+    if not mount or not own.startswith("/"):
+        return "", False
+    parent = os.path.join(mount, own.lstrip("/"))
+    probe = os.path.join(parent, GROUP.format(pid=f"probe-{os.getpid()}"))
+    try:
+        os.mkdir(probe)
+    except OSError:
+        return "", False
+    try:
+        if not os.path.exists(os.path.join(probe, "cgroup.kill")):
+            return "", False
+        return parent, os.path.exists(os.path.join(probe, "pids.max"))
+    finally:
+        with contextlib.suppress(OSError):
+            os.rmdir(probe)
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def join_cgroups(pids_v1: str, v2: str, cap: int) -> list[str]:  # pragma: no cover - worker
+    """Move this process (and so everything it will start) into a cgroup of its own under each
+    given parent, with ``pids.max`` = ``cap`` where the controller is there.  Returns the
+    cgroups joined; raises OSError when one cannot be."""
+    joined = []
+    for parent in (pids_v1, v2):
+        if not parent:
+            continue
+        group = os.path.join(parent, GROUP.format(pid=os.getpid()))
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(group)
+        if os.path.exists(os.path.join(group, "pids.max")):
+            _write(os.path.join(group, "pids.max"), str(cap))
+        _write(os.path.join(group, "cgroup.procs"), str(os.getpid()))
+        joined.append(group)
+    return joined
+
+
+def _members(group: str) -> list[int]:
+    try:
+        with open(os.path.join(group, "cgroup.procs")) as f:
+            return [int(p) for p in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def kill_cgroup(v2: str, pid: int) -> None:
+    """Kill every process of the worker's cgroup v2 at once (``cgroup.kill``: nothing forks
+    past it, nothing left the tree escapes it)."""
+    if v2:
+        with contextlib.suppress(OSError):
+            _write(os.path.join(v2, GROUP.format(pid=pid), "cgroup.kill"), "1")
+
+
+def end_cgroups(pids_v1: str, v2: str, pid: int, wait: float = 2.0) -> None:
+    """Kill every process of the worker's cgroups (``cgroup.kill`` in v2: atomic, nothing
+    forks past it; in v1, each member in turn until none is left), then remove them."""
+    import time
+
+    for parent in (v2, pids_v1):
+        if not parent:
+            continue
+        group = os.path.join(parent, GROUP.format(pid=pid))
+        if not os.path.isdir(group):
+            continue
+        if parent == v2:
+            with contextlib.suppress(OSError):
+                _write(os.path.join(group, "cgroup.kill"), "1")
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            members = _members(group)
+            for member in members:
+                _signal(member, signal.SIGKILL)
+            try:
+                os.rmdir(group)
+                break
+            except OSError:
+                time.sleep(0.005)

@@ -52,10 +52,9 @@ from bpverify.options import (
     check_sandbox,
     check_timeout,
 )
-from bpverify.submission import LoadSpec, StudentError, run_scenario
+from bpverify.submission import LoadSpec, StudentError, reaper, run_scenario
 from bpverify.submission import sandbox as _sandbox
 from bpverify.submission.namespace import undefined_name
-from bpverify.submission.reaper import become_subreaper, kill_tree
 from bpverify.submission.sandbox import plan as sandbox_plan
 from bpverify.submission.wire import LENGTH, MAX_TEXT, ProtocolError, decode, encode
 
@@ -178,6 +177,10 @@ class WorkerExecutor:
     def begin_item(self, name: str) -> None:
         """A new item starts: it gets a fresh time budget, and earlier failures are forgotten."""
         self._item, self._item_used, self._item_error = name, 0.0, None
+        if self._proc is not None and "pid namespace" not in self.sandbox:
+            # What the last item started ends with it (in a PID namespace the worker ends it
+            # after each call); the worker is a subreaper, so its orphans are in its tree.
+            reaper.end_below(self._proc.pid)
 
     def close(self) -> None:
         self._stop()
@@ -255,19 +258,13 @@ class WorkerExecutor:
         proc, status = self._proc, None
         if proc is not None:
             ended = _ended(proc.pid)
-            kill_tree(proc.pid)  # PID 1 of its namespace and setsid() children: other groups
+            reaper.kill_cgroup(self.plan.cgroup2, proc.pid)  # all of it at once, where we can
+            reaper.kill_tree(proc.pid)  # PID 1 of its namespace, setsid() children, orphans
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # the group: what the submission forked too
             proc.wait()
             status = proc.returncode if ended else None
-            if self.plan.cgroup_pids:  # empty once the namespace's processes are gone
-                group = Path(self.plan.cgroup_pids, f"bpverify-worker-{proc.pid}")
-                end = time.monotonic() + 2.0
-                while group.exists() and time.monotonic() < end:
-                    try:
-                        group.rmdir()
-                    except OSError:
-                        time.sleep(0.005)
+            reaper.end_cgroups(self.plan.cgroup_pids, self.plan.cgroup2, proc.pid)
         for fd in (self._req, self._resp):
             if fd >= 0:
                 os.close(fd)
@@ -541,7 +538,7 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
     req_fd, resp_fd = int(req), int(resp)
     try:  # from here on this process is PID 1 of its own namespaces (where available)
         namespaces = _sandbox.enter_namespaces(plan, (req_fd, resp_fd))
-        become_subreaper()  # orphans of the submission come back here: kill_tree finds them
+        reaper.become_subreaper()  # orphans of the submission come back here: kill_tree finds them
     except BaseException:
         traceback.print_exc(file=crash)
         crash.flush()
@@ -571,6 +568,7 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
             sys.stdout = sys.stderr = capture  # the submission may have replaced them
             capture.take()
             _sandbox.set_where(_where(scenario, kwargs, Path(path)))
+            reaper.reap()  # children the grader killed since (WorkerExecutor.begin_item)
             reply = _run(sub, seq, scenario, kwargs, capture)
             _only_the_worker(me, namespaces)
             try:

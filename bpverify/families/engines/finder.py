@@ -7,13 +7,23 @@ readers find where a value keeps its number and its gradient.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bpverify.families.engines.contract import CLASS_NAMES, DATA_ATTRS, ENGINE_OPS, GRAD_ATTRS
 from bpverify.submission.namespace import LoadedSubmission
 
-__all__ = ["data_attr", "find", "find_engine", "grad_attr", "number_of"]
+__all__ = [
+    "LEAF_FLAGS",
+    "data_attr",
+    "engine_class",
+    "find",
+    "find_engine",
+    "grad_attr",
+    "leaf_flag",
+    "number_of",
+]
 
 
 def find_engine(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) -> None:
@@ -29,6 +39,11 @@ def find_engine(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) 
             break
     if cls is None:
         return
+    flag = leaf_flag(cls)
+    if flag is not None:  # PyTorch-style: a leaf keeps a gradient only when asked to
+        cls = _with_flag(cls, flag)
+        sub.notes.append(f"{cls.__name__}(...) takes {flag}=False by default, so a leaf keeps "
+                         f"no gradient unless asked: leaves were built with {flag}=True")
     try:
         probe = cls(1.5)
     except Exception as exc:
@@ -56,6 +71,41 @@ def find_engine(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) 
     has = [n[len("Value "):] for n in ENGINE_OPS if n in sub.names]
     sub.notes.append(f"autograd engine: class {cls.__name__} (value in .{data}, gradient in "
                      f".{grad_attr(probe)}) with {' '.join(has) or 'no operations'}")
+
+
+#: Constructor flags that make a leaf keep its gradient (PyTorch's spelling and its cousins).
+LEAF_FLAGS = ("requires_grad", "require_grad", "requires_gradient")
+
+
+def leaf_flag(cls: type) -> str | None:
+    """The constructor parameter that must be True for a leaf to keep its gradient (one of
+    :data:`LEAF_FLAGS` whose default is False), or None."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((n for n in LEAF_FLAGS if n in params and params[n].default is False), None)
+
+
+def _with_flag(cls: type, flag: str) -> type:
+    """A subclass of ``cls`` whose instances are built with ``flag=True`` unless told otherwise
+    (the engine's own operations still pass what they compute)."""
+    base_init = cls.__init__  # type: ignore[misc]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(flag, True)
+        base_init(self, *args, **kwargs)
+
+    return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__,
+                                       "__qualname__": cls.__qualname__,
+                                       "__bpverify_engine__": cls})
+
+
+def engine_class(cls: type) -> type:
+    """The submission's own engine class (the one its operations build), also when leaves are
+    built through a subclass that sets a flag."""
+    base = vars(cls).get("__bpverify_engine__", cls)
+    return base if isinstance(base, type) else cls
 
 
 def data_attr(v: Any) -> str | None:

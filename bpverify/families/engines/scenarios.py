@@ -25,7 +25,13 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from bpverify.families.engines.finder import data_attr, find_engine, grad_attr, number_of
+from bpverify.families.engines.finder import (
+    data_attr,
+    engine_class,
+    find_engine,
+    grad_attr,
+    number_of,
+)
 from bpverify.submission.namespace import LoadedSubmission
 from bpverify.submission.namespace import call_student as _call
 
@@ -120,7 +126,7 @@ class _Built:
                     out = recorder.run(_call, where, _apply, node["op"], args)
                 finally:
                     self.calls.append(recorder.seen)
-            if not isinstance(out, cls):
+            if not isinstance(out, engine_class(cls)):
                 self.detached = {"node": j, "type": type(out).__name__}
                 break
             self.slots.append(out)
@@ -139,7 +145,7 @@ def _attrs(cls: type, built: _Built, program: Mapping[str, Any]) -> tuple[str, s
         # an operation built from others (a - b as a + (-b)) holds an inner node, not b
         children = children or next(
             (a for a in CHILDREN_ATTRS if isinstance(own.get(a), (set, list, tuple, frozenset))
-             and own[a] and all(isinstance(c, cls) for c in own[a])), "")
+             and own[a] and all(isinstance(c, engine_class(cls)) for c in own[a])), "")
         closure = closure or next((a for a in CLOSURE_ATTRS if callable(own.get(a))), "")
         if closure and children:
             break

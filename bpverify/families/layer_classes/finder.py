@@ -218,7 +218,11 @@ _SIZE_WORDS = ("dim", "size", "in_", "out", "feature", "unit", "num", "n_")
 
 def _missing_method(spec: LayerClassSpec, cls: type, method: str) -> Interface:
     base = f"{spec.name} has no method {method}"
-    defined = [n for n in dir(cls) if not n.startswith("__") and callable(getattr(cls, n, None))]
+    abstract: frozenset[str] = getattr(cls, "__abstractmethods__", frozenset())
+    if method in abstract:
+        base = f"{spec.name} leaves the abstract method {method} of its base class undefined"
+    defined = [n for n in dir(cls) if not n.startswith("__") and callable(getattr(cls, n, None))
+               and n not in abstract]
     close = [n for n in defined if n.lower() == method or typo_of(n.lower(), method)]
     if close:
         return Interface(f"{base}; it defines {close[0]} — a typo?", "misspelled-method",
@@ -283,8 +287,10 @@ def _interface(spec: LayerClassSpec, cls: Any) -> Interface:
     if not isinstance(cls, type):
         return Interface(f"{spec.name} is a {type(cls).__name__}; expected a class with forward "
                          "and backward", "interface", "", type(cls).__name__, "class")
+    abstract: frozenset[str] = getattr(cls, "__abstractmethods__", frozenset())
     for method in _METHODS:
-        if not callable(getattr(cls, method, None)):
+        # An abstract method of a base class (class Sigmoid(Layer)) is not one of its own.
+        if not callable(getattr(cls, method, None)) or method in abstract:
             return _missing_method(spec, cls, method)
     init = cls.__init__  # type: ignore[misc]
     found = _signature(init, f"{cls.__name__}.__init__")
