@@ -22,11 +22,12 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky, UnsatisfiedAssumption
 
 from bpverify import registry
-from bpverify.contract import CIRCUITS, ContractError, Item
+from bpverify.contract import ContractError, Item
 from bpverify.feedback.diagnose import diagnose_item
 from bpverify.grading import oracles
-from bpverify.grading.checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
+from bpverify.grading.checks import Check, CheckFailed, checks_for, fixed_checks, plain_case
 from bpverify.grading.checks.base import contract_failed, student_failed
+from bpverify.grading.draws import strategies_only
 from bpverify.grading.parallel import grade_items
 from bpverify.grading.rubric import Rubric, choose_rubric, load_rubric
 from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
@@ -44,7 +45,6 @@ from bpverify.version import __version__
 
 __all__ = [
     "DEFAULT_SEED",
-    "LECTURE_CHECK",
     "PROFILES",
     "PROFILE_ENV",
     "Profile",
@@ -98,7 +98,8 @@ def run_check(
     )
     base: dict[str, Any] = {"name": check.name, "seed": check_seed}
     try:
-        test()
+        with strategies_only():  # the same draws in every process, whatever it has loaded
+            test()
     except CheckFailed as exc:
         return _failed(base, exc, state)
     except Flaky as exc:  # a failure that did not repeat: report the first one seen
@@ -145,43 +146,18 @@ def _failed(base: dict[str, Any], exc: CheckFailed, state: dict[str, Any],
                    **_counts(state), **base)
 
 
-#: The extra check of a circuit: its trace at the lecture's worked example.
-LECTURE_CHECK = "lecture values"
-
-
-def _lecture_trace(item: Item, executor: Executor) -> CheckResult:
-    """A passing circuit still gets its gate-by-gate trace at the lecture's values."""
-    spec = CIRCUITS[item.name]
-    values = dict(spec.lecture_values)
-    try:
-        res = executor.call("circuit", name=item.name, values=values, dout=1.0)
-        trace = circuit_trace(item.name, values, 1.0, res)
-    except (StudentError, ContractError) as exc:
-        facts = (student_failed(exc) if isinstance(exc, StudentError)
-                 else contract_failed(exc)).facts
-        return CheckResult(name=LECTURE_CHECK, status="failed", kind="raised",
-                           message=str(exc), example=values, facts=facts)
-    ok = all(s.forward_ok and s.backward_ok for s in trace)
-    return CheckResult(
-        name=LECTURE_CHECK, status="passed" if ok else "failed", example=values,
-        trace=tuple(trace), kind="" if ok else "wrong-values",
-        message="" if ok else "the circuit disagrees with the lecture's worked example",
-    )
-
-
 def check_names(item: Item) -> list[str]:
-    """The names of an item's checks, in the order they run (a circuit adds "lecture values")."""
-    names = [c.name for c in checks_for(item)]
-    if item.category == "circuit":
-        names.append(LECTURE_CHECK)
-    return names
+    """The names of an item's checks, in the order they run (a circuit adds "lecture values",
+    a check run once on fixed values)."""
+    return [*(c.name for c in checks_for(item)), *fixed_checks(item)]
 
 
 def run_named_check(item: Item, name: str, executor: Executor, *, seed: int,
                     max_examples: int) -> CheckResult:
     """Run the check of ``item`` called ``name`` (one of :func:`check_names`), diagnosed."""
-    if name == LECTURE_CHECK and item.category == "circuit":
-        result = _lecture_trace(item, executor)
+    fixed = fixed_checks(item)
+    if name in fixed:
+        result = fixed[name](executor)
     else:
         check = next((c for c in checks_for(item) if c.name == name), None)
         if check is None:

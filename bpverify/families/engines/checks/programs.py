@@ -9,13 +9,14 @@ stand (away from kinks, poles and overflow).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
 
 from bpverify.families.engines.contract import EngineOp
+from bpverify.operations import MATH, OPERATIONS
 
 __all__ = [
     "LEAF",
@@ -83,15 +84,10 @@ def fmt_const(x: Any) -> str:
 
 
 def local_value(op: str, xs: Sequence[float]) -> float:
-    a = xs[0]
-    b = xs[1] if len(xs) > 1 else 0.0
-    table: dict[str, Callable[[], float]] = {
-        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b,
-        "**": lambda: a ** b, "neg": lambda: -a, "relu": lambda: max(a, 0.0),
-        "tanh": lambda: math.tanh(a), "exp": lambda: math.exp(a), "log": lambda: math.log(a),
-        "sigmoid": lambda: 1.0 / (1.0 + math.exp(-a)),
-    }
-    return table[op]()
+    """The operation's value on Python floats, from the one table of operations."""
+    operation = OPERATIONS[op]
+    value: float = operation.value(MATH, *xs[:operation.arity])
+    return value
 
 
 def safe_at(op: str, xs: Sequence[float]) -> bool:

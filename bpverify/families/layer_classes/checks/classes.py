@@ -37,7 +37,7 @@ from bpverify.grading.checks.base import (
     rounded,
     weighted_sum,
 )
-from bpverify.grading.checks.gates import STABLE_FROM
+from bpverify.grading.checks.gatework import STABLE_FROM
 from bpverify.grading.compare import tolerance_for, working_dtype
 from bpverify.model import Facts
 from bpverify.submission import Executor, StudentError
