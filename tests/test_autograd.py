@@ -245,3 +245,14 @@ def test_leaves_that_need_requires_grad_are_built_with_it() -> None:
         (i.name, i.first_failure and i.first_failure.message) for i in result.items
         if i.status == "failed"]
     assert {"Value +", "Value *", "Value tanh"} <= set(graded)
+
+
+def test_closures_handed_the_upstream_gradient_are_called_with_it() -> None:
+    """``_grad_fn(grad)`` closures (seen in the field): each node's replay hands its gradient."""
+    result = check_submission(Path(__file__).parent / "engines" / "wild" / "grad_fn_arg.py",
+                              profile="ci", max_examples=5)
+    graded = {i.name: i.status for i in result.items if i.status != "not implemented"}
+    assert {"Value +", "Value *", "Value graph", "Value fan-out"} <= set(graded)
+    assert set(graded.values()) == {"passed"}, [
+        (i.name, i.first_failure and i.first_failure.message) for i in result.items
+        if i.status == "failed"]
