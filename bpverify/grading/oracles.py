@@ -40,10 +40,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bpverify import operations
 from bpverify.contract import CIRCUITS, GATES
 
-__all__ = ["CACHE_ENV", "affine", "cache_dir", "circuit", "float64", "gate", "loss", "net",
-           "relu", "warm"]
+__all__ = ["CACHE_ENV", "affine", "cache_dir", "circuit", "float64", "gate", "jax_math", "loss",
+           "net", "relu", "warm"]
 
 #: Environment variable: where compiled oracles are cached on disk; "off" (or "0") disables it.
 CACHE_ENV = "BPVERIFY_JAX_CACHE"
@@ -82,6 +83,9 @@ def _cpu() -> Any:
 
 
 _SCOPED = threading.local()  #: how deep this thread is in float64() (only the outermost acts)
+_ACTIVE = threading.Lock()  #: guards the two below
+_active = 0  #: threads inside float64() now (the engine's warm-up thread and the checks)
+_ours = False  #: whether our disk cache is in use: decided when the first of them entered
 
 
 @contextlib.contextmanager
@@ -91,8 +95,10 @@ def _disk_cache() -> Iterator[None]:
     Our programs compile in ~0.05-0.3 s, below JAX's default threshold of 1 s, so the threshold
     is 0 here.  A user's own cache (a folder set, or JAX's cache already started) is left
     alone.  JAX starts its cache object once, at the first compilation: if ours started it, it
-    is reset on the way out, so the user's later programs are not written into our folder.
+    is reset when the last of our threads leaves, so the user's later programs are not written
+    into our folder.
     """
+    global _active, _ours
     try:
         from jax._src import compilation_cache as cc
         from jax._src import config as jax_config
@@ -105,16 +111,24 @@ def _disk_cache() -> Iterator[None]:
         yield
         return
     folder = _cache_folder()
-    if folder is None or states[0].value is not None or getattr(cc, "_cache", None) is not None:
-        yield
-        return
+    with _ACTIVE:
+        if _active == 0:
+            _ours = (folder is not None and states[0].value is None
+                     and getattr(cc, "_cache", None) is None)
+        _active += 1
+        ours = _ours
     try:
-        # -1: no size threshold, and JAX does not replace it with a process-wide default.
-        with states[0](folder), states[1](0.0), states[2](-1):
+        if ours:
+            # -1: no size threshold, and JAX does not replace it with a process-wide default.
+            with states[0](folder), states[1](0.0), states[2](-1):
+                yield
+        else:
             yield
     finally:
-        if getattr(cc, "_cache", None) is not None:
-            reset()
+        with _ACTIVE:
+            _active -= 1
+            if _active == 0 and ours and getattr(cc, "_cache", None) is not None:
+                reset()
 
 
 @contextlib.contextmanager
@@ -190,21 +204,28 @@ def _sigmoid(x: Array) -> Array:
     return jax.nn.sigmoid(x)
 
 
-_ELEMENTWISE: dict[str, Callable[..., Array]] = {
-    "AddGate": lambda x, y, c: x + y,
-    "MultiplyGate": lambda x, y, c: x * y,
-    "MaxGate": lambda x, y, c: jnp.where(x >= y, x, y),
-    "ExpGate": lambda x, c: jnp.exp(x),
-    "ReciprocalGate": lambda x, c: 1.0 / x,
-    "AddConstGate": lambda x, c: x + c,
-    "ScaleGate": lambda x, c: c * x,
-    "SigmoidGate": lambda x, c: _sigmoid(x),
-}
+#: The maths namespace of :mod:`bpverify.operations` in jax.numpy (the sigmoid is JAX's stable
+#: one: its gradient stays finite for |x| up to 1000).
+_JAX_MATH = operations.Math(exp=jnp.exp, log=jnp.log, tanh=jnp.tanh, sigmoid=_sigmoid,
+                            where=jnp.where)
+
+
+def jax_math() -> operations.Math:
+    """The operations table's maths in jax.numpy (float64), for an oracle built on the table."""
+    return _JAX_MATH
+
+
+def _elementwise(name: str) -> Callable[..., Array]:
+    """The gate's function of its inputs and its constant, from the operations table."""
+    op = operations.of_gate(name)
+    if GATES[name].const:
+        return lambda *xs: op.value(_JAX_MATH, *xs)
+    return lambda *xs: op.value(_JAX_MATH, *xs[:-1])
 
 
 @functools.cache
 def _gate_fn(name: str) -> Any:
-    fn = _ELEMENTWISE[name]
+    fn = _elementwise(name)
 
     def run(inputs: tuple[Array, ...], const: Array, dout: Array) -> Any:
         out, pullback = jax.vjp(lambda *xs: fn(*xs, const), *inputs)

@@ -1,9 +1,10 @@
 """The recurrent layers in JAX, float64: forward values and ``jax.vjp`` gradients.
 
-Every function computes in float64, scoped to its own call (``float64()`` of grading/oracles:
-a user's JAX keeps its own settings).  The sequences run through ``lax.scan``, the LSTM's
-gates are sliced in the course's order (i, f, o, g), and the initial cell state of ``lstm`` is
-zero, as in the starter's docstring.
+Each public function runs inside :func:`bpverify.grading.oracles.float64` (64-bit types on the
+CPU for this call only): a user's JAX in the same process keeps its own settings.
+
+The sequences run through ``lax.scan``, the LSTM's gates are sliced in the course's order
+(i, f, o, g), and the initial cell state of ``lstm`` is zero, as in the starter's docstring.
 
 Speed: XLA compiles every new shape, and Hypothesis draws many.  So every input is
 zero-padded to one bucket (:data:`BUCKET`, above every size the strategies draw) and each
@@ -25,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from bpverify.grading.oracles import float64
+from bpverify.grading import oracles
 
 __all__ = ["BUCKET", "captioning", "layer", "temporal_softmax_loss"]
 
@@ -142,6 +143,7 @@ def _compiled(base: str, wrt: tuple[str, ...], others: tuple[str, ...]) -> Calla
     return jax.jit(run)
 
 
+@oracles.float64()
 def layer(base: str, inputs: dict[str, Any], wrt: Sequence[str], outputs: Sequence[str],
           upstream: Sequence[Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The layer ``base`` on ``inputs`` (by name): its outputs, and the gradients of the
@@ -151,8 +153,7 @@ def layer(base: str, inputs: dict[str, Any], wrt: Sequence[str], outputs: Sequen
     diff = [_pad(np.asarray(inputs[n], dtype=np.float64), axes[n]) for n in wrt]
     rest = [_pad(inputs[n], axes[n]) for n in others]
     ups = [_pad(np.asarray(u, dtype=np.float64), axes[o]) for o, u in zip(outputs, upstream)]
-    with float64():
-        outs, grads = _compiled(base, tuple(wrt), others)(diff, rest, ups)
+    outs, grads = _compiled(base, tuple(wrt), others)(diff, rest, ups)
     shapes = {o: np.shape(u) for o, u in zip(outputs, upstream)}
     return ([_unpad(o, shapes[n], axes[n]) for n, o in zip(outputs, outs)],
             [_unpad(g, np.shape(inputs[n]), axes[n]) for n, g in zip(wrt, grads)])
@@ -167,6 +168,7 @@ def _softmax_loss(x: Array, y: Array, mask: Array, n: Array) -> Array:
 _LOSS = jax.jit(jax.value_and_grad(_softmax_loss))
 
 
+@oracles.float64()
 def temporal_softmax_loss(x: Any, y: Any, mask: Any) -> tuple[float, np.ndarray]:
     """The course's loss: cross-entropy summed over the unmasked steps, averaged over N."""
     x = np.asarray(x, dtype=np.float64)
@@ -178,8 +180,7 @@ def temporal_softmax_loss(x: Any, y: Any, mask: Any) -> tuple[float, np.ndarray]
     py[:n, :t] = np.asarray(y)
     pm = np.zeros((BUCKET["N"], BUCKET["T"]), dtype=bool)
     pm[:n, :t] = np.asarray(mask, dtype=bool)
-    with float64():
-        value, dx = _LOSS(px, py, pm, float(n))
+    value, dx = _LOSS(px, py, pm, float(n))
     return float(value), np.asarray(dx)[:n, :t, :v]
 
 
@@ -207,6 +208,7 @@ def _param_axes(lstm: bool) -> dict[str, tuple[str, ...]]:
             "b_vocab": ("V",)}
 
 
+@oracles.float64()
 def captioning(cell_type: str, params: dict[str, Any], features: Any,
                captions: Any) -> tuple[float, dict[str, np.ndarray]]:
     """The CaptioningRNN's loss and its gradients: h0 = features·W_proj + b_proj, the words
@@ -223,6 +225,5 @@ def captioning(cell_type: str, params: dict[str, Any], features: Any,
     c = np.asarray(captions, dtype=np.int64)
     pc = np.zeros((BUCKET["N"], BUCKET["T"] + 1), dtype=np.int64)
     pc[:c.shape[0], :c.shape[1]] = c
-    with float64():
-        value, grads = _CAPTIONING(padded, f, pc, float(c.shape[0]), lstm)
+    value, grads = _CAPTIONING(padded, f, pc, float(c.shape[0]), lstm)
     return float(value), {k: _unpad(grads[k], np.shape(params[k]), axes[k]) for k in params}
