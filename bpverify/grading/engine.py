@@ -263,6 +263,25 @@ def _scored_note(result: ItemResult, rules: Rubric) -> ItemResult:
     return replace(result, message="; ".join(notes)) if notes else result
 
 
+def _not_this_assignment(item: Item, inv: Mapping[str, Any], rules: Rubric) -> str:
+    """Why ``item`` is not part of this CS231n assignment folder at all ("" when it is): the
+    course module that defines it is not in the folder, or the folder defines none of its
+    family's names (assignment 3's layers.py has no batchnorm).  One function deleted from a
+    family the folder has is missing, not elsewhere."""
+    if rules.layout != "cs231n":
+        return ""
+    elsewhere = dict(inv.get("elsewhere") or {})
+    if all(n in elsewhere for n in item.needs):
+        return "; ".join(dict.fromkeys(elsewhere[n] for n in item.needs))
+    family = registry.family_of(item.category)
+    if family is None:
+        return ""
+    names = {n for i in registry.all_items() if i.category in family.categories for n in i.needs}
+    if names & set(inv["names"]) or names & set(inv.get("unavailable") or {}):
+        return ""
+    return f"the folder defines none of {family.title}"
+
+
 def _absent_note(item: Item, inv: Mapping[str, Any]) -> str:
     """What an optional item the submission lacks is: nothing to fix, nothing lost."""
     family = registry.family_of(item.category)
@@ -384,13 +403,21 @@ def check_submission(
                               n_examples),
             jobs=min(jobs, busy), progress=progress)
         for result in graded:  # scored here, once, whichever process graded the item
-            score, max_score = rules.score(result)
-            result = _scored_note(result, rules)
             rule = rules.rule(result.name)
-            if result.status == "not implemented" and not rule.required:
+            # Not part of this submission at all (another assignment's items): out of the
+            # total, as an optional item is.
+            other = (_not_this_assignment(by_name[result.name], inv, rules)
+                     if result.status == "not implemented" else "")
+            required = rule.required and not other
+            score, max_score = rules.score(result) if required or result.status != (
+                "not implemented") else (0.0, 0.0)
+            result = _scored_note(result, rules)
+            if other:
+                result = replace(result, message=f"not in this assignment: {other}")
+            elif result.status == "not implemented" and not rule.required:
                 result = replace(result, message=_absent_note(by_name[result.name], inv))
             items.append(replace(result, score=score, max_score=max_score,
-                                 visibility=rule.visibility, required=rule.required))
+                                 visibility=rule.visibility, required=required))
     finally:
         # What confined the submission (a worker's sandbox; in-process: nothing).
         sandbox = executor.sandbox

@@ -80,9 +80,7 @@ class _Loader:
         self.replaced: dict[str, types.ModuleType | None] = {}  # sys.modules entries we set
 
     def rel(self, module: str) -> str:
-        base = self.root / module.replace(".", "/")
-        return str((base / "__init__.py" if base.is_dir() else base.with_suffix(".py"))
-                   .relative_to(self.root))
+        return _rel(self.root, module)
 
     def _module_of(self, file: str) -> str:
         parts = Path(file).with_suffix("").parts
@@ -283,6 +281,13 @@ def _names(sub: LoadedSubmission, modules: dict[str, types.ModuleType],
         )
 
 
+def _rel(root: Path, module: str) -> str:
+    """The file of ``module`` (cs231n.layers) relative to the folder ``root``."""
+    base = root / module.replace(".", "/")
+    return str((base / "__init__.py" if base.is_dir() else base.with_suffix(".py"))
+               .relative_to(root))
+
+
 def load_cs231n(sub: LoadedSubmission, options: dict[str, Any] | None = None) -> None:
     """Fill ``sub`` (a LoadedSubmission whose path is the assignment folder) in place."""
     options = options or {}
@@ -301,6 +306,10 @@ def load_cs231n(sub: LoadedSubmission, options: dict[str, Any] | None = None) ->
     with _Loader(root, sub, forced) as loader:
         for name in graded:
             if not (root / loader.rel(name)).exists():
+                # Another assignment's module: its items are not this folder's to write.
+                for contract_name in graded[name]:
+                    sub.elsewhere.setdefault(
+                        contract_name, f"{loader.rel(name)} is not in this assignment folder")
                 continue
             module = loader.load(name)
             if module is not None:
@@ -314,3 +323,8 @@ def load_cs231n(sub: LoadedSubmission, options: dict[str, Any] | None = None) ->
     for name in list(sub.unavailable):
         if name in sub.names:
             del sub.unavailable[name]
+    # A name some module present in the folder may define is this folder's to write.
+    present = {n for m, names in graded.items() if (root / _rel(root, m)).exists() for n in names}
+    for name in list(sub.elsewhere):
+        if name in sub.names or name in sub.unavailable or name in present:
+            del sub.elsewhere[name]

@@ -39,6 +39,9 @@ class LoadedSubmission:
     notes: list[str] = field(default_factory=list)
     #: Contract name -> why it could not be loaded (its module did not import), per name.
     unavailable: dict[str, str] = field(default_factory=dict)
+    #: Contract name -> why it is not part of this submission at all (a CS231n folder of
+    #: assignment 2 has no rnn_layers.py): such an item is out of the total, not missing.
+    elsewhere: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> Any:
         obj = self.names.get(name)

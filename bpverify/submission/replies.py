@@ -42,6 +42,7 @@ class InventoryReply(_InventoryRequired, total=False):
 
     notes: list[str]  #: what the loader wants the grader to say (e.g. a layout it assumed)
     unavailable: dict[str, str]  #: contract name -> why its module did not import
+    elsewhere: dict[str, str]  #: contract name -> why it is not part of this submission
 
 
 class GateReply(TypedDict):

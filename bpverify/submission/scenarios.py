@@ -83,6 +83,7 @@ def inventory(sub: LoadedSubmission) -> InventoryReply:
         "load_errors": list(sub.load_errors),
         "notes": list(sub.notes),
         "unavailable": dict(sub.unavailable),
+        "elsewhere": dict(sub.elsewhere),
     }
 
 
