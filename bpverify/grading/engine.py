@@ -413,7 +413,8 @@ def check_submission(
                 "not implemented") else (0.0, 0.0)
             result = _scored_note(result, rules)
             if other:
-                result = replace(result, message=f"not in this assignment: {other}")
+                said = result.message.removeprefix("not implemented: ")
+                result = replace(result, message=f"not in this assignment ({other}): {said}")
             elif result.status == "not implemented" and not rule.required:
                 result = replace(result, message=_absent_note(by_name[result.name], inv))
             items.append(replace(result, score=score, max_score=max_score,
