@@ -3,6 +3,7 @@
 It is graded through exactly the same doors as a student's code: ``bpverify grade reference``.
 """
 
+from .dropout import dropout_backward, dropout_forward
 from .gates import (
     AddConstGate,
     AddGate,
@@ -23,6 +24,17 @@ from .layers import (
     svm_loss,
 )
 from .nets import ThreeLayerNet, TwoLayerNet
+from .normalization import (
+    batchnorm_backward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+    spatial_groupnorm_backward,
+    spatial_groupnorm_forward,
+)
 
 __all__ = [
     "AddConstGate",
@@ -38,8 +50,19 @@ __all__ = [
     "TwoLayerNet",
     "affine_backward",
     "affine_forward",
+    "batchnorm_backward",
+    "batchnorm_backward_alt",
+    "batchnorm_forward",
+    "dropout_backward",
+    "dropout_forward",
+    "layernorm_backward",
+    "layernorm_forward",
     "relu_backward",
     "relu_forward",
     "softmax_loss",
+    "spatial_batchnorm_backward",
+    "spatial_batchnorm_forward",
+    "spatial_groupnorm_backward",
+    "spatial_groupnorm_forward",
     "svm_loss",
 ]
