@@ -5,14 +5,15 @@
 ``EXPECT`` maps every item that must fail to one check of it that must fail.  Optional dicts:
 ``ONLY_CHECKS`` maps an item to the exact set of its checks that fail (for mistakes that must
 be caught by one property and no other, e.g. an in-place update caught only by hygiene), and
-``KINDS`` maps an item to the failure kind its EXPECT check must report (the diagnosis).
+``KINDS`` maps an item to the failure kind its EXPECT check must report, and
+``DIAGNOSES`` to the catalogue id of the mistake its EXPECT check must be diagnosed as.
 
 Cost: a mistake is graded on the items that use a name it redefines (its *affected* items).
 Every other item runs the very same reference objects, on the same seeded examples, as grading
 the reference itself (which tests/test_reference.py does), so grading them again per file would
 only repeat that result, at ~10 s of CPU per file (the two nets dominate).  The few mistakes in
 ``ALWAYS_FULL`` (in-place mutation, state on the class: the ones that could leak into other
-items) are graded on every item, and ``BPVERIFY_ZOO_FULL=1`` grades every mistake on every item.
+items) are graded on every item of the core contract, and ``BPVERIFY_ZOO_FULL=1`` grades every mistake on every item.
 
 ``tests/zoo/correct/`` holds correct variants (subgradients at ties, lists for tuples, float32,
 naive loops, package and plain folders): every item must pass.  ``tests/zoo/unfinished/``
@@ -32,7 +33,9 @@ from typing import Any
 import pytest
 
 import bpverify
+from bpverify import registry
 from bpverify.contract import ITEMS
+from bpverify.grading.rubric import load_rubric
 
 ZOO = Path(__file__).resolve().parent / "zoo"
 REFERENCE = ZOO.parent.parent / "reference"
@@ -44,8 +47,11 @@ CORRECT = sorted(
 PARTIAL = ZOO / "unfinished" / "partial_submission.py"
 SYNTAX_ERROR = ZOO / "unfinished" / "syntax_error.py"
 
-ITEM_NAMES = [i.name for i in ITEMS]
-NEEDS = {i.name: set(i.needs) for i in ITEMS}
+#: The core contract's items, which every correct variant implements.
+CORE = [i.name for i in ITEMS]
+#: Every item of the default rubric: the core's and the families' (bpverify/families/).
+ITEM_NAMES = list(load_rubric("default").item_names)
+NEEDS = {i.name: set(i.needs) for i in registry.all_items()}
 PROFILE = "ci"
 #: Grade every mistake on every item, not only on the items it affects.
 FULL = os.environ.get("BPVERIFY_ZOO_FULL", "") not in ("", "0")
@@ -84,6 +90,13 @@ def _affected(path: Path) -> list[str]:
     """The items that use a contract name the file redefines, in contract order."""
     names = _redefined(path)
     return [item for item in ITEM_NAMES if NEEDS[item] & names]
+
+
+def _correct_items(path: Path) -> list[str]:
+    """A correct variant's items: the core's, and the families' items it redefines a name of
+    (the others run the reference's own functions, which tests/test_reference.py grades)."""
+    graded = set(CORE) | set(_affected(path)) if path.suffix == ".py" else set(CORE)
+    return [n for n in ITEM_NAMES if n in graded]
 
 
 def _grade(path: Path, only: list[str] | None = None) -> bpverify.SubmissionResult:
@@ -138,6 +151,7 @@ def test_mistake_file_is_well_formed(path: Path) -> None:
     for item, checks in only.items():
         assert expect[item] in checks, f"{item}: EXPECT's check must be among ONLY_CHECKS"
     assert set(lits.get("KINDS", {})) <= set(expect), "KINDS may only refine EXPECT's items"
+    assert set(lits.get("DIAGNOSES", {})) <= set(expect), "DIAGNOSES may only refine EXPECT's"
     assert set(expect) <= set(_affected(path)), (
         "an item can only fail if the file redefines a name it uses"
     )
@@ -152,7 +166,9 @@ def test_mistake_is_caught_exactly_where_expected(path: Path) -> None:
     expect: dict[str, str] = lits["EXPECT"]
     only: dict[str, tuple[str, ...]] = lits.get("ONLY_CHECKS", {})
     kinds: dict[str, str] = lits.get("KINDS", {})
-    graded = ITEM_NAMES if FULL or path.stem in ALWAYS_FULL else _affected(path)
+    diagnoses: dict[str, str] = lits.get("DIAGNOSES", {})
+    graded = (ITEM_NAMES if FULL else
+              CORE if path.stem in ALWAYS_FULL else _affected(path))
     result = _grade(path, None if graded == ITEM_NAMES else graded)
     report = _describe(result)
 
@@ -172,6 +188,12 @@ def test_mistake_is_caught_exactly_where_expected(path: Path) -> None:
             assert check.kind == kinds[item_name], (
                 f"{item_name} / {check_name}: kind {check.kind!r}, expected "
                 f"{kinds[item_name]!r}: {check.message[:300]}"
+            )
+        if item_name in diagnoses:
+            seen = check.diagnosis.mistake if check.diagnosis else None
+            assert seen == diagnoses[item_name], (
+                f"{item_name} / {check_name}: diagnosed as {seen!r}, expected "
+                f"{diagnoses[item_name]!r}: {check.message[:300]}"
             )
     for item_name, checks in only.items():
         failing = {c.name for c in result.item(item_name).checks if c.status == "failed"}
@@ -202,11 +224,12 @@ def test_wrong_math_is_not_diagnosed_as_shared_state(stem: str, item: str) -> No
 
 @pytest.mark.parametrize("path", CORRECT, ids=lambda p: p.stem)
 def test_correct_variant_passes_every_item(path: Path) -> None:
-    result = _grade(path)
+    graded = _correct_items(path)
+    result = _grade(path, graded)
     report = _describe(result)
     assert not _internal_errors(result), "\n".join(_internal_errors(result))
     assert result.load_error == "", result.load_error
-    assert [i.name for i in result.items] == ITEM_NAMES
+    assert [i.name for i in result.items] == graded
     not_passed = [i.name for i in result.items if i.status != "passed"]
     assert not not_passed, f"items not passed: {not_passed}\n{report}"
     assert result.passed
