@@ -13,10 +13,12 @@ Every other item runs the very same reference objects, on the same seeded exampl
 the reference itself (which tests/test_reference.py does), so grading them again per file would
 only repeat that result, at ~10 s of CPU per file (the two nets dominate).  The few mistakes in
 ``ALWAYS_FULL`` (in-place mutation, state on the class: the ones that could leak into other
-items) are graded on every item of the core contract, and ``BPVERIFY_ZOO_FULL=1`` grades every mistake on every item.
+items) are graded on every item of the core contract, and ``BPVERIFY_ZOO_FULL=1`` grades
+every mistake on every item.
 
 ``tests/zoo/correct/`` holds correct variants (subgradients at ties, lists for tuples, float32,
-naive loops, package and plain folders): every item must pass.  ``tests/zoo/unfinished/``
+naive loops, package and plain folders, the course's other conventions): every item of the
+core contract, and every family item whose names the file redefines, must pass.  ``tests/zoo/unfinished/``
 holds a partial submission and one that does not parse.
 
 The zoo files are read with ``ast`` (never imported here): the harness is the only door.

@@ -69,13 +69,13 @@ MISTAKES: tuple[KnownMistake, ...] = (
 
 
 def _same(got: Any, candidate: np.ndarray) -> bool:
-    """got is what ``candidate`` computes: equal where finite, non-finite where it is not
-    (a division by a zero variance), with at least one finite element."""
+    """got is what ``candidate`` computes: equal where finite, non-finite exactly where it is
+    not (a division by a zero variance)."""
     g = arr(got)
     if g is None or g.shape != candidate.shape:
         return False
     fin = np.isfinite(candidate)
-    if not fin.any() or not np.array_equal(fin, np.isfinite(g)):
+    if not np.array_equal(fin, np.isfinite(g)):
         return False
     return bool(close(g[fin], candidate[fin], "pattern"))
 
@@ -127,12 +127,22 @@ class _Example:
                                self.eps if eps is None else eps)
         return self.out(x_hat.reshape(self.x.shape))
 
-    def unmoved(self) -> Any:
-        """Spatial batchnorm on x.reshape(-1, C), channels never moved last."""
+    def flat(self) -> np.ndarray:
+        """x.reshape(-1, C) taken straight from (N, C, H, W): the channels never moved last."""
         assert self.x is not None
-        n, c, h, w = self.x.shape
-        x_hat, _ = _normalized(self.x.reshape(-1, c), (0,), self.eps)
-        return self.out(x_hat.reshape(n, c, h, w))
+        return self.x.reshape(-1, self.x.shape[1])
+
+    def unmoved(self) -> Any:
+        """Spatial batchnorm's out computed on :meth:`flat` and reshaped back."""
+        assert self.x is not None and self.gamma is not None and self.beta is not None
+        x_hat, _ = _normalized(self.flat(), (0,), self.eps)
+        return (self.gamma * x_hat + self.beta).reshape(self.x.shape)
+
+    def zero_variance(self) -> bool:
+        """Some normalized group of the example has variance exactly 0."""
+        assert self.x is not None
+        xs = _grouped(self.spec, self.x, self.groups)
+        return bool(np.any(xs.var(axis=_AXES[self.spec.base]) == 0.0))
 
     def dx(self, mean_path: bool, var_path: bool, eps: float | None = None) -> Any:
         """dx with or without the paths through the mean and the variance."""
@@ -187,18 +197,30 @@ def _test_mode(e: _Example, ex: dict[str, Any], got: Any) -> Diagnosis | None:
     if _same(got, no_eps):
         return found("eps-missing", "in test mode out is (x - running_mean) / "
                      "sqrt(running_var) without eps", subject="test mode")
+    if e.spec.base == "spatial_batchnorm" and e.gamma is not None and e.beta is not None:
+        flat = e.gamma * (e.flat() - rm) / np.sqrt(rv + e.eps) + e.beta
+        if _same(got, flat.reshape(e.x.shape)):
+            return found("spatial-no-transpose", "in test mode out is computed on "
+                         "x.reshape(N*H*W, C) taken straight from (N, C, H, W)")
     return None
 
 
 def _running(spec: NormSpec, e: _Example, ex: dict[str, Any],
              got: dict[str, Any]) -> Diagnosis | None:
-    m, old = float(ex.get("momentum", 0.9)), [arr(ex.get(k)) for k in ("running_mean",
-                                                                      "running_var")]
-    if e.x is None or old[0] is None or old[1] is None:
+    m = float(ex.get("momentum", 0.9))
+    rm, rv = arr(ex.get("running_mean")), arr(ex.get("running_var"))
+    if e.x is None or rm is None or rv is None:
         return None
+    old = (rm, rv)
     axes = _AXES[spec.base]
     stats = [e.x.mean(axis=axes), e.x.var(axis=axes)]
     names = ("running_mean", "running_var")
+    if spec.base == "spatial_batchnorm" and all(
+            _same(got.get(n), m * o + (1 - m) * s) for n, o, s in
+            zip(names, old, (e.flat().mean(axis=0), e.flat().var(axis=0)))):
+        return found("spatial-no-transpose", "the running averages are those of "
+                     "x.reshape(N*H*W, C) taken straight from (N, C, H, W), each column "
+                     "mixing channels and pixels")
     if m != 0.0 and all(_same(got.get(n), s) for n, s in zip(names, stats)):
         return found("bn-running-no-momentum", "the running averages are the batch's own "
                      "mean and variance: momentum never enters")
@@ -233,13 +255,20 @@ def _backward(e: _Example, got: Any) -> Diagnosis | None:
 
 def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     """The normalization mistake behind a failed check, or None (the shared rules then)."""
-    if check.kind not in ("wrong-values", "numerical"):
+    if check.kind not in ("wrong-values", "numerical", "not-finite"):
         return None
     spec = spec_of(item.name)
     ex = dict(check.example or {})
     e = _Example(spec, ex)
     if not e.ok:
         return None
+    if check.kind == "not-finite":
+        if not e.zero_variance():
+            return None
+        value = check.facts.value or "a value"
+        return found("eps-missing", f"{value} has nan or inf where the example has a group of "
+                     "variance exactly 0: only a division by sqrt(var) without eps makes "
+                     "that", subject=value)
     got = dict(check.got or {})
     if check.kind == "numerical":
         # Backward disagrees with the submission's own forward: if the forward is the wrong
