@@ -20,9 +20,11 @@ def assignment(tmp_path: Path) -> Path:
 
 
 def test_assignment_folder_graded_as_is(assignment: Path) -> None:
-    result = bpverify.check_submission(assignment, rubric="cs231n", profile="ci")
+    # The families' items of the rubric (normalization, dropout, ...) have their own tests.
+    core = [*LAYERS, "TwoLayerNet", "ThreeLayerNet"]
+    result = bpverify.check_submission(assignment, rubric="cs231n", profile="ci", only=core)
     assert result.rubric == "cs231n"
-    assert [i.name for i in result.items] == [*LAYERS, "TwoLayerNet", "ThreeLayerNet"]
+    assert [i.name for i in result.items] == core
     failures = {i.name: [c.message for c in i.checks if not c.passed] for i in result.items
                 if i.status != "passed"}
     assert not failures

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 import bpverify
-from bpverify.contract import ITEMS
 from bpverify.feedback.diagnose import Diagnosis, diagnose, diagnosis_line, locate_fault
 from bpverify.grading.checks import checks_for
 from bpverify.grading.engine import PROFILES, run_check
 from bpverify.model import CheckResult, Facts, GateStep, ItemResult
+from bpverify.registry import item_named
 from bpverify.submission import InProcessExecutor, load_submission
 
 ZOO = Path(__file__).resolve().parent / "zoo" / "mistakes"
@@ -207,6 +207,18 @@ def test_locate_fault_guilty_and_affected() -> None:
 #: Two names where the minimal example cannot tell them apart: with dout = -1, "the local
 #: gradient alone" and "a flipped sign" give the same numbers.
 ZOO_DIAGNOSES: dict[str, set[str]] = {
+    # CS231n's normalization layers and dropout (bpverify/families/normalization, dropout)
+    "batchnorm_backward_no_mean_path": {"bn-no-mean-path"},
+    "batchnorm_backward_alt_no_var_path": {"bn-no-var-path"},
+    "batchnorm_forward_no_eps": {"eps-missing"},
+    "batchnorm_forward_per_example": {"bn-wrong-axis"},
+    "batchnorm_test_mode_batch_stats": {"bn-test-batch-stats"},
+    "batchnorm_running_no_momentum": {"bn-running-no-momentum"},
+    "layernorm_over_batch": {"ln-batch-axis"},
+    "spatial_batchnorm_no_transpose": {"spatial-no-transpose"},
+    "dropout_not_rescaled": {"dropout-not-rescaled"},
+    "dropout_mask_at_test": {"dropout-mask-at-test"},
+    "dropout_backward_ignores_mask": {"dropout-backward-no-mask"},
     "add_backward_returns_none": {"no-return"},
     "add_returns_dz_zero": {"gradient-dropped"},
     "addconst_returns_dc": {"wrong-count"},
@@ -262,7 +274,7 @@ def _expect(path: Path) -> dict[str, str]:
 
 def _run_one(path: Path, item_name: str, check_name: str) -> tuple[CheckResult, ItemResult]:
     """Only the check that must fail, as check_submission runs it (same seed, same profile)."""
-    item = next(i for i in ITEMS if i.name == item_name)
+    item = item_named(item_name)
     check = next(c for c in checks_for(item) if c.name == check_name)
     result = run_check(item.name, check, InProcessExecutor(load_submission(path)), seed=0,
                        max_examples=PROFILES["ci"].max_examples)

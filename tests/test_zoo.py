@@ -18,8 +18,8 @@ every mistake on every item.
 
 ``tests/zoo/correct/`` holds correct variants (subgradients at ties, lists for tuples, float32,
 naive loops, package and plain folders, the course's other conventions): every item of the
-core contract, and every family item whose names the file redefines, must pass.  ``tests/zoo/unfinished/``
-holds a partial submission and one that does not parse.
+core contract, and every family item whose names the file redefines, must pass.
+``tests/zoo/unfinished/`` holds a partial submission and one that does not parse.
 
 The zoo files are read with ``ast`` (never imported here): the harness is the only door.
 """

@@ -144,13 +144,19 @@ class _Example:
         xs = _grouped(self.spec, self.x, self.groups)
         return bool(np.any(xs.var(axis=_AXES[self.spec.base]) == 0.0))
 
-    def dx(self, mean_path: bool, var_path: bool, eps: float | None = None) -> Any:
-        """dx with or without the paths through the mean and the variance."""
+    def dx(self, mean_path: bool = True, var_path: bool = True, eps: float | None = None,
+           axes: tuple[int, ...] | None = None, flat: bool = False) -> Any:
+        """dx with or without the paths through the mean and the variance, with eps, over
+        other ``axes``, or on :meth:`flat` (spatial batch norm without moving C last)."""
         assert self.x is not None and self.gamma is not None and self.dout is not None
-        axes = _AXES[self.spec.base]
-        xs = _grouped(self.spec, self.x, self.groups)
+        if flat:
+            xs, axes = self.flat(), (0,)
+            dx_hat = self.dout.reshape(xs.shape) * self.gamma
+        else:
+            xs = _grouped(self.spec, self.x, self.groups)
+            axes = _AXES[self.spec.base] if axes is None else axes
+            dx_hat = _grouped(self.spec, self.dout * self._broadcast(self.gamma), self.groups)
         x_hat, inv = _normalized(xs, axes, self.eps if eps is None else eps)
-        dx_hat = _grouped(self.spec, self.dout * self._broadcast(self.gamma), self.groups)
         with np.errstate(all="ignore"):
             d = dx_hat.copy()
             if mean_path:
@@ -236,21 +242,41 @@ def _running(spec: NormSpec, e: _Example, ex: dict[str, Any],
 
 
 def _backward(e: _Example, got: Any) -> Diagnosis | None:
+    """The one mistake whose dx got is; None when none is, or when several are (an example
+    where two mistakes give the same dx shows neither)."""
     if e.dout is None:
         return None
-    if _same(got, e.dx(mean_path=False, var_path=True)):
-        return found("bn-no-mean-path", "dx lacks the term -mean(dx_hat) / std: the "
-                     "gradient through the mean was never added", subject="dx")
-    if _same(got, e.dx(mean_path=True, var_path=False)):
-        return found("bn-no-var-path", "dx lacks the term through the variance, -x_hat * "
-                     "mean(dx_hat * x_hat) / std", subject="dx")
-    if _same(got, e.dx(mean_path=False, var_path=False)):
-        return found("bn-stats-constant", "dx is gamma * dout / std, as if the mean and the "
-                     "variance did not depend on x", subject="dx")
-    if _same(got, e.dx(mean_path=True, var_path=True, eps=0.0)):
-        return found("eps-missing", "dx divides by sqrt(var) without eps",
-                     subject="backward")
-    return None
+    base = e.spec.base
+    rules: list[tuple[bool, str, str, str]] = [
+        (True, "bn-no-mean-path", "dx lacks the term -mean(dx_hat) / std: the gradient "
+         "through the mean was never added", "dx"),
+        (True, "bn-no-var-path", "dx lacks the term through the variance, -x_hat * "
+         "mean(dx_hat * x_hat) / std", "dx"),
+        (True, "bn-stats-constant", "dx is gamma * dout / std, as if the mean and the "
+         "variance did not depend on x", "dx"),
+        (True, "eps-missing", "dx divides by sqrt(var) without eps", "backward"),
+        (base == "batchnorm", "bn-wrong-axis", "dx is the gradient of a normalization of each "
+         "example over its features (axis 1): layer norm's, not batch norm's", ""),
+        (base == "layernorm", "ln-batch-axis", "dx is the gradient of a normalization of each "
+         "feature over the batch (axis 0): batch norm's, not layer norm's", ""),
+        (base == "spatial_batchnorm", "spatial-no-transpose", "dx is batch norm's gradient on "
+         "x.reshape(N*H*W, C) taken straight from (N, C, H, W), reshaped back", ""),
+    ]
+    candidates = {
+        "bn-no-mean-path": lambda: e.dx(mean_path=False),
+        "bn-no-var-path": lambda: e.dx(var_path=False),
+        "bn-stats-constant": lambda: e.dx(mean_path=False, var_path=False),
+        "eps-missing": lambda: e.dx(eps=0.0),
+        "bn-wrong-axis": lambda: e.dx(axes=(1,)),
+        "ln-batch-axis": lambda: e.dx(axes=(0,)),
+        "spatial-no-transpose": lambda: e.dx(flat=True),
+    }
+    seen = [(m, saw, subject) for applies, m, saw, subject in rules
+            if applies and _same(got, candidates[m]())]
+    if len({m for m, _, _ in seen}) != 1:
+        return None
+    mistake, saw, subject = seen[0]
+    return found(mistake, saw, subject=subject)
 
 
 def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:

@@ -1,4 +1,4 @@
-"""batchnorm_forward takes the mean and variance over axis 1, each example's features."""
+"""batchnorm takes the mean and variance over axis 1, each example's features, both ways."""
 
 import numpy as np
 
@@ -18,7 +18,19 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     x_hat = (x - mean) / np.sqrt(var + eps)
     bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * x.mean(axis=0)
     bn_param["running_var"] = momentum * running_var + (1 - momentum) * x.var(axis=0)
-    return gamma * x_hat + beta, (x, x_hat, mean, var, 1 / np.sqrt(var + eps), gamma, eps)
+    return gamma * x_hat + beta, (x_hat, 1 / np.sqrt(var + eps), gamma)
+
+
+def batchnorm_backward(dout, cache):
+    x_hat, inv_std, gamma = cache
+    D = dout.shape[1]
+    dx_hat = dout * gamma
+    dx = inv_std / D * (D * dx_hat - dx_hat.sum(axis=1, keepdims=True)
+                        - x_hat * (dx_hat * x_hat).sum(axis=1, keepdims=True))
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+batchnorm_backward_alt = batchnorm_backward
 
 
 EXPECT = {
@@ -26,4 +38,4 @@ EXPECT = {
     "batchnorm_backward": "backward",
     "batchnorm_backward_alt": "backward",
 }
-DIAGNOSES = {"batchnorm_forward": "bn-wrong-axis"}
+DIAGNOSES = {"batchnorm_forward": "bn-wrong-axis", "batchnorm_backward": "bn-wrong-axis"}

@@ -21,4 +21,7 @@ EXPECT = {
     "spatial_batchnorm_forward": "forward",
     "spatial_batchnorm_backward": "backward",
 }
-DIAGNOSES = {"spatial_batchnorm_forward": "spatial-no-transpose"}
+DIAGNOSES = {
+    "spatial_batchnorm_forward": "spatial-no-transpose",
+    "spatial_batchnorm_backward": "spatial-no-transpose",
+}

@@ -4,9 +4,9 @@ A case holds x, gamma, beta, the upstream gradient dout, eps, and for the layers
 averages the momentum and the running mean and variance a train-mode call starts from.  Each
 normalized group (a feature of batch norm, an example of layer norm, a channel, a group) gets
 its own scale, and one of them is often tiny (1e-2 or 1e-3: a variance of 1e-6 is below the
-course's eps of 1e-5), so that eps matters and leaving it out shows.  Batches have at least two
-examples wherever the statistics run over the batch.  Shapes, eps, momentum and scales shrink
-to the simplest: scale 1, eps 1e-5, momentum 0.9.
+course's eps of 1e-5), so that eps matters and leaving it out shows.  Batches have at least
+two examples (and two or more features) wherever the statistics run over the batch.  Shapes,
+eps, momentum and scales shrink to the simplest: scale 1, eps 1e-5, momentum 0.9.
 """
 
 from __future__ import annotations
@@ -32,10 +32,13 @@ _MOMENTUM = st.sampled_from([0.9, 0.5, 0.99, 0.0])
 def _shape(draw: st.DrawFn, spec: NormSpec) -> tuple[tuple[int, ...], int]:
     """(x's shape, G) for the normalization."""
     side = st.integers(1, 3)
+    # Two or more along both axes of (N, D): with one feature (or one example) the
+    # normalization over the other axis is 0 everywhere, and its mistake would look like any
+    # other gradient that is 0.
     if spec.base == "batchnorm":
-        return (draw(st.integers(2, 6)), draw(st.integers(1, 4))), 1
+        return (draw(st.integers(2, 6)), draw(st.integers(2, 4))), 1
     if spec.base == "layernorm":
-        return (draw(st.integers(1, 4)), draw(st.integers(2, 6))), 1
+        return (draw(st.integers(2, 4)), draw(st.integers(2, 6))), 1
     if spec.base == "spatial_batchnorm":
         n, c, h, w = draw(side), draw(side), draw(side), draw(side)
         if n * h * w < 2:
