@@ -15,17 +15,59 @@ In a notebook, check the objects you defined; the result shows itself as an inli
 
 from __future__ import annotations
 
-from bpverify.contract import CIRCUITS, GATES, ITEMS, ContractError, Gate
-from bpverify.gradcheck import GradCheckResult, check_gradient
-from bpverify.grading.engine import DEFAULT_SEED, PROFILES, check_item, check_submission
-from bpverify.grading.rubric import Rubric, load_rubric
-from bpverify.model import CheckResult, ElementMismatch, GateStep, ItemResult, SubmissionResult
-from bpverify.notebook import NotebookResult, check
-from bpverify.output.formats import to_gradescope, to_junit
-from bpverify.output.html import to_html
-from bpverify.submission import InProcessExecutor, load_submission
-from bpverify.submission.worker import WorkerExecutor
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from bpverify.version import __version__
+
+if TYPE_CHECKING:  # the names below are loaded on first use (PEP 562): see __getattr__
+    from bpverify.contract import CIRCUITS, GATES, ITEMS, ContractError, Gate
+    from bpverify.gradcheck import GradCheckResult, check_gradient
+    from bpverify.grading.engine import DEFAULT_SEED, PROFILES, check_item, check_submission
+    from bpverify.grading.rubric import Rubric, load_rubric
+    from bpverify.model import (
+        CheckResult,
+        ElementMismatch,
+        GateStep,
+        ItemResult,
+        SubmissionResult,
+    )
+    from bpverify.notebook import NotebookResult, check
+    from bpverify.output.formats import to_gradescope, to_junit
+    from bpverify.output.html import to_html
+    from bpverify.submission import InProcessExecutor, load_submission
+    from bpverify.submission.worker import WorkerExecutor
+
+#: Where each public name lives.  ``import bpverify`` loads none of them, so it imports neither
+#: JAX nor Hypothesis (and changes nothing in a user's JAX): the first use of a name does.
+_LAZY = {
+    "bpverify.contract": ("CIRCUITS", "GATES", "ITEMS", "ContractError", "Gate"),
+    "bpverify.gradcheck": ("GradCheckResult", "check_gradient"),
+    "bpverify.grading.engine": ("DEFAULT_SEED", "PROFILES", "check_item", "check_submission"),
+    "bpverify.grading.rubric": ("Rubric", "load_rubric"),
+    "bpverify.model": ("CheckResult", "ElementMismatch", "GateStep", "ItemResult",
+                       "SubmissionResult"),
+    "bpverify.notebook": ("NotebookResult", "check"),
+    "bpverify.output.formats": ("to_gradescope", "to_junit"),
+    "bpverify.output.html": ("to_html",),
+    "bpverify.submission": ("InProcessExecutor", "load_submission"),
+    "bpverify.submission.worker": ("WorkerExecutor",),
+}
+_HOME = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bpverify' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later uses find it directly
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))
+
 
 __all__ = [
     "CIRCUITS",

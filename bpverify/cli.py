@@ -24,7 +24,12 @@ from bpverify.grading.engine import DEFAULT_SEED, PROFILE_ENV, PROFILES
 from bpverify.grading.rubric import RubricError, load_rubric
 from bpverify.model import SubmissionResult
 from bpverify.options import FLAGS, SANDBOX_MODES, GradeOptions, OptionError, resolve_profile
-from bpverify.output.formats import write_gradescope, write_json, write_junit
+from bpverify.output.formats import (
+    write_gradescope,
+    write_json,
+    write_junit,
+    write_prairielearn,
+)
 from bpverify.output.html import write_html
 from bpverify.output.terminal import render_table
 from bpverify.submission.sandbox import SandboxUnavailable
@@ -62,7 +67,10 @@ _OUTPUTS = {
     "gradescope": (write_gradescope, "results.json"),
     "junit": (write_junit, "junit.xml"),
     "json": (write_json, "bpverify.json"),
+    "prairielearn": (write_prairielearn, "prairielearn.json"),
 }
+#: What ``--out DIR`` writes when no format is named (PrairieLearn's only when asked for).
+_DEFAULT_OUTPUTS = ("gradescope", "junit", "json")
 
 
 def _cmd_grade(args: argparse.Namespace, console: Console) -> int:
@@ -174,7 +182,7 @@ def _output_paths(args: argparse.Namespace, folder: str) -> dict[str, Path]:
     chosen = {fmt: getattr(args, fmt) for fmt in _OUTPUTS if getattr(args, fmt)}
     if not args.out:
         return {fmt: Path(f) for fmt, f in chosen.items()}
-    chosen = chosen or {fmt: name for fmt, (_, name) in _OUTPUTS.items()}
+    chosen = chosen or {fmt: _OUTPUTS[fmt][1] for fmt in _DEFAULT_OUTPUTS}
     return {fmt: Path(args.out, folder, f) for fmt, f in chosen.items()}
 
 
@@ -287,13 +295,17 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--json", metavar="FILE", help="write the full result model as JSON")
     grade.add_argument("--gradescope", metavar="FILE",
                        help="write Gradescope's results.json (one test per item)")
+    grade.add_argument("--prairielearn", metavar="FILE",
+                       help="write PrairieLearn's external-grader results.json (one test per "
+                       "item; see docs/batch.md)")
     grade.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testcase per check)")
     grade.add_argument("--html", metavar="FILE",
                        help="write a self-contained HTML report: each failure with its minimal "
                        "example, the differing elements, a diagnosis, and circuit diagrams")
     grade.add_argument("--out", metavar="DIR",
                        help="one results folder per submission, DIR/<submission>/, holding the "
-                       "files named by --gradescope/--junit/--json (all three if none is given)")
+                       "files named by --gradescope/--prairielearn/--junit/--json (Gradescope's, "
+                       "JUnit's and the JSON if none is given)")
     grade.add_argument("--fail-under", type=float, metavar="PCT",
                        help="exit with status 1 when a submission scores below PCT percent")
     grade.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -446,6 +458,8 @@ def _explain_engine(args: argparse.Namespace, console: Console) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if "jax" not in sys.modules:  # the command's own process: JAX need not start a GPU backend
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")  # (the oracles compute on the CPU)
     parser = build_parser()
     args = parser.parse_args(argv)
     # soft_wrap: long paths and messages stay on one line (terminals wrap them anyway).

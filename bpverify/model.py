@@ -172,10 +172,22 @@ class ItemResult:
     max_score: float = 0.0
     #: Gradescope's visibility; "hidden" shows the kind of mistake but not its inputs.
     visibility: str = "visible"
+    #: False for a rubric's optional item: when not implemented it is out of the total.
+    required: bool = True
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    @property
+    def missing(self) -> bool:
+        """A required item the submission does not define: it costs its points."""
+        return self.status == "not implemented" and self.required
+
+    @property
+    def absent(self) -> bool:
+        """An optional item the submission does not define: not graded, costs nothing."""
+        return self.status == "not implemented" and not self.required
 
     @property
     def first_failure(self) -> CheckResult | None:
@@ -202,6 +214,7 @@ class ItemResult:
             score=data.get("score", 0.0),
             max_score=data.get("max_score", 0.0),
             visibility=data.get("visibility", "visible"),
+            required=data.get("required", True),
         )
 
 
@@ -241,7 +254,23 @@ class SubmissionResult:
 
     @property
     def passed(self) -> bool:
-        return all(i.status == "passed" for i in self.items)
+        """Every graded item passed (an optional item the submission lacks is not graded)."""
+        return all(i.status == "passed" for i in self.graded_items)
+
+    @property
+    def graded_items(self) -> tuple[ItemResult, ...]:
+        """The items that count: all but the optional ones the submission does not define."""
+        return tuple(i for i in self.items if not i.absent)
+
+    @property
+    def missing_items(self) -> tuple[str, ...]:
+        """Required items the submission does not define (each costs its points)."""
+        return tuple(i.name for i in self.items if i.missing)
+
+    @property
+    def absent_items(self) -> tuple[str, ...]:
+        """Optional items the submission does not define (not graded, cost nothing)."""
+        return tuple(i.name for i in self.items if i.absent)
 
     def item(self, name: str) -> ItemResult:
         for i in self.items:

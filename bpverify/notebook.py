@@ -25,6 +25,7 @@ from typing import Any
 from bpverify import registry
 from bpverify.contract import OPTIONAL_ITEMS, Item
 from bpverify.feedback.diagnose import diagnosis_line
+from bpverify.feedback.words import example_text, tally
 from bpverify.grading.engine import DEFAULT_SEED, check_submission
 from bpverify.grading.rubric import load_rubric
 from bpverify.model import SubmissionResult
@@ -53,8 +54,7 @@ class NotebookResult(SubmissionResult):
 
     def summary(self) -> str:
         """A few lines of text: the call, then one line per item (its first failure, if any)."""
-        passed = sum(i.passed for i in self.items)
-        lines = [f"bpverify.check({self.submission}): {passed}/{len(self.items)} items passed"
+        lines = [f"bpverify.check({self.submission}): {tally(self)}"
                  f" (seed {self.seed}, profile {self.profile})"]
         width = max((len(i.name) for i in self.items), default=0)
         for item in self.items:
@@ -67,11 +67,35 @@ class NotebookResult(SubmissionResult):
                 what = f"{sum(c.passed for c in judged)}/{len(judged)} checks passed"
             else:
                 what = item.message
-            lines.append(f"  {_MARKS.get(item.status, '?')} {item.name:<{width}}  {what}")
+            mark = "·" if item.absent else _MARKS.get(item.status, "?")
+            lines.append(f"  {mark} {item.name:<{width}}  {what}")
         lines += [f"  note: {n}" for n in self.notes]
         if self.load_error:
             lines.append(f"  could not use: {self.load_error}")
         return "\n".join(lines)
+
+    def assert_passed(self) -> None:
+        """Return quietly when every graded item passed; else raise :class:`AssertionError`.
+
+        For an autograded notebook cell (nbgrader, otter-grader): the error's text is the
+        tally, then each failing check's diagnosis and minimal example, and each missing
+        item's reason, short enough to read in a traceback.  An optional item the code does
+        not define is not a failure.
+        """
+        problems = []
+        for item in self.graded_items:
+            if item.missing:
+                problems.append(f"{item.name}: {item.message}")
+            for check in item.checks:
+                if check.status != "failed":
+                    continue
+                first = check.message.strip().splitlines()[:1] or [check.kind]
+                why = diagnosis_line(check, item, prefix="") or first[0]
+                problems.append(f"{item.name} · {check.name}: {why}")
+                if check.example is not None:
+                    problems.append(f"    minimal example: {example_text(check.example)}")
+        if problems:
+            raise AssertionError("\n".join([f"bpverify: {tally(self)}", *problems]))
 
     def __repr__(self) -> str:
         return self.summary()
@@ -128,7 +152,7 @@ def check(
     by_name = {i.name: i for i in registry.all_items()}
     items = tuple(
         replace(r, message=_missing_message(by_name[r.name], found, sub.load_errors))
-        if r.status == "not implemented" else r
+        if r.missing else r
         for r in result.items
     )
     values = {f.name: getattr(result, f.name) for f in fields(SubmissionResult)}

@@ -28,6 +28,9 @@ OPTION_PROFILE = "bpverify_profile"
 OPTION_EXAMPLES = "bpverify_examples"
 OPTION_RUBRIC = "bpverify_rubric"
 
+#: The user property a failed check carries: "to fix" (it failed) or "missing" (not defined).
+_VERDICT = "bpverify"
+
 _LOADED = pytest.StashKey[tuple["Executor", "InventoryReply"]]()
 _RUBRIC = pytest.StashKey[Any]()
 _OPTIONS = pytest.StashKey[GradeOptions]()
@@ -152,24 +155,29 @@ class CheckItem(pytest.Item):
         self.item_name, self.check_name = item_name, check_name
 
     def runtest(self) -> None:
+        from bpverify.feedback.words import example_text
         from bpverify.grading.engine import not_implemented, run_named_check
         from bpverify.registry import item_named
 
         executor, inventory = _loaded(self.config)
         item = item_named(self.item_name)
         missing = not_implemented(item, inventory["names"], "; ".join(inventory["load_errors"]))
+        if missing and not self.config.stash[_RUBRIC].rule(item.name).required:
+            pytest.skip(f"{self.item_name}: optional, and the submission does not define it")
         if missing:
-            raise BpverifyFailure(missing)
+            self.user_properties.append((_VERDICT, "missing"))
+            raise BpverifyFailure(f"{self.item_name} is missing: {missing}")
         options = _options(self.config)
         executor.begin_item(item.name)
         result = run_named_check(item, self.check_name, executor, seed=options.seed,
                                  max_examples=options.max_examples)
         if result.status == "failed":
+            self.user_properties.append((_VERDICT, "to fix"))
             lines = [f"{self.item_name} · {self.check_name}: {result.message}"]
             if result.diagnosis is not None:
                 lines.append(f"diagnosis: {result.diagnosis.text}")
             if result.example is not None:
-                lines.append(f"minimal example: {result.example!r}"[:2000])
+                lines.append(f"minimal example: {example_text(result.example)}"[:2000])
             lines.append(f"reproduce: bpverify grade {_submission(self.config)} "
                          f"--only '{self.item_name}' --seed {options.seed}")
             raise BpverifyFailure("\n".join(lines))
@@ -224,6 +232,20 @@ def pytest_collection_modifyitems(
         report = collector.ihook.pytest_make_collect_report(collector=collector)
         session.ihook.pytest_collectreport(report=report)
         items.extend(x for x in report.result if isinstance(x, pytest.Item))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line that counts items, not checks: "bpverify: 1 to fix · 2 missing"."""
+    if _submission(terminalreporter.config) is None:
+        return
+    verdicts: dict[str, set[str]] = {"to fix": set(), "missing": set()}
+    for report in terminalreporter.stats.get("failed", []):
+        for key, value in getattr(report, "user_properties", ()):
+            if key == _VERDICT and value in verdicts:
+                verdicts[value].add(report.nodeid.rsplit("::", 1)[0])
+    said = [f"{len(v)} {k}" for k, v in verdicts.items() if v]
+    terminalreporter.write_line(f"bpverify: {' · '.join(said) or 'nothing to fix'} "
+                                "(items; optional items the submission lacks are skipped)")
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,9 @@ other family lives (Django's apps are the model)::
       or checks/    side), for every category the family declares
     feedback.py     diagnose(check, item) -> Diagnosis | None, tried before the generic
                     rules; IDEAS and MISTAKES, added to the catalogue (optional)
+    explain.py      compare(hand, executor, source) -> EngineComparison: the lecture's circuit
+                    of an expression built with the submission's objects, beside the hand walk
+                    (``bpverify explain --engine``; optional, grader side)
     rubric.toml     the family's own built-in rubric, named by ``Family.rubric`` (optional)
     rubric-<name>.toml
                     items this family adds to the built-in rubric <name> (``default``,
@@ -55,6 +58,7 @@ __all__ = [
     "builtin_rubrics",
     "cs231n_finders",
     "cs231n_modules",
+    "explainer",
     "families",
     "family_of",
     "finders",
@@ -69,13 +73,15 @@ __all__ = [
 
 #: The families, one dotted package each, in reporting order: adding a family adds a line.
 FAMILY_PACKAGES: tuple[str, ...] = (
+    "bpverify.families.engines",
     "bpverify.families.layer_classes",
+    "bpverify.families.recurrent",
     "bpverify.families.normalization",
     "bpverify.families.dropout",
 )
 
 #: The role modules a family folder may have (see the module docstring).
-ROLES = ("contract", "finder", "scenarios", "checks", "feedback")
+ROLES = ("contract", "finder", "scenarios", "checks", "feedback", "explain")
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,9 @@ class Family:
     categories: tuple[str, ...]  #: the categories of its items (``Item.category``)
     rubric: str | None = None  #: the name of its own built-in rubric (``rubric.toml``)
     auto: AutoRubric | None = None  #: when its rubric is chosen without ``--rubric``
+    #: What a submission is called in messages about its items: an engine's optional
+    #: operation is "not in this engine".
+    noun: str = "submission"
     package: str = ""  #: its dotted package, filled in by the registry
 
     @property
@@ -226,6 +235,12 @@ def feedback_module(category: str) -> ModuleType | None:
     """The feedback module of the family of ``category``, or None."""
     family = family_of(category)
     return role(family, "feedback") if family is not None else None
+
+
+def explainer(category: str) -> ModuleType | None:
+    """The ``explain`` module of the family of ``category`` (grader side), or None."""
+    family = family_of(category)
+    return role(family, "explain") if family is not None else None
 
 
 def feedback_modules() -> list[ModuleType]:

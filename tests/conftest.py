@@ -8,6 +8,9 @@ bpverify's profiles (dev, ci, thorough, chosen by ``$BPVERIFY_PROFILE``) say how
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def reference_path() -> Path:
     return REFERENCE
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A folder every user may enter (pytest's own are 0700): where the worker can drop its uid,
+    as it does on Gradescope, the submission must be readable by that uid."""
+    path = Path(tempfile.mkdtemp(prefix="bpverify-open-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

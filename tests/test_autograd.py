@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pytest
 
+import bpverify
 from bpverify import check_submission
 from bpverify.cli import main
+from bpverify.model import SubmissionResult
 from tests.engines.zoo import GRAPHS, MUTANTS, OPS, VARIANTS, source
 
 HERE = Path(__file__).parent / "engines"
+#: The autograd rubric's optional operations: micrograd's own engine has none of them.
+OPTIONAL = {"Value tanh", "Value exp", "Value log", "Value sigmoid"}
 
 
 def _micrograd() -> Path:
@@ -28,11 +32,12 @@ def _grade(tmp_path: Path, name: str, text: str, only: list[str] | None = None):
     return check_submission(f, rubric="autograd", profile="ci", only=only)
 
 
-def test_micrograd_folder_passes_in_the_isolated_worker(tmp_path: Path) -> None:
+def test_micrograd_folder_passes_in_the_isolated_worker(tmp_path: Path, capsys) -> None:
     # micrograd/nn.py says `from micrograd.engine import Value`: the folder is importable
     # under its own name in the sandboxed worker (where an installed micrograd is refused)
     code = main(["grade", str(_micrograd()), "--profile", "ci", "--json",
-                 str(tmp_path / "r.json")])
+                 str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html")])
+    out = capsys.readouterr().out
     result = json.loads((tmp_path / "r.json").read_text())
     assert code == 0
     assert result["rubric"] == "autograd"
@@ -41,8 +46,47 @@ def test_micrograd_folder_passes_in_the_isolated_worker(tmp_path: Path) -> None:
     assert any("scalar autograd engine" in n for n in result["notes"])
     status = {i["name"]: i["status"] for i in result["items"]}
     implemented = {n for n, s in status.items() if s != "not implemented"}
-    assert implemented == OPS - {"Value tanh", "Value exp", "Value log", "Value sigmoid"} | GRAPHS
+    assert implemented == OPS - OPTIONAL | GRAPHS
     assert {status[n] for n in implemented} == {"passed"}
+    # issue 23: the canonical engine gets full marks; the operations it does not have are
+    # optional, out of the total, and nothing in the report asks to fix them
+    graded = bpverify.SubmissionResult.from_dict(result)
+    assert graded.score == graded.max_score == 33
+    assert set(graded.absent_items) == OPTIONAL and graded.missing_items == ()
+    assert graded.passed
+    assert f"{len(implemented)}/{len(implemented)} items passed, 33/33 points" in out
+    assert "to fix" not in out and "missing" not in out and "not implemented" not in out
+    page = (tmp_path / "r.html").read_text()
+    assert "all passed" in page and "to fix" not in page and "missing" not in page
+    assert "not in this engine" in page
+
+
+def test_micrograd_with_one_wrong_operation_has_one_to_fix(tmp_path: Path, capsys) -> None:
+    # micrograd's engine as installed, with __rsub__ computing self - other: one item to fix,
+    # and neither the optional operations it lacks nor the failures' count of checks say more
+    engine = (_micrograd() / "engine.py").read_text()
+    wrong = engine.replace("return other + (-self)", "return self + (-other)")
+    assert wrong != engine, "micrograd's __rsub__ is not written as expected"
+    (tmp_path / "engine.py").write_text(wrong)
+    code = main(["grade", str(tmp_path / "engine.py"), "--profile", "ci", "--json",
+                 str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html"),
+                 "--gradescope", str(tmp_path / "gs.json")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "13/14 items passed · 1 to fix, " in out
+    assert "missing" not in out
+    result = bpverify.SubmissionResult.from_dict(json.loads((tmp_path / "r.json").read_text()))
+    assert result.failed_items == ("Value r-",)
+    assert result.max_score == 33 and result.score < 33
+    page = (tmp_path / "r.html").read_text()
+    assert ">1 to fix<" in page
+    # the minimal example is code, not a quoted string in a dict
+    assert '<pre class="code"><code>a = Value(' in page
+    assert "minimal example:\na = Value(" in out
+    assert "{'code'" not in out and "&#39;a = Value" not in page
+    gradescope = json.loads((tmp_path / "gs.json").read_text())
+    assert {t["name"] for t in gradescope["tests"]}.isdisjoint(OPTIONAL)
+    assert "1 to fix" in gradescope["output"]
 
 
 def test_cli_auto_detects_an_engine_and_prints_code(tmp_path: Path, capsys) -> None:
@@ -175,3 +219,29 @@ def test_whole_zoo_without_collateral(tmp_path: Path, name: str) -> None:
 def test_correct_variants_never_fail(tmp_path: Path, name: str) -> None:
     result = _grade(tmp_path, name, source(VARIANTS[name]))
     assert result.failed_items == ()
+
+
+def test_a_learners_own_package_named_micrograd_is_not_an_autodiff_library(tmp_path: Path) -> None:
+    """engine.py of a learner's own package called micrograd imports micrograd.topo: that is
+    the submission's own module, graded in the sandbox that refuses the real libraries."""
+    engine = Path(__file__).parent / "engines" / "wild" / "own_package" / "micrograd" / "engine.py"
+    js = tmp_path / "r.json"
+    assert main(["grade", str(engine), "--profile", "ci", "--examples", "5", "--json", str(js),
+                 "--only", "Value +", "--only", "Value *"]) == 0
+    result = SubmissionResult.from_dict(json.loads(js.read_text()))
+    assert "in-process" not in result.sandbox
+    assert [i.status for i in result.items] == ["passed", "passed"], [
+        i.message or (i.first_failure and i.first_failure.message) for i in result.items]
+
+
+def test_leaves_that_need_requires_grad_are_built_with_it() -> None:
+    """A PyTorch-style engine whose leaves keep no gradient by default: set, and said."""
+    result = check_submission(Path(__file__).parent / "engines" / "wild" / "requires_grad.py",
+                              profile="ci", max_examples=5)
+    assert result.rubric == "autograd"
+    assert any("requires_grad=False by default" in n for n in result.notes), result.notes
+    graded = {i.name: i.status for i in result.items if i.status != "not implemented"}
+    assert graded and set(graded.values()) == {"passed"}, [
+        (i.name, i.first_failure and i.first_failure.message) for i in result.items
+        if i.status == "failed"]
+    assert {"Value +", "Value *", "Value tanh"} <= set(graded)

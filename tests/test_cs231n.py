@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -20,15 +21,18 @@ def assignment(tmp_path: Path) -> Path:
 
 
 def test_assignment_folder_graded_as_is(assignment: Path) -> None:
-    # The families' items of the rubric (normalization, dropout, ...) have their own tests.
-    core = [*LAYERS, "TwoLayerNet", "ThreeLayerNet"]
-    result = bpverify.check_submission(assignment, rubric="cs231n", profile="ci", only=core)
+    result = bpverify.check_submission(assignment, rubric="cs231n", profile="ci")
     assert result.rubric == "cs231n"
-    assert [i.name for i in result.items] == core
+    graded = [*LAYERS, "TwoLayerNet", "ThreeLayerNet"]
+    assert [i.name for i in result.items][:len(graded)] == graded
     failures = {i.name: [c.message for c in i.checks if not c.passed] for i in result.items
-                if i.status != "passed"}
+                if i.status != "passed" and i.name in graded}
     assert not failures
-    assert result.score == result.max_score == 47.0
+    # The folder is assignment 2's: the items of modules it lacks (rnn_layers.py) are not
+    # implemented, and cost it nothing it could have earned here.
+    others = [i for i in result.items if i.name not in graded]
+    assert all(i.status == "not implemented" for i in others), others
+    assert result.score == sum(i.max_score for i in result.items if i.name in graded) == 47.0
 
 
 def test_older_neural_net_two_layer_net(assignment: Path) -> None:
@@ -74,3 +78,29 @@ def test_row_vector_biases_get_a_clear_message(assignment: Path) -> None:
 def test_not_an_assignment_folder(tmp_path: Path) -> None:
     result = bpverify.check_submission(tmp_path, rubric="cs231n", max_examples=2)
     assert "has no cs231n/ folder" in result.load_error
+
+
+def test_a_layer_left_out_is_still_missing_and_costs_its_points(
+    assignment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 23 made some items optional (the autograd rubric's extra operations); the cs231n
+    # rubric's are all required: a layers.py without relu_backward is "1 missing", not free
+    from bpverify.cli import main
+
+    layers = assignment / "cs231n" / "layers.py"
+    text = layers.read_text()
+    start = text.index("def relu_backward")
+    layers.write_text(text[:start] + text[text.index("def svm_loss"):])
+    code = main(["grade", str(assignment), "--profile", "ci", "--only", "relu_forward",
+                 "--only", "relu_backward", "--json", str(assignment.parent / "r.json")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "1/2 items passed · 1 missing, " in out
+    assert "to fix" not in out
+    result = bpverify.SubmissionResult.from_dict(
+        json.loads((assignment.parent / "r.json").read_text()))
+    assert result.rubric == "cs231n"
+    assert result.missing_items == ("relu_backward",) and result.absent_items == ()
+    item = result.item("relu_backward")
+    assert item.required and item.score == 0 and item.max_score > 0
+    assert result.max_score > result.score

@@ -203,22 +203,11 @@ def test_locate_fault_guilty_and_affected() -> None:
 
 # --- the mistake zoo ------------------------------------------------------------------------
 
-#: What each zoo mistake must be diagnosed as (a missing file here only needs *a* diagnosis).
+#: What each zoo mistake must be diagnosed as (a missing file here only needs *a* diagnosis,
+#: unless the file states its own: ``DIAGNOSIS = "<mistake id>"``).
 #: Two names where the minimal example cannot tell them apart: with dout = -1, "the local
 #: gradient alone" and "a flipped sign" give the same numbers.
 ZOO_DIAGNOSES: dict[str, set[str]] = {
-    # CS231n's normalization layers and dropout (bpverify/families/normalization, dropout)
-    "batchnorm_backward_no_mean_path": {"bn-no-mean-path"},
-    "batchnorm_backward_alt_no_var_path": {"bn-no-var-path"},
-    "batchnorm_forward_no_eps": {"eps-missing"},
-    "batchnorm_forward_per_example": {"bn-wrong-axis"},
-    "batchnorm_test_mode_batch_stats": {"bn-test-batch-stats"},
-    "batchnorm_running_no_momentum": {"bn-running-no-momentum"},
-    "layernorm_over_batch": {"ln-batch-axis"},
-    "spatial_batchnorm_no_transpose": {"spatial-no-transpose"},
-    "dropout_not_rescaled": {"dropout-not-rescaled"},
-    "dropout_mask_at_test": {"dropout-mask-at-test"},
-    "dropout_backward_ignores_mask": {"dropout-backward-no-mask"},
     "add_backward_returns_none": {"no-return"},
     "add_returns_dz_zero": {"gradient-dropped"},
     "addconst_returns_dc": {"wrong-count"},
@@ -264,12 +253,16 @@ ZOO_DIAGNOSES: dict[str, set[str]] = {
 }
 
 
-def _expect(path: Path) -> dict[str, str]:
+def _literal(path: Path, name: str) -> Any:
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == "EXPECT"):
+                and node.targets[0].id == name):
             return ast.literal_eval(node.value)
-    return {}
+    return None
+
+
+def _expect(path: Path) -> dict[str, str]:
+    return _literal(path, "EXPECT") or {}
 
 
 def _run_one(path: Path, item_name: str, check_name: str) -> tuple[CheckResult, ItemResult]:
@@ -287,7 +280,8 @@ def test_every_zoo_mistake_is_diagnosed(path: Path) -> None:
     expect = _expect(path)
     if not expect:
         pytest.skip(f"{path.name} has no EXPECT dict")
-    wanted = ZOO_DIAGNOSES.get(path.stem)
+    own = _literal(path, "DIAGNOSIS")
+    wanted = ZOO_DIAGNOSES.get(path.stem) or ({own} if own else None)
     for n, (item_name, check_name) in enumerate(expect.items()):
         check, item = _run_one(path, item_name, check_name)
         assert check.status == "failed", f"{path.stem}: {item_name} / {check_name} passed"

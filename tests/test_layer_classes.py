@@ -205,3 +205,51 @@ def test_the_pytest_plugin_grades_layer_classes(pytester: pytest.Pytester) -> No
         "bpverify: submission * · rubric layer-classes · seed 0 · profile *",
         "*Sigmoid · backward: Sigmoid.backward(dout): dx differs*",
     ])
+
+
+def test_chapter_5_forms_lose_no_points() -> None:
+    """An Affine without a reshape, a one-hot-only SoftmaxWithLoss and static methods (seen in
+    learners' repositories): the forms chapter 5 asks for get full marks; N-D input and integer
+    labels are judged only where a class handles them."""
+    result = bpverify.check_submission(HERE / "wild" / "chapter5" / "layers.py", profile=PROFILE,
+                                       only=["AddLayer", "Affine", "SoftmaxWithLoss"])
+    assert all(i.status == "passed" for i in result.items), [
+        (i.name, i.first_failure.message) for i in result.items if i.first_failure]
+    assert result.score == result.max_score > 0
+    checks = {(i.name, c.name): c for i in result.items for c in i.checks}
+    assert checks["AddLayer", "interface"].status == "passed"
+    for key, words in ((("Affine", "nd input"), "takes 2-D input only"),
+                       (("SoftmaxWithLoss", "integer labels"), "one-hot labels only")):
+        assert checks[key].status == "skipped" and words in checks[key].message
+        assert checks[key].diagnosis is None
+    full = bpverify.check_submission(HERE / "correct" / "layers.py", profile=PROFILE,
+                                     max_examples=FEW, only=["Affine", "SoftmaxWithLoss"])
+    judged = {(i.name, c.name): c.status for i in full.items for c in i.checks}
+    assert judged["Affine", "nd input"] == judged["SoftmaxWithLoss", "integer labels"] == "passed"
+    # A cross-entropy with 1e-4 inside the log where the book has 1e-7: right, loses nothing.
+    delta = bpverify.check_submission(HERE / "wild" / "delta" / "layers.py", profile=PROFILE,
+                                      only=["SoftmaxWithLoss"])
+    assert delta.items[0].status == "passed", delta.items[0].first_failure
+    assert delta.score == delta.max_score
+
+
+def test_imports_resolve_as_the_learner_ran_them_with_stand_ins_for_unused_libraries(
+        tmp_path: Path) -> None:
+    """A helper module importing a library grading never uses (PIL), and imports written from
+    the repository's root: both load in the isolated worker, and the notes say how."""
+    wild, js = HERE / "wild", tmp_path / "r.json"
+
+    def grade(path: Path, item: str) -> SubmissionResult:
+        assert main(["grade", str(path), "--profile", PROFILE, "--examples", str(FEW),
+                     "--only", item, "--rubric", "layer-classes", "--json", str(js)]) == 0
+        result = SubmissionResult.from_dict(json.loads(js.read_text()))
+        assert "in-process" not in result.sandbox
+        assert result.items[0].status == "passed", result.items[0].message
+        return result
+
+    notes = grade(wild / "picture_helper" / "sigmoid.py", "Sigmoid").notes
+    assert any("func.py imports PIL (not installed where bpverify grades): a stand-in took "
+               "its place" in n for n in notes)
+    root = wild / "repo_root"
+    notes = grade(root / "src" / "ch05" / "softmax_loss.py", "SoftmaxWithLoss").notes
+    assert f"imports of src resolve from {root}: loaded as if run from there" in notes

@@ -15,6 +15,7 @@ from rich.console import Console
 from bpverify import cli
 from bpverify.contract import CIRCUITS
 from bpverify.feedback.words import num
+from bpverify.grading import oracles
 from bpverify.model import GateStep
 from bpverify.teaching.explain import ExplainError, build, explain, parse_values
 from bpverify.teaching.lecture import Walk, lecture_walks, render_lecture, sigmoid_shortcut
@@ -142,8 +143,10 @@ def test_explain_matches_jax(expr: str, fn: Callable[..., Any], values: dict[str
     """The same expression twice: gate by gate, and as one function under jax.grad."""
     walk = explain(expr, values)
     args = [values[k] for k in walk.inputs]
-    assert math.isclose(walk.values[walk.output], float(fn(*args)), rel_tol=1e-12)
-    grads = jax.grad(fn, argnums=tuple(range(len(args))))(*args)
+    with oracles.float64():  # bpverify leaves the process's JAX in float32: ask for float64
+        value = float(fn(*args))
+        grads = [float(g) for g in jax.grad(fn, argnums=tuple(range(len(args))))(*args)]
+    assert math.isclose(walk.values[walk.output], value, rel_tol=1e-12)
     for name, g in zip(walk.inputs, grads):
         assert math.isclose(walk.grads[name], float(g), rel_tol=1e-10, abs_tol=1e-12), name
 

@@ -113,3 +113,23 @@ def test_warm_compiles_the_buckets_the_checks_use() -> None:
     oracles.loss("svm_loss", np.ones((5, 5)), np.zeros(5, dtype=np.int64))
     assert set(oracles._READY) == warmed
     assert any(k[0] == "net" for k in warmed) and any(k[0] == "gate" for k in warmed)
+
+
+def test_oracles_compute_in_float64_while_the_users_jax_stays_float32() -> None:
+    """The oracles' settings are scoped to their own calls (issue 22): float64 inside, the
+    user's float32 default outside."""
+    import jax
+    import jax.numpy as jnp
+
+    from bpverify.families.engines.checks.oracle import local_grads
+
+    tiny = 1.0 + 2.0**-40  # float32 rounds it to 1.0
+    x, dout = np.array([[tiny]]), np.array([[tiny]])
+    out, (dx, dw, _) = oracles.affine(x, np.ones((1, 1)), np.zeros(1), dout)
+    assert out.dtype == dw.dtype == np.float64
+    assert out[0, 0] == tiny and dw[0, 0] == tiny * tiny and dx[0, 0] == tiny
+    value, (g,) = oracles.gate("ExpGate", [np.array([tiny])], None, np.array([1.0]))
+    assert value[0] == np.exp(tiny) and g[0] == np.exp(tiny)
+    assert local_grads("*", [tiny, 3.0]) == [3.0, tiny]
+    assert jnp.ones(2).dtype == jnp.float32 and not jax.config.jax_enable_x64
+    assert (jnp.arange(3) * 0.5).dtype == jnp.float32

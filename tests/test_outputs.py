@@ -107,6 +107,22 @@ def test_json_round_trips_to_the_same_result() -> None:
     assert to_json(SubmissionResult.from_dict(json.loads(text))) == text
 
 
+def test_a_result_written_before_optional_items_still_reads_and_renders(tmp_path: Path) -> None:
+    # 0.2.0 wrote no "required" and stored an engine's example as the code's repr: reading it
+    # back gives required items, and the example is shown as code all the same
+    data = json.loads(to_json(_result()))
+    for item in data["items"]:
+        del item["required"]
+    data["items"][1]["checks"][1]["example"] = {"code": "'a = Value(0.25); b = a + a; b.data'"}
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    old = SubmissionResult.from_dict(json.loads((tmp_path / "old.json").read_text()))
+    assert all(i.required for i in old.items)
+    assert old.missing_items == ("relu_backward",) and old.absent_items == ()
+    text = to_gradescope(old)["tests"][1]["output"]
+    assert "minimal example: a = Value(0.25); b = a + a; b.data" in text
+    assert main(["summary", str(tmp_path / "old.json"), "--out", str(tmp_path / "s")]) == 0
+
+
 _TIMING = [
     (re.compile(r'"execution_time": \d+'), '"execution_time": 0'),
     (re.compile(r'time="[0-9.]+"'), 'time="0"'),

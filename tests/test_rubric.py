@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 import bpverify
+from bpverify import registry
 from bpverify.grading.rubric import RubricError, load_rubric
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 INPLACE_RELU = """
 from reference import *  # noqa: F403
@@ -25,12 +32,10 @@ def test_default_rubric_covers_the_contract_and_scores_the_reference(
     reference_path: Path
 ) -> None:
     rubric = load_rubric("default")
-    core = {i.name for i in bpverify.ITEMS}
-    assert core <= set(rubric.item_names)
-    # The rest are the families' items their rubric-default.toml fragments add.
-    from bpverify import registry
-
-    assert set(rubric.item_names) - core <= {i.name for i in registry.all_items()}
+    # The core contract, and what each family adds to it (its rubric-default.toml).
+    added = {name for path in registry.rubric_fragments("default")
+             for name in tomllib.loads(path.read_text())["items"]}
+    assert set(rubric.item_names) == {i.name for i in bpverify.ITEMS} | added
     result = bpverify.check_submission(reference_path, profile="ci", max_examples=3,
                                        only=["MultiplyGate", "relu_backward"])
     assert result.rubric == "default"
@@ -91,6 +96,8 @@ def test_a_name_that_breaks_the_protocol_is_explained(tmp_path: Path) -> None:
         ('layout = "zip"\n[items.AddGate]\n', "layout is 'zip'; expected one of python, cs231n"),
         ("[items.AddGate]\npoints = [\n", "not valid TOML"),
         ("[items.AddGate]\ncolour = 1\n", "unknown key(s) ['colour']"),
+        ('[items.AddGate]\nrequired = "no"\n',
+         "items.'AddGate'.required is 'no'; expected true or false"),
     ],
 )
 def test_bad_rubrics_say_what_and_where(tmp_path: Path, text: str, message: str) -> None:
@@ -106,3 +113,44 @@ def test_unknown_rubric_name() -> None:
     with pytest.raises(RubricError, match=r"not a built-in rubric; expected a \.toml file or "
                        r"one of default, cs231n"):
         load_rubric("nope")
+
+
+OPTIONAL_NET = """
+name = "gates-and-an-optional-net"
+[items.MultiplyGate]
+points = 4
+[items.AddGate]
+points = 2
+[items.TwoLayerNet]
+points = 10
+required = false
+"""
+
+
+def test_an_optional_item_costs_nothing_when_absent_and_counts_when_present(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Any rubric may say required = false: the gates file has no TwoLayerNet, so the net is
+    # out of the total and the file gets full marks; a missing required item still costs.
+    from bpverify.cli import main
+
+    rubric = tmp_path / "r.toml"
+    rubric.write_text(OPTIONAL_NET)
+    sub = tmp_path / "gates.py"
+    sub.write_text("from reference import AddGate, MultiplyGate  # noqa: F401\n")
+    assert main(["grade", str(sub), "--rubric", str(rubric), "--profile", "ci",
+                 "--in-process", "--json", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    result = bpverify.SubmissionResult.from_dict(
+        __import__("json").loads((tmp_path / "r.json").read_text()))
+    assert (result.score, result.max_score) == (6.0, 6.0)
+    net = result.item("TwoLayerNet")
+    assert (net.status, net.required, net.max_score) == ("not implemented", False, 0.0)
+    assert "2/2 items passed, 6/6 points" in out
+    assert "missing" not in out and "to fix" not in out
+
+    rubric.write_text(OPTIONAL_NET.replace("required = false\n", ""))
+    assert main(["grade", str(sub), "--rubric", str(rubric), "--profile", "ci",
+                 "--in-process"]) == 0
+    out = capsys.readouterr().out
+    assert "2/3 items passed · 1 missing, 6/16 points" in out

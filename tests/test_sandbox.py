@@ -13,7 +13,9 @@ import contextlib
 import functools
 import json
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ from bpverify.submission.worker import WorkerExecutor
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "reference"
 ESCAPE = Path(__file__).resolve().parent / "hostile" / "escape.py"
+DAEMONS = ESCAPE.with_name("daemons.py")
 FAST = ["--examples", "3", "--timeout", "3", "--memory", "600"]
 CLEAN = ("AddGate", "relu_forward")
 ATTACKED = ("MultiplyGate", "MaxGate", "ExpGate", "ReciprocalGate", "AddConstGate", "ScaleGate",
@@ -111,10 +114,14 @@ def _processes_mentioning(text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def attacked() -> Iterator[dict]:
     if not FULL:
         pytest.skip(f"needs Landlock ABI 6+ and namespaces; this machine: {SUPPORT}")
-    tmp = tmp_path_factory.mktemp("sandbox")
+    # A folder every user may enter (pytest's are 0700), so that where the interpreter allows
+    # it (the system python3 in a venv outside /root, as .ci/run runs this file) the worker
+    # drops its uid, as on Gradescope: the attacks then run as that uid too.
+    tmp = Path(tempfile.mkdtemp(prefix="bpverify-sandbox-"))
+    tmp.chmod(0o755)
     (tmp / "secret.txt").write_text(SECRET)
     other = tmp / "other"
     other.mkdir()
@@ -150,6 +157,7 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     yield {"rc": rc, "seconds": seconds, "out": out, "config": config, "sub": sub,
            "tmp": tmp, "listener": listener, "left": _processes_mentioning(str(sub))}
     Path(config["pycache_file"]).unlink(missing_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _result(attacked: dict) -> SubmissionResult:
@@ -161,8 +169,8 @@ def _all_output(attacked: dict) -> str:
 
 
 @functools.cache
-def _reference_result() -> SubmissionResult:
-    return check_submission(REFERENCE, max_examples=3, only=CLEAN + ATTACKED)
+def _reference_result(only: tuple[str, ...] = CLEAN + ATTACKED) -> SubmissionResult:
+    return check_submission(REFERENCE, max_examples=3, only=only)
 
 
 def test_grade_completes_with_every_file_and_records_the_sandbox(attacked: dict) -> None:
@@ -170,6 +178,8 @@ def test_grade_completes_with_every_file_and_records_the_sandbox(attacked: dict)
     result = _result(attacked)
     assert {i.name for i in result.items} == set(CLEAN + ATTACKED)
     assert result.sandbox.startswith(f"landlock abi {SUPPORT.landlock_abi} + pid namespace")
+    uid = sandbox.plan("auto", attacked["sub"]).uid
+    assert (f"uid {uid}" in result.sandbox) == (uid >= 0), result.sandbox
     gradescope = json.loads(attacked["out"]["gradescope"].read_text())
     assert len(gradescope["tests"]) == len(CLEAN + ATTACKED)
     assert attacked["out"]["junit"].stat().st_size > 0
@@ -285,7 +295,11 @@ def test_without_landlock_or_namespaces_the_grade_warns_and_completes(
     assert "warning: the sandbox does not defend against" in out and "files:" in out
     result = SubmissionResult.from_dict(json.loads((tmp_path / "r.json").read_text()))
     assert result.item("AddGate").passed
-    assert result.sandbox in ("none (resource limits only)", "seccomp")
+    plan = sandbox.plan("auto", REFERENCE)  # the uid drop does not need Landlock or namespaces
+    cap = sandbox.NPROC_CAP
+    dropped = (f"uid {plan.uid} + seccomp + {cap} processes",) if plan.uid >= 0 else ()
+    # Root without a pids cgroup: RLIMIT_NPROC does not bind uid 0, so seccomp's "no fork" caps.
+    assert result.sandbox in ("none (resource limits only)", "seccomp + no fork", *dropped)
 
 
 LEAK = f"""
@@ -318,7 +332,7 @@ class AddGate:
 @pytest.mark.skipif(SUPPORT.landlock_abi < 1, reason="the kernel has no Landlock")
 def test_landlock_without_namespaces_still_denies_files(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    _weaker(monkeypatch, namespaces=False, cgroup_pids="")
+    _weaker(monkeypatch, namespaces=False)  # the machine's pids cgroup (if any) caps the forks
     (tmp_path / "secret.txt").write_text(SECRET)
     sub = tmp_path / "student" / "leak.py"
     sub.parent.mkdir()
@@ -330,6 +344,50 @@ def test_landlock_without_namespaces_still_denies_files(
     assert result.sandbox.startswith(f"landlock abi {SUPPORT.landlock_abi} + no tcp")
     time.sleep(1.5)
     assert not daemon.exists()  # Landlock: no write outside its scratch folder
+
+
+def _daemons(tmp: Path) -> tuple[Path, Path]:
+    """The reference with tests/hostile/daemons.py on top; and the file its daemon may not write."""
+    config = {"daemon_file": str(tmp / "daemon.txt")}
+    sub = tmp / "student" / "daemons.py"
+    sub.parent.mkdir()
+    sub.write_text(_reference_source() + f"\nCONFIG = {config!r}\n" + DAEMONS.read_text())
+    return sub, tmp / "daemon.txt"
+
+
+#: The daemons' items, items built on them, and the later item they aim at (relu_forward).
+AFTER_DAEMONS = ("AddGate", "MultiplyGate", "AddConstGate", "ScaleGate", "SigmoidNeuron",
+                 "relu_forward", "relu_backward", "circuit (x+y)*z", "circuit sigmoid neuron")
+
+
+@needs_full
+def test_daemons_cannot_answer_for_a_later_item(tmp_path: Path) -> None:
+    """Issue 22: a setsid daemon whose write is denied unwound into its copy of the worker's
+    request loop and answered the grader, and a later item failed with "a reply to request N
+    while waiting for M".  A daemon forging replies into the inherited pipe is as harmless."""
+    sub, daemon = _daemons(tmp_path)
+    result = check_submission(sub, max_examples=3, only=AFTER_DAEMONS,
+                              executor_factory=WorkerExecutor)
+    for name in AFTER_DAEMONS:
+        assert result.item(name) == _reference_result(AFTER_DAEMONS).item(name), name
+    assert _processes_mentioning(str(sub)) == [] and not daemon.exists()
+
+
+@pytest.mark.skipif(SUPPORT.landlock_abi < 1, reason="the kernel has no Landlock")
+def test_without_namespaces_a_daemon_still_cannot_answer(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without a PID namespace the daemon lives on until its item ends (the grader then kills
+    what is below the worker); its copy of the worker never answers (the forger, MultiplyGate,
+    is not called: it could write into the pipe while its item runs)."""
+    _weaker(monkeypatch, namespaces=False)  # the machine's pids cgroup (if any) caps the forks
+    sub, daemon = _daemons(tmp_path)
+    only = ("AddGate", "AddConstGate", "ScaleGate", "SigmoidNeuron", "relu_forward",
+            "relu_backward")
+    result = check_submission(sub, max_examples=3, only=only, executor_factory=WorkerExecutor)
+    for name in only:
+        assert result.item(name) == _reference_result(only).item(name), name
+    assert not daemon.exists()
+    assert _processes_mentioning(str(sub)) == []
 
 
 def test_sandbox_off_runs_with_resource_limits_only(tmp_path: Path) -> None:

@@ -16,10 +16,17 @@ only repeat that result, at ~10 s of CPU per file (the two nets dominate).  The 
 items) are graded on every item of the core contract, and ``BPVERIFY_ZOO_FULL=1`` grades
 every mistake on every item.
 
+A file may also state ``DIAGNOSIS``, the catalogue id its first EXPECT check must be
+diagnosed as (tests/test_diagnose.py), instead of an entry in that test's table.
+
+Items: the default rubric's, which are the core contract's and those every family adds to it
+(``rubric-default.toml`` in a family folder).  ``ALWAYS_FULL`` mistakes are graded on the core
+contract's items, and ``BPVERIFY_ZOO_FULL=1`` grades every mistake on every item of the rubric.
+
 ``tests/zoo/correct/`` holds correct variants (subgradients at ties, lists for tuples, float32,
-naive loops, package and plain folders, the course's other conventions): every item of the
-core contract, and every family item whose names the file redefines, must pass.
-``tests/zoo/unfinished/`` holds a partial submission and one that does not parse.
+naive loops, package and plain folders, a family's own course-style code): every item of the
+core contract, and every family item the file defines, must pass.  ``tests/zoo/unfinished/``
+holds a partial submission and one that does not parse.
 
 The zoo files are read with ``ast`` (never imported here): the harness is the only door.
 """
@@ -35,9 +42,9 @@ from typing import Any
 import pytest
 
 import bpverify
-from bpverify import registry
 from bpverify.contract import ITEMS
 from bpverify.grading.rubric import load_rubric
+from bpverify.registry import all_items
 
 ZOO = Path(__file__).resolve().parent / "zoo"
 REFERENCE = ZOO.parent.parent / "reference"
@@ -49,11 +56,10 @@ CORRECT = sorted(
 PARTIAL = ZOO / "unfinished" / "partial_submission.py"
 SYNTAX_ERROR = ZOO / "unfinished" / "syntax_error.py"
 
-#: The core contract's items, which every correct variant implements.
-CORE = [i.name for i in ITEMS]
-#: Every item of the default rubric: the core's and the families' (bpverify/families/).
-ITEM_NAMES = list(load_rubric("default").item_names)
-NEEDS = {i.name: set(i.needs) for i in registry.all_items()}
+ITEM_NAMES = [i.name for i in ITEMS]
+#: Every item of the default rubric: the core contract's, then the families'.
+DEFAULT_ITEMS = [r.name for r in load_rubric("default").items]
+NEEDS = {i.name: set(i.needs) for i in all_items()}
 PROFILE = "ci"
 #: Grade every mistake on every item, not only on the items it affects.
 FULL = os.environ.get("BPVERIFY_ZOO_FULL", "") not in ("", "0")
@@ -89,16 +95,9 @@ def _redefined(path: Path) -> set[str]:
 
 
 def _affected(path: Path) -> list[str]:
-    """The items that use a contract name the file redefines, in contract order."""
+    """The items that use a contract name the file redefines, in the rubric's order."""
     names = _redefined(path)
-    return [item for item in ITEM_NAMES if NEEDS[item] & names]
-
-
-def _correct_items(path: Path) -> list[str]:
-    """A correct variant's items: the core's, and the families' items it redefines a name of
-    (the others run the reference's own functions, which tests/test_reference.py grades)."""
-    graded = set(CORE) | set(_affected(path)) if path.suffix == ".py" else set(CORE)
-    return [n for n in ITEM_NAMES if n in graded]
+    return [item for item in DEFAULT_ITEMS if NEEDS[item] & names]
 
 
 def _grade(path: Path, only: list[str] | None = None) -> bpverify.SubmissionResult:
@@ -146,7 +145,7 @@ def test_mistake_file_is_well_formed(path: Path) -> None:
     lits = _literals(path)
     expect = lits.get("EXPECT")
     assert isinstance(expect, dict) and expect, "EXPECT = {item: check that must fail}"
-    assert set(expect) <= set(ITEM_NAMES), set(expect) - set(ITEM_NAMES)
+    assert set(expect) <= set(DEFAULT_ITEMS), set(expect) - set(DEFAULT_ITEMS)
     assert all(isinstance(c, str) for c in expect.values())
     only = lits.get("ONLY_CHECKS", {})
     assert set(only) <= set(expect), "ONLY_CHECKS may only refine items listed in EXPECT"
@@ -169,9 +168,9 @@ def test_mistake_is_caught_exactly_where_expected(path: Path) -> None:
     only: dict[str, tuple[str, ...]] = lits.get("ONLY_CHECKS", {})
     kinds: dict[str, str] = lits.get("KINDS", {})
     diagnoses: dict[str, str] = lits.get("DIAGNOSES", {})
-    graded = (ITEM_NAMES if FULL else
-              CORE if path.stem in ALWAYS_FULL else _affected(path))
-    result = _grade(path, None if graded == ITEM_NAMES else graded)
+    graded = (DEFAULT_ITEMS if FULL else ITEM_NAMES if path.stem in ALWAYS_FULL
+              else _affected(path))
+    result = _grade(path, None if graded == DEFAULT_ITEMS else graded)
     report = _describe(result)
 
     assert not _internal_errors(result), "\n".join(_internal_errors(result))
@@ -226,12 +225,13 @@ def test_wrong_math_is_not_diagnosed_as_shared_state(stem: str, item: str) -> No
 
 @pytest.mark.parametrize("path", CORRECT, ids=lambda p: p.stem)
 def test_correct_variant_passes_every_item(path: Path) -> None:
-    graded = _correct_items(path)
-    result = _grade(path, graded)
+    own = _affected(path) if path.suffix == ".py" else []
+    graded = [i for i in DEFAULT_ITEMS if i in ITEM_NAMES or i in own]
+    result = _grade(path, None if FULL else graded)
     report = _describe(result)
     assert not _internal_errors(result), "\n".join(_internal_errors(result))
     assert result.load_error == "", result.load_error
-    assert [i.name for i in result.items] == graded
+    assert [i.name for i in result.items] == (DEFAULT_ITEMS if FULL else graded)
     not_passed = [i.name for i in result.items if i.status != "passed"]
     assert not not_passed, f"items not passed: {not_passed}\n{report}"
     assert result.passed
@@ -267,7 +267,7 @@ def test_syntax_error_makes_every_item_not_implemented() -> None:
     assert "SyntaxError" in result.load_error
     assert f"line {line}" in result.load_error, result.load_error
     assert SYNTAX_ERROR.name in result.load_error
-    assert [i.name for i in result.items] == ITEM_NAMES
+    assert [i.name for i in result.items] == DEFAULT_ITEMS
     assert all(i.status == "not implemented" for i in result.items), _describe(result)
     assert all("SyntaxError" in i.message for i in result.items)
     assert not result.passed and result.failed_items == ()

@@ -173,12 +173,9 @@ OPTIONAL_ITEMS: tuple[Item, ...] = (Item("TwoLayerNet spiral", "demo", ("TwoLaye
 #: Every name the harness looks up in a submission.
 CONTRACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(n for i in ITEMS for n in i.needs))
 
-#: Every item of every family, in reporting order: the default contract, the optional items, and
-#: the items of other conventions (each family adds its tuple here; see docs/architecture.md).
-from bpverify.contract.engines import ENGINE_ITEMS  # noqa: E402 (needs Item)
-
-ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS, *ENGINE_ITEMS)
-
+#: The default contract's items, then the optional ones; the families' items follow them in
+#: :func:`bpverify.registry.all_items` (a family adds none here; see docs/architecture.md).
+ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS)
 
 def item_named(name: str) -> Item:
     """The item called ``name``, or a ValueError that lists the names there are."""

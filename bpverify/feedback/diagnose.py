@@ -21,7 +21,6 @@ import numpy as np
 
 from bpverify import registry
 from bpverify.contract import CIRCUITS, GATES
-from bpverify.feedback.engines import engine_diagnosis
 from bpverify.feedback.families import FAMILY_RULES
 from bpverify.feedback.faults import Fault, locate_fault
 from bpverify.feedback.mistakes import IDEAS, found
@@ -219,10 +218,8 @@ def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     family = registry.feedback_module(item.category)
     if family is not None:  # the family's own rules first (bpverify/families/<name>/feedback.py)
         own: Diagnosis | None = family.diagnose(check, item)
-        if own is not None:
+        if own is not None or not getattr(family, "GENERIC_RULES", True):
             return own
-    if item.category == "engine":  # scalar autograd engines: feedback/engines.py
-        return engine_diagnosis(check, item)
     kind = check.kind
     if kind == "mutates-input":
         what = check.facts.changed_input or next(iter(check.expected or {}), "an input")

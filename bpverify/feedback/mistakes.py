@@ -68,25 +68,6 @@ IDEAS: dict[str, str] = {
     "scores": "loss(X) is the forward pass alone, so return the scores when y is None",
     "forward-order": "each gate computes its output from its inputs alone, so every gate "
                      "after it works with that wrong value",
-    # scalar autograd engines (micrograd's Value)
-    "fanout-add": "gradients add up where a value fans out: use += in _backward",
-    "topo-order": "a node may pass its gradient back only once every node that uses it has: "
-                  "append a node to the topological order after all its children, then walk "
-                  "the order in reverse",
-    "seed": "backpropagation starts at the end, where the gradient of the output with respect "
-            "to itself is 1: set self.grad = 1 in backward() before walking the graph",
-    "shadowed": "keep each node's closure in _backward: an instance attribute named backward "
-                "hides the backward() method of the class",
-    "graph": "we need an object to connect the gates: every operation returns a Value whose "
-             "children are its operands, or no gradient can flow back through it",
-    "reflected": "2 - a calls a.__rsub__(2), which computes other - self: the number comes first",
-    "import-math": "the local rules use math.tanh and math.exp: add import math at the top of "
-                   "the engine's file",
-    "recursion": "a graph can be deeper than Python's recursion limit: build the topological "
-                 "order with an explicit stack, and make sure no operator calls itself",
-    "modular": "we rely on the modular nature of backpropagation: an operation built from "
-               "other gates (a - b as a + (-b)) is right once they are, like a tower of Lego "
-               "blocks, so fix the block that is wrong",
 }
 
 
@@ -164,22 +145,6 @@ MISTAKES: dict[str, KnownMistake] = {
         KnownMistake("wrong-forward", "forward-order",
                      "computed a wrong value in a gate of the circuit"),
         KnownMistake("wrong-gate", "chain", "had a gate of the circuit return wrong gradients"),
-        # scalar autograd engines (feedback/engines.py)
-        KnownMistake("engine-overwrite", "fanout-add",
-                     "overwrote gradients (=) instead of adding them (+=) in _backward"),
-        KnownMistake("engine-order", "topo-order", "ran _backward in a wrong topological order"),
-        KnownMistake("engine-unseeded", "seed", "never seeded the output's gradient with 1"),
-        KnownMistake("engine-shadowed", "shadowed",
-                     "stored closures as .backward, hiding the backward() method"),
-        KnownMistake("engine-detached", "graph", "returned a plain number from {what}",
-                     "an operation"),
-        KnownMistake("reflected-order", "reflected",
-                     "swapped the operands of a reflected operator (__rsub__, __rtruediv__)"),
-        KnownMistake("missing-import", "import-math", "used math without importing it"),
-        KnownMistake("recursion", "recursion", "hit Python's recursion limit"),
-        KnownMistake("built-on-wrong", "modular",
-                     "failed {what} only through a wrong operation it is built on",
-                     "an operation"),
     )
 }
 

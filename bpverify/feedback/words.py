@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import json
 import math
 from typing import Any, Literal
 
 import numpy as np
 
-from bpverify.model import CheckResult
+from bpverify.model import CheckResult, SubmissionResult
 
-__all__ = ["ARRAY_THRESHOLD", "MAX_VALUE_CHARS", "clip", "compact", "hint", "num"]
+__all__ = ["ARRAY_THRESHOLD", "MAX_VALUE_CHARS", "clip", "compact", "example_code", "example_text",
+           "hint", "num", "tally"]
 
 #: The most characters a value (an example, an array) takes in any output; longer ones are cut.
 MAX_VALUE_CHARS = 400
@@ -72,3 +75,42 @@ def compact(value: Any, form: Literal["json", "repr", "array"] = "array") -> str
 def hint(check: CheckResult, prefix: str = "diagnosis: ") -> str:
     """``prefix`` and the check's stored diagnosis when it has one, else ""."""
     return f"{prefix}{check.diagnosis.text}" if check.diagnosis is not None else ""
+
+
+def example_code(example: Any) -> str | None:
+    """The code of an example that is a program to run (an engine's), else None.
+
+    Such an example is ``{"code": "a = Value(0.25); b = a + a; b.backward()"}``: every output
+    shows the code as code, never as a quoted string in a dict.
+    """
+    if isinstance(example, dict) and set(example) == {"code"} and isinstance(example["code"],
+                                                                              str):
+        code = example["code"]
+        if code[:1] in ("'", '"'):  # a result written by 0.2.0 holds the code's repr
+            with contextlib.suppress(ValueError, SyntaxError):
+                old = ast.literal_eval(code)
+                code = old if isinstance(old, str) else code
+        return code
+    return None
+
+
+def example_text(example: Any, form: Literal["json", "repr", "array"] = "repr") -> str:
+    """A minimal example in one piece of text: its code, or the values as :func:`compact`."""
+    code = example_code(example)
+    return clip(code) if code is not None else compact(example, form)
+
+
+def tally(result: SubmissionResult) -> str:
+    """How the items went, as every output says it: "13/14 items passed · 1 to fix · 2 missing".
+
+    Failures (to fix) and required items the submission lacks (missing) are counted apart;
+    optional items it lacks are not graded and not counted.
+    """
+    graded = result.graded_items
+    passed = sum(i.passed for i in graded)
+    parts = [f"{passed}/{len(graded)} items passed"]
+    if result.failed_items:
+        parts.append(f"{len(result.failed_items)} to fix")
+    if result.missing_items:
+        parts.append(f"{len(result.missing_items)} missing")
+    return " · ".join(parts)

@@ -21,6 +21,7 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky, UnsatisfiedAssumption
 
+from bpverify import registry
 from bpverify.contract import CIRCUITS, ContractError, Item
 from bpverify.feedback.diagnose import diagnose_item
 from bpverify.grading import oracles
@@ -268,6 +269,15 @@ def _scored_note(result: ItemResult, rules: Rubric) -> ItemResult:
     return replace(result, message="; ".join(notes)) if notes else result
 
 
+def _absent_note(item: Item, inv: Mapping[str, Any]) -> str:
+    """What an optional item the submission lacks is: nothing to fix, nothing lost."""
+    family = registry.family_of(item.category)
+    what = family.noun if family is not None else "submission"
+    missing = [n for n in item.needs if n not in inv["names"]]
+    needs = f" (it needs {', '.join(missing)})" if missing and missing != [item.name] else ""
+    return f"not in this {what}{needs}: optional, graded when the {what} defines it"
+
+
 def _warm(items: list[str]) -> None:
     # Only a head start: on any error the checks compile what they need themselves.
     with contextlib.suppress(Exception):
@@ -382,8 +392,11 @@ def check_submission(
         for result in graded:  # scored here, once, whichever process graded the item
             score, max_score = rules.score(result)
             result = _scored_note(result, rules)
+            rule = rules.rule(result.name)
+            if result.status == "not implemented" and not rule.required:
+                result = replace(result, message=_absent_note(by_name[result.name], inv))
             items.append(replace(result, score=score, max_score=max_score,
-                                 visibility=rules.rule(result.name).visibility))
+                                 visibility=rule.visibility, required=rule.required))
     finally:
         # What confined the submission (a worker's sandbox; in-process: nothing).
         sandbox = executor.sandbox

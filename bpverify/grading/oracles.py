@@ -17,34 +17,42 @@ Compiled programs are kept on disk by JAX's persistent compilation cache, in
 (``~/.cache/bpverify/jax``): a second run, and every process of a ``--jobs`` batch or of one
 grade's helpers, loads them instead of compiling.  :func:`warm` compiles the items of a run
 ahead of time (the engine calls it in a thread while the worker boots).
+
+A user's JAX is left as it was: nothing here changes JAX's process-wide configuration.  Every
+oracle runs inside :func:`float64`, thread-local settings that JAX restores on the way out
+(64-bit types on, the CPU as default device, and this cache folder unless the user set a
+compilation cache of their own), so a notebook's ``jnp.ones(2)`` stays float32 next to a check.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-# The oracle must be float64: float32 autodiff would be no better than the code it judges.
-# This is process-wide, so it is set once, when the oracle is first imported.
-jax.config.update("jax_enable_x64", True)
-jax.config.update("jax_platforms", "cpu")
+from bpverify.contract import CIRCUITS, GATES
 
-import jax.numpy as jnp  # noqa: E402
-
-from bpverify.contract import CIRCUITS, GATES  # noqa: E402
-
-__all__ = ["CACHE_ENV", "affine", "cache_dir", "circuit", "gate", "loss", "net", "relu", "warm"]
+__all__ = ["CACHE_ENV", "affine", "cache_dir", "circuit", "float64", "gate", "loss", "net",
+           "relu", "warm"]
 
 #: Environment variable: where compiled oracles are cached on disk; "off" (or "0") disables it.
 CACHE_ENV = "BPVERIFY_JAX_CACHE"
+
+#: 64-bit types for this thread while inside: a config state in newer JAX, in older JAX the
+#: context manager jax.experimental.enable_x64 (both take the new value).
+_ENABLE_X64: Any = getattr(jax, "enable_x64", None)
+if _ENABLE_X64 is None:
+    _ENABLE_X64 = importlib.import_module("jax.experimental").enable_x64
 
 
 def cache_dir() -> Path | None:
@@ -56,21 +64,89 @@ def cache_dir() -> Path | None:
     return Path(base, "bpverify", "jax")
 
 
-def _enable_cache() -> None:
+@functools.cache
+def _cache_folder() -> str | None:
     folder = cache_dir()
     if folder is None:
-        return
+        return None
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:  # a read-only home: compile every time, as without the cache
+        return None
+    return str(folder)
+
+
+@functools.cache
+def _cpu() -> Any:
+    return jax.devices("cpu")[0]
+
+
+_SCOPED = threading.local()  #: how deep this thread is in float64() (only the outermost acts)
+
+
+@contextlib.contextmanager
+def _disk_cache() -> Iterator[None]:
+    """JAX's persistent compilation cache in our folder, for this thread, while inside.
+
+    Our programs compile in ~0.05-0.3 s, below JAX's default threshold of 1 s, so the threshold
+    is 0 here.  A user's own cache (a folder set, or JAX's cache already started) is left
+    alone.  JAX starts its cache object once, at the first compilation: if ours started it, it
+    is reset on the way out, so the user's later programs are not written into our folder.
+    """
+    try:
+        from jax._src import compilation_cache as cc
+        from jax._src import config as jax_config
+
+        states = (jax_config.compilation_cache_dir,
+                  jax_config.persistent_cache_min_compile_time_secs,
+                  jax_config.persistent_cache_min_entry_size_bytes)
+        reset = cc.reset_cache
+    except (ImportError, AttributeError):  # another JAX: no disk cache, compile each time
+        yield
         return
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    # Our programs compile in ~0.05-0.3 s, below JAX's default threshold of 1 s.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    folder = _cache_folder()
+    if folder is None or states[0].value is not None or getattr(cc, "_cache", None) is not None:
+        yield
+        return
+    try:
+        # -1: no size threshold, and JAX does not replace it with a process-wide default.
+        with states[0](folder), states[1](0.0), states[2](-1):
+            yield
+    finally:
+        if getattr(cc, "_cache", None) is not None:
+            reset()
 
 
-_enable_cache()
+@contextlib.contextmanager
+def float64() -> Iterator[None]:
+    """Inside: JAX computes in float64 on the CPU, with our disk cache; outside, nothing
+    changed.  The settings are JAX's thread-local ones (``jax.enable_x64``,
+    ``jax.default_device``), so another thread of the user's sees its own."""
+    depth = getattr(_SCOPED, "depth", 0)
+    if depth:
+        yield
+        return
+    _SCOPED.depth = 1
+    try:
+        with _ENABLE_X64(True), jax.default_device(_cpu()), _disk_cache():
+            yield
+    finally:
+        _SCOPED.depth = 0
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _in_float64(fn: _F) -> _F:
+    """Run ``fn`` inside :func:`float64` (every public oracle is)."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with float64():
+            return fn(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
 
 #: Serialises first calls (compilations) of a bucket, so that warm() in a thread and the checks
 #: never compile the same program twice; later calls of a bucket take no lock.
@@ -146,6 +222,7 @@ def _neuron_fn() -> Any:
     return jax.jit(run)
 
 
+@_in_float64
 def gate(name: str, inputs: Sequence[Any], const: Any, dout: Any) -> tuple[Any, list[Any]]:
     """Output and input gradients of the gate ``name`` for upstream gradient ``dout``."""
     if name == "SigmoidNeuron":
@@ -178,6 +255,7 @@ def _affine_fn() -> Any:
     return jax.jit(run)
 
 
+@_in_float64
 def affine(x: Any, w: Any, b: Any, dout: Any) -> tuple[Any, list[Any]]:
     """out = x.reshape(N, D) @ w + b and (dx, dw, db) for upstream ``dout``."""
     x = np.asarray(x, dtype=np.float64)
@@ -192,6 +270,7 @@ def affine(x: Any, w: Any, b: Any, dout: Any) -> tuple[Any, list[Any]]:
     ]
 
 
+@_in_float64
 def relu(x: Any, dout: Any) -> tuple[Any, list[Any]]:
     """max(0, x) and its gradient, with the subgradient 0 chosen at x == 0."""
     out, (dx,) = _relu(x, dout)
@@ -240,6 +319,7 @@ def _loss_fn(name: str) -> Any:
     return jax.jit(run)
 
 
+@_in_float64
 def loss(name: str, scores: Any, y: Any) -> tuple[float, Any]:
     """The mean softmax or SVM loss (margin 1) and its gradient with respect to scores."""
     n, c = np.shape(scores)
@@ -275,6 +355,7 @@ def _net_fn(layers: int) -> Any:
     return jax.jit(run)
 
 
+@_in_float64
 def net(
     params: dict[str, Any], X: Any, y: Any, reg: float, layers: int
 ) -> tuple[Any, float, dict[str, Any]]:
@@ -296,6 +377,7 @@ def net(
     return np.asarray(scores)[:n, : dims[-1]], float(value), out
 
 
+@_in_float64
 def circuit(nodes: Sequence[Any], values: dict[str, float], dout: float) -> tuple[
     float, dict[str, float]
 ]:
@@ -313,6 +395,7 @@ def circuit(nodes: Sequence[Any], values: dict[str, float], dout: float) -> tupl
     return wires[nodes[-1].output], grads
 
 
+@_in_float64
 def warm(items: Iterable[str]) -> None:
     """Compile (or load from the disk cache) the oracle of every named item, at the bucket the
     strategies draw from: called in a thread, it overlaps compiling with other work."""

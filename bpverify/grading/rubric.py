@@ -17,7 +17,18 @@ A rubric is a TOML file (see ``bpverify/grading/rubrics/default.toml``)::
     names = ["MultiplyGate", "MulGate"]   # where to find it: aliases, first found wins
     module = "gates"           # only in gates.py of a package folder
 
-Built-in rubrics are named ``default`` and ``cs231n``.
+    [items.TwoLayerNet]
+    points = 5
+    required = false           # graded when the submission defines it, free when it does not
+
+Every item is required unless it says ``required = false``.  A required item the submission
+does not define is *missing*: it scores 0 of its points.  An optional item is graded, and
+counted, when the submission defines it; when it does not, it is left out of the total (its
+``max_score`` is 0) and reported as not in the submission, not as a mistake.  The built-in
+``autograd`` rubric makes the operations beyond micrograd's own engine optional (tanh, exp,
+log, sigmoid); a course that asks for them copies the rubric and removes ``required = false``.
+
+Built-in rubrics: ``default``, ``cs231n``, ``layer-classes`` and ``autograd``.
 """
 
 from __future__ import annotations
@@ -38,7 +49,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = [
-    "AUTO_RUBRICS",
     "BUILTIN",
     "ItemRule",
     "Rubric",
@@ -48,7 +58,7 @@ __all__ = [
     "load_rubric",
 ]
 
-BUILTIN = ("default", "cs231n", "autograd")
+BUILTIN = ("default", "cs231n")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 _LAYOUTS = ("python", "cs231n")
 #: Checks that are advice, not grading, unless a rubric gives them a weight: softmax_loss at
@@ -68,6 +78,8 @@ class ItemRule:
     visibility: str
     names: tuple[str, ...] = ()
     module: str | None = None
+    #: False: graded when the submission defines it, left out of the total when it does not.
+    required: bool = True
 
     def weight(self, check: str) -> float:
         return self.weights.get(check, ADVISORY.get(check, 1.0))
@@ -104,6 +116,8 @@ class Rubric:
     def score(self, item: ItemResult) -> tuple[float, float]:
         """(score, max_score) of one graded item: checks share its points by weight."""
         rule = self.rule(item.name)
+        if item.status == "not implemented" and not rule.required:
+            return 0.0, 0.0  # an optional item the submission does not have: out of the total
         if item.status == "not implemented" or not item.checks:
             return 0.0, rule.points
         # A check that could not be judged (it needs another item that is wrong) costs nothing:
@@ -165,10 +179,14 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
             )
         if not isinstance(spec, dict):
             raise RubricError(f"{where} is {spec!r}; expected a table with points = N")
-        extra = sorted(set(spec) - {"points", "weights", "visibility", "names", "module"})
+        extra = sorted(set(spec) - {"points", "weights", "visibility", "names", "module",
+                                    "required"})
         if extra:
             raise RubricError(f"{where}: unknown key(s) {extra}; expected points, weights, "
-                              "visibility, names, module")
+                              "visibility, names, module, required")
+        required = spec.get("required", True)
+        if not isinstance(required, bool):
+            raise RubricError(f"{where}.required is {required!r}; expected true or false")
         names = spec.get("names", [])
         if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
             raise RubricError(f"{where}.names is {names!r}; expected a list of names")
@@ -184,6 +202,7 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
                                f"{where}.visibility"),
             names=tuple(names),
             module=module,
+            required=required,
         ))
     order = [i.name for i in registry.all_items()]
     rules.sort(key=lambda r: order.index(r.name))
@@ -199,14 +218,6 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
     )
 
 
-#: Built-in rubrics chosen by what a submission defines when no rubric is named, tried in order
-#: after the default contract: (rubric, what its names look like, the names that select it).
-#: A family that follows another convention adds its row (see docs/architecture.md).
-AUTO_RUBRICS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("autograd", "a scalar autograd engine", ("Value",)),
-]
-
-
 def choose_rubric(path: str | Path, found: Iterable[str]) -> tuple[str, str]:
     """The built-in rubric for the submission at ``path`` that defines ``found``, and why.
 
@@ -219,7 +230,7 @@ def choose_rubric(path: str | Path, found: Iterable[str]) -> tuple[str, str]:
                           "rubric (--rubric chooses another)")
     names = set(found)
     own = len(names & set(CONTRACT_NAMES))
-    for rubric, what, selecting in [*AUTO_RUBRICS, *registry.auto_rubrics()]:
+    for rubric, what, selecting in registry.auto_rubrics():
         hits = [n for n in selecting if n in names]
         # More of a family's names than of the contract's: a book's layer file also defines
         # a TwoLayerNet, which is not the contract's.

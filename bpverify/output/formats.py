@@ -1,9 +1,9 @@
-"""Results files: Gradescope's results.json, JUnit XML and bpverify's own JSON.
+"""Results files: Gradescope's and PrairieLearn's results.json, JUnit XML and bpverify's JSON.
 
 Each format is a pure function of a :class:`~bpverify.model.SubmissionResult`; the writers only
 add a file.  Points and visibility come from the result (the rubric put them there).  Apart from
 the timing fields (Gradescope's ``execution_time``, JUnit's ``time``, the JSON's ``duration_s``)
-the same result gives the same bytes.
+the same result gives the same bytes.  PrairieLearn's file has no timing field.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from bpverify.feedback.words import compact, hint
+from bpverify.feedback.words import example_text, hint, tally
 from bpverify.model import CheckResult, ItemResult, SubmissionResult
 from bpverify.output.html import write_page as _write
 
@@ -22,9 +22,11 @@ __all__ = [
     "to_gradescope",
     "to_json",
     "to_junit",
+    "to_prairielearn",
     "write_gradescope",
     "write_json",
     "write_junit",
+    "write_prairielearn",
 ]
 
 #: Gradescope shows each test's output in the browser; a long internal traceback is cut here.
@@ -43,7 +45,8 @@ def to_gradescope(result: SubmissionResult) -> dict[str, Any]:
     ``execution_time`` (whole seconds) at the top, and for each test ``name``, ``score``,
     ``max_score``, ``status`` ("passed"/"failed"), ``output``, ``visibility`` and ``number``.
     A rubric's ``hidden`` item is shown to the student with the kind of each mistake (its
-    tag and diagnosis) but not the inputs or values that expose it.
+    tag and diagnosis) but not the inputs or values that expose it.  An optional item the
+    submission does not define is not a test (the summary names it).
     """
     tests = [
         {
@@ -55,7 +58,7 @@ def to_gradescope(result: SubmissionResult) -> dict[str, Any]:
             "visibility": "visible" if item.visibility == "hidden" else item.visibility,
             "number": str(n),
         }
-        for n, item in enumerate(result.items, start=1)
+        for n, item in enumerate(result.graded_items, start=1)
     ]
     return {
         "score": result.score,
@@ -66,12 +69,14 @@ def to_gradescope(result: SubmissionResult) -> dict[str, Any]:
 
 
 def _summary(result: SubmissionResult) -> str:
-    passed = sum(i.status == "passed" for i in result.items)
     lines = [
         f"bpverify {result.bpverify_version} graded {result.submission} by the "
-        f"{result.rubric} rubric: {passed} of {len(result.items)} items passed, "
+        f"{result.rubric} rubric: {tally(result)}, "
         f"{result.score:g} of {result.max_score:g} points.",
     ]
+    if result.absent_items:
+        lines.append("Not graded (optional, not in the submission): "
+                     + ", ".join(result.absent_items))
     if result.load_error:
         lines.append(f"The submission did not import cleanly: {result.load_error}")
     lines.append(f"Reproduce: {result.reproduce}")
@@ -99,7 +104,7 @@ def _check_text(check: CheckResult, item: ItemResult | None = None) -> str:
     if said:
         body.append(said)
     if check.status == "failed" and check.example is not None:
-        body.append(f"    minimal example: {compact(check.example, 'json')}")
+        body.append(f"    minimal example: {example_text(check.example, 'json')}")
     return "\n".join([head, *body])
 
 
@@ -113,6 +118,74 @@ def _clean(text: str) -> str:
     return _BAD_CHARS.sub("?", text)
 
 
+# --- PrairieLearn --------------------------------------------------------------------------
+
+
+def to_prairielearn(result: SubmissionResult) -> dict[str, Any]:
+    """PrairieLearn's external-grader results.json: one test per graded item.
+
+    Fields follow https://prairielearn.readthedocs.io/en/latest/externalGrading/ ("Grading
+    results"), as PrairieLearn's Python autograder writes them: ``gradable``, ``score`` (a
+    fraction from 0 to 1), ``message``, ``output`` and ``tests``, each with ``name``,
+    ``description``, ``points``, ``max_points``, ``message`` and ``output``.  A failing test's
+    message is each failed check's diagnosis and minimal example.  A submission that cannot
+    be imported is still ``gradable`` (it was graded: every item is missing, score 0) and the
+    message says why; ``gradable: false`` would give the attempt back, which is PrairieLearn's
+    answer to malformed input, not to code that does not run.
+    """
+    tests = [
+        {
+            "name": _clean(item.name),
+            "description": _clean(_pl_description(item)),
+            "points": item.score,
+            "max_points": item.max_score,
+            "message": _clip(_clean(_pl_message(item))),
+            "output": _clip(_clean(_item_text(item))),
+        }
+        for item in result.graded_items
+    ]
+    fraction = result.score / result.max_score if result.max_score else 1.0
+    message = [f"{tally(result)}: {result.score:g} of {result.max_score:g} points."]
+    if result.load_error:  # the reason first: it is why the items are missing
+        message.insert(0, f"The submission did not import cleanly: {result.load_error}.")
+    elif result.graded_items and len(result.missing_items) == len(result.graded_items):
+        message.insert(0, "None of the items was found in the submission.")
+    return {
+        "gradable": True,
+        "score": round(min(1.0, max(0.0, fraction)), 6),
+        "message": _clean(" ".join(message)),
+        "output": _clean(_summary(result)),
+        "tests": tests,
+    }
+
+
+def _pl_description(item: ItemResult) -> str:
+    if item.checks:
+        return f"{item.category}: {', '.join(c.name for c in item.checks)}"
+    return item.category
+
+
+def _pl_message(item: ItemResult) -> str:
+    """What the student reads first: passed, why it is missing, or each failure's diagnosis."""
+    if item.status == "passed":
+        return item.message or "passed"
+    if not item.checks:
+        return item.message or item.status
+    lines = []
+    for check in item.checks:
+        if check.status != "failed":
+            continue
+        said = hint(check, prefix="")
+        if item.visibility == "hidden":
+            lines.append(f"{check.name}: {said or check.kind or 'failed'}")
+            continue
+        first = check.message.strip().splitlines()[0] if check.message.strip() else check.kind
+        lines.append(f"{check.name}: {said or first}")
+        if check.example is not None:
+            lines.append(f"  minimal example: {example_text(check.example, 'json')}")
+    return "\n".join(lines) or item.message or item.status
+
+
 # --- JUnit ---------------------------------------------------------------------------------
 
 
@@ -120,7 +193,8 @@ def to_junit(result: SubmissionResult) -> str:
     """JUnit XML: one testsuite, one testcase per check (named "<item> <check>").
 
     A failed check is a ``<failure>``, a bpverify internal error an ``<error>``, a skipped check
-    ``<skipped>``; an item with no checks (not implemented) is one failed testcase.
+    ``<skipped>``; an item with no checks (not implemented) is one failed testcase, or one
+    skipped testcase when it is optional.
     """
     suite = ET.Element("testsuite", name=_clean(f"bpverify: {result.submission}"))
     props = ET.SubElement(suite, "properties")
@@ -135,7 +209,10 @@ def to_junit(result: SubmissionResult) -> str:
             name = item.name if check is None else f"{item.name} {check.name}"
             case = ET.SubElement(suite, "testcase", classname=_clean(item.name),
                                  name=_clean(name))
-            if check is None:
+            if check is None and item.absent:  # optional and not there: nothing to fix
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message=_clean(item.message[:500]))
+            elif check is None:
                 counts["failures"] += 1
                 _fail(case, "failure", item.status.replace(" ", "-"), item.message, item.message)
             elif check.status == "failed":
@@ -173,6 +250,11 @@ def to_json(result: SubmissionResult) -> str:
 
 def write_gradescope(result: SubmissionResult, path: str | Path) -> Path:
     data = to_gradescope(result)
+    return _write(path, json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
+
+
+def write_prairielearn(result: SubmissionResult, path: str | Path) -> Path:
+    data = to_prairielearn(result)
     return _write(path, json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
 
 

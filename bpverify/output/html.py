@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpverify.contract import CIRCUITS
 from bpverify.feedback.faults import locate_fault
-from bpverify.feedback.words import ARRAY_THRESHOLD, compact
+from bpverify.feedback.words import ARRAY_THRESHOLD, compact, example_code
 from bpverify.model import CheckResult, ElementMismatch, ItemResult, SubmissionResult
 from bpverify.output.svg import circuit_svg, num
 
@@ -107,6 +107,7 @@ def _check_view(item: ItemResult, check: CheckResult) -> dict[str, Any]:
         "examples_run": check.examples_run,
         "seed": check.seed,
         "example": [(k, compact(v)) for k, v in _flatten(check.example)],
+        "example_code": example_code(check.example),  # an engine's: shown as code
         "example_inline": False,
         "compare": [],
         "mismatches": [
@@ -154,17 +155,32 @@ def _check_view(item: ItemResult, check: CheckResult) -> dict[str, Any]:
 def _item_view(item: ItemResult) -> dict[str, Any]:
     checks = [_check_view(item, c) for c in item.checks]
     judged = [c for c in item.checks if c.status != "skipped"]
+    label = ("missing" if item.required else "optional") if item.missing or item.absent \
+        else item.status
     return {
         "name": item.name,
         "slug": _slug(item.name),
         "category": item.category,
         "status": item.status,
-        "mark": _MARKS.get(item.status, "?"),
+        "label": label,  # "missing", or "optional" for one not graded: nothing to fix
+        "css": "optional" if item.absent else item.status.replace(" ", "-"),
+        "mark": "·" if item.absent else _MARKS.get(item.status, "?"),
         "message": item.message,
         "checks": checks,
         "score": f"{sum(c.passed for c in judged)}/{len(judged)}" if item.checks else "–",
         "open": item.status == "failed" or any(c["svg"] is not None for c in checks),
     }
+
+
+def _tally(result: SubmissionResult) -> dict[str, Any]:
+    """The header's counts: passed of graded, failures to fix apart from missing items."""
+    graded = result.graded_items
+    to_fix, missing = len(result.failed_items), len(result.missing_items)
+    verdict = " · ".join(x for x in (f"{to_fix} to fix" if to_fix else "",
+                                     f"{missing} missing" if missing else "") if x)
+    return {"passed": sum(i.passed for i in graded), "total": len(graded),
+            "verdict": verdict or "all passed", "ok": not verdict,
+            "absent": result.absent_items}
 
 
 def to_html(result: SubmissionResult) -> str:
@@ -173,8 +189,7 @@ def to_html(result: SubmissionResult) -> str:
     return _env().get_template("report.html.j2").render(
         result=result,
         items=items,
-        passed=sum(i.passed for i in result.items),
-        total=len(result.items),
+        **_tally(result),
         has_circuits=any(c["svg"] is not None for i in items for c in i["checks"]),
         reproduce=result.reproduce,
     )
@@ -191,8 +206,7 @@ def to_html_fragment(result: SubmissionResult) -> str:
         result=result,
         items=items,
         call=f"check({result.submission})",
-        passed=sum(i.passed for i in result.items),
-        total=len(result.items),
+        **_tally(result),
         has_circuits=any(c["svg"] is not None for i in items for c in i["checks"]),
         reproduce=result.reproduce,
     )

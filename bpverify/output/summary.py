@@ -156,7 +156,7 @@ def _percent(result: SubmissionResult) -> float:
 
 
 def _row(label: str, result: SubmissionResult, names: list[str]) -> SubmissionRow:
-    scores = {i.name: i.score for i in result.items}
+    scores = {i.name: i.score for i in result.items if not i.absent}
     return SubmissionRow(
         submission=label,
         score=result.score,
@@ -169,8 +169,9 @@ def _row(label: str, result: SubmissionResult, names: list[str]) -> SubmissionRo
 
 def _item_summary(name: str, category: str,
                   labelled: list[tuple[str, SubmissionResult]]) -> ItemSummary:
+    # An optional item a submission does not define was not graded on it.
     graded = [(label, r.item(name)) for label, r in labelled
-              if any(i.name == name for i in r.items)]
+              if any(i.name == name and not i.absent for i in r.items)]
     who: dict[str, list[str]] = {}  # tag -> submissions, each once
     whats: dict[str, list[str]] = {}  # tag -> the values its diagnoses named
     unexplained = []

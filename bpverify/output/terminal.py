@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bpverify.feedback.words import compact, hint
-from bpverify.model import SubmissionResult
+from bpverify.feedback.words import example_code, example_text, hint, tally
+from bpverify.model import ItemResult, SubmissionResult
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,6 +23,15 @@ STATUS_STYLE = {
     "not implemented": "yellow",
     "skipped": "dim",
 }
+#: How an optional item the submission lacks is shown: not graded, nothing to fix.
+ABSENT = "optional"
+
+
+def status_label(item: ItemResult) -> str:
+    """The item's status as the table shows it ("missing" or "optional" for one not defined)."""
+    if item.status == "not implemented":
+        return "missing" if item.required else ABSENT
+    return item.status
 
 
 def render_table(result: SubmissionResult, console: Console) -> None:
@@ -45,9 +54,10 @@ def render_table(result: SubmissionResult, console: Console) -> None:
         table.add_row(
             item.name,
             f"{passed}/{len(judged)}" if item.checks else "-",
-            Text(item.status, style=STATUS_STYLE[item.status]),
-            f"{item.score:.3g}/{item.max_score:g}",
+            Text(status_label(item), style="dim" if item.absent else STATUS_STYLE[item.status]),
+            "-" if item.absent else f"{item.score:.3g}/{item.max_score:g}",
             f"{first.name}: {first.message.splitlines()[0]}" if first else item.message,
+            style="dim" if item.absent else None,
         )
     console.print(table)
     failures = [(i, c) for i in result.items for c in i.checks if c.status == "failed"]
@@ -56,12 +66,14 @@ def render_table(result: SubmissionResult, console: Console) -> None:
         console.print(Text(check.message))
         if said := hint(check):
             console.print(Text(said, style="yellow"))
-        if check.example is not None:
-            console.print(Text(f"minimal example: {compact(check.example, 'repr')}",
+        if example_code(check.example) is not None:
+            console.print(Text("minimal example:", style="dim"))
+            console.print(Text(example_text(check.example), style="cyan"))
+        elif check.example is not None:
+            console.print(Text(f"minimal example: {example_text(check.example)}",
                                style="dim"))
-    n_pass = sum(i.passed for i in result.items)
     console.print(
-        f"\n{n_pass}/{len(result.items)} items passed, "
+        f"\n{tally(result)}, "
         f"{result.score:.4g}/{result.max_score:g} points, "
         f"in {result.duration_s:.1f} s · "
         f"profile {result.profile} · seed {result.seed}"

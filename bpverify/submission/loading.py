@@ -23,11 +23,11 @@ import numpy as np
 from bpverify import registry
 from bpverify.contract import GATES
 from bpverify.submission.cs231n import load_cs231n
-from bpverify.submission.engines import find_engine
 from bpverify.submission.namespace import LoadedSubmission, describe_exception
+from bpverify.submission.standins import StandIns
 
 __all__ = [
-    "FINDERS", "LAYOUTS", "LoadSpec", "LoadedSubmission", "find_names", "import_paths",
+    "LAYOUTS", "LoadSpec", "LoadedSubmission", "find_names", "import_paths",
     "load_submission",
 ]
 
@@ -76,16 +76,29 @@ def load_submission(
     # book's sys.path.append(os.pardir) reaches a sibling common/ folder).
     roots = list(dict.fromkeys([str(path if path.is_dir() else path.parent),
                                 str(path.parent if path.is_dir() else path.parent.parent)]))
+    # In the sandbox only these paths are readable, not the folders that hold them.
+    own_paths = import_paths(path)
+    siblings = _Siblings(own_paths)
+    # Imports that resolve only from a folder further up: the student ran from there.
+    far = sorted({str(Path(p).parent) for p in own_paths} - set(roots), key=len)
+    if far:
+        names = ", ".join(sorted(Path(p).stem for p in own_paths
+                                 if str(Path(p).parent) in far))
+        sub.notes.append(f"imports of {names} resolve from {far[0]}: loaded as if run from "
+                         "there")
+    top = far[0] if far else roots[-1]  # the folder the student's run could import from
     libraries = [p for p in map(os.path.realpath, filter(None, sys.path))
-                 if p.startswith(roots[-1] + "/")]
+                 if p.startswith(top + "/")]
     sys.path[:0] = roots
     before = set(sys.modules)
-    # In the sandbox only these paths are readable, not the folders that hold them.
-    siblings = _Siblings(import_paths(path))
     sys.meta_path.insert(0, siblings)
     own = _OwnName(path.name, modname) if path.is_dir() else None
     if own is not None and own.usable():
         sys.meta_path.insert(0, own)
+    # A library the submission's files import but grading never uses (PIL to show a picture)
+    # gets a stand-in when it is missing, as in a CS231n folder; each is listed in the notes.
+    missing = StandIns(Path(top), (), last=True, libraries=libraries)
+    sys.meta_path.append(missing)
     try:
         if path.is_dir():
             init = path / "__init__.py"
@@ -128,10 +141,13 @@ def load_submission(
         for root in roots:
             sys.path.remove(root)
         sys.meta_path.remove(siblings)
+        sys.meta_path.remove(missing)
+        StandIns.forget(before)
+        sub.notes += missing.notes("not installed where bpverify grades")
         if own is not None and own in sys.meta_path:
             sys.meta_path.remove(own)
             own.forget()
-        _forget_siblings(before, roots[0], roots[-1], libraries)
+        _forget_siblings(before, roots[0], top, libraries)
     sub.modules = modules
     find_names(sub, [vars(m) for m in modules], lookup)
     return sub
@@ -142,7 +158,7 @@ def find_names(
     namespaces: Sequence[Mapping[str, Any]],
     lookup: dict[str, tuple[tuple[str, ...], str | None]] | None = None,
 ) -> None:
-    """Look every contract name up in ``namespaces`` (first found wins), then run the FINDERS.
+    """Look every contract name up in ``namespaces`` (first found wins), then run the finders.
 
     Fills ``sub.names`` (and ``sub.load_errors`` for a name bound to the wrong kind of object).
     A namespace is a module's ``vars()`` or any mapping, e.g. a notebook's ``globals()``; a
@@ -164,48 +180,80 @@ def find_names(
             else:
                 sub.names[name] = obj
             break
-    for finder in [*FINDERS, *registry.finders()]:
+    for finder in registry.finders():
         finder(namespaces, sub)
 
 
-#: Name finders of the families that follow other conventions (autograd engines, layer classes).
-#: Each gets the namespaces of the submission's modules (first module first) and adds what it
-#: recognises to ``sub.names`` under the family's canonical names, with notes and load errors.
-#: A finder takes mappings, not modules, so that the notebook API can run it on ``globals()``.
+#: A family's name finder (its ``finder.find``; autograd engines, layer classes): it gets the
+#: namespaces of the submission's modules (first module first) and adds what it recognises to
+#: ``sub.names`` under the family's canonical names, with notes and load errors.  A finder takes
+#: mappings, not modules, so that the notebook API can run it on ``globals()``.
 Finder = Callable[[Sequence[Mapping[str, Any]], LoadedSubmission], None]
-FINDERS: list[Finder] = []
-FINDERS.append(find_engine)
+
+
+#: How many folders above a submission's parent its imports are looked for: a learner's
+#: repository is run from its root (``from src.common.functions import softmax``).
+FARTHEST = 3
+#: At most this many files are read to follow the imports of the modules found.
+_MAX_FILES = 200
+
+
+def _imported(file: Path) -> set[str]:
+    """The top-level names ``file`` imports absolutely."""
+    import ast
+
+    try:
+        tree = ast.parse(file.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    wanted: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            wanted.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            wanted.add(node.module.split(".")[0])
+    return wanted
 
 
 def import_paths(submission: str | Path) -> list[str]:
-    """The sibling modules and packages a submission imports (beside it or one folder up).
+    """The modules and packages of the student's own that a submission imports.
 
-    The isolated worker may read these besides the submission itself, so that a chapter file
-    importing the book's common/ folder loads as it did for the student.
+    Each name is looked for beside the submission, one folder up (the book's
+    ``sys.path.append(os.pardir)`` reaching ``common/``), then up to :data:`FARTHEST` folders
+    further up, the nearest first (a repository run from its root); the modules found are
+    followed for their own imports.  The isolated worker may read these besides the
+    submission itself, so that the submission loads as it did for the student.
     """
-    import ast
-
     path = Path(submission).resolve()
-    files = sorted(path.glob("*.py")) if path.is_dir() else [path]
-    roots = ([path, path.parent] if path.is_dir() else [path.parent, path.parent.parent])
-    wanted: set[str] = set()
-    for file in files:
-        try:
-            tree = ast.parse(file.read_text(encoding="utf-8", errors="replace"))
-        except (OSError, SyntaxError, ValueError):
+    near = [path, path.parent] if path.is_dir() else [path.parent, path.parent.parent]
+    # Never the grader's own folder (an editable install's checkout holds reference/), nor /.
+    grader = Path(__file__).resolve().parents[2]
+    far = [p for p in list(near[-1].parents)[:FARTHEST] if p != grader and p.parent != p]
+    todo = sorted(path.glob("*.py")) if path.is_dir() else [path]
+    seen_files: set[Path] = set()
+    found: dict[str, Path] = {}
+    while todo and len(seen_files) < _MAX_FILES:
+        file = todo.pop(0)
+        if file in seen_files:
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                wanted.update(a.name.split(".")[0] for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                wanted.add(node.module.split(".")[0])
-    found = []
-    for name in sorted(wanted):
-        for root in roots:
-            for candidate in (root / name, root / f"{name}.py"):
-                if candidate.exists() and candidate != path:
-                    found.append(str(candidate))
-    return found
+        seen_files.add(file)
+        for name in sorted(_imported(file) - set(found)):
+            where = _locate(name, near, path) or (
+                None if name in sys.stdlib_module_names or name == "numpy"
+                else _locate(name, far, path))
+            if where is None:
+                continue
+            found[name] = where
+            todo += sorted(where.rglob("*.py"))[:_MAX_FILES] if where.is_dir() else [where]
+    return [str(p) for p in found.values()]
+
+
+def _locate(name: str, roots: Sequence[Path], submission: Path) -> Path | None:
+    for root in roots:
+        for candidate in (root / name, root / f"{name}.py"):
+            if candidate.exists() and candidate != submission:
+                return candidate
+    return None
 
 
 class _Siblings:

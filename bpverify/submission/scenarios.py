@@ -21,7 +21,6 @@ import numpy as np
 
 from bpverify import registry
 from bpverify.contract import CIRCUITS, GATES, ContractError, Opaque, as_gradients
-from bpverify.submission.engines import ENGINE_SCENARIOS
 from bpverify.submission.namespace import LoadedSubmission
 from bpverify.submission.namespace import call_student as _call
 from bpverify.submission.replies import (
@@ -386,7 +385,6 @@ SCENARIOS: dict[str, Callable[..., Any]] = {
     for f in (inventory, gate, gate_forward, gate_pair, layer, layer_forward, loss, net,
               net_loss, net_traced, train_spiral, circuit, many)
 }
-SCENARIOS.update(ENGINE_SCENARIOS)  # scalar autograd engines (submission/engines.py)
 
 
 def scenario_named(name: str) -> Callable[..., Any]:

@@ -1,4 +1,4 @@
-"""Stand-ins: placeholder modules for what a CS231n folder imports but grading does not need.
+"""Stand-ins: placeholder modules for what a submission imports but grading does not need.
 
 A module that is not installed where bpverify grades (``matplotlib``, ``PIL``, the Cython
 ``im2col`` extension, ...) or that the rubric leaves out is replaced by a :class:`StandInModule`
@@ -95,8 +95,11 @@ def _shims() -> dict[str, dict[str, Any]]:
 class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds stand-ins: first for the modules forced by the rubric, last for missing ones."""
 
-    def __init__(self, root: Path, forced: Sequence[str], last: bool) -> None:
+    def __init__(self, root: Path, forced: Sequence[str], last: bool,
+                 libraries: Sequence[str] = ()) -> None:
         self.root, self.forced, self.last = str(root) + "/", tuple(forced), last
+        #: Folders under ``root`` that are no submission's (a virtual environment beside it).
+        self.libraries = tuple(p.rstrip("/") + "/" for p in libraries)
         self.shims = _shims()
         self.used: dict[str, str] = {}  # module -> who imported it
 
@@ -105,6 +108,8 @@ class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         frame = sys._getframe(2)
         while frame is not None:
             name = frame.f_code.co_filename
+            if name.startswith(self.libraries):
+                return None
             if name.startswith(self.root):
                 return name[len(self.root):]
             if "importlib" not in name and name != __file__:
@@ -133,4 +138,21 @@ class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         pass
+
+    def notes(self, how: str) -> list[str]:
+        """One note per stood-in top-level module: who imported it, ``how`` it came to be."""
+        roots = sorted({n for n in self.used if n.rpartition(".")[0] not in self.used})
+        return [f"{self.used[n]} imports {n} ({how}): "
+                + ("a Python 2 compatibility shim took its place"
+                   if n.split(".")[0] in ("past", "future", "six", "cPickle") else
+                   "a stand-in took its place, which fails only if graded code uses it")
+                for n in roots]
+
+    @staticmethod
+    def forget(before: set[str]) -> None:
+        """Take the stand-ins made since ``before`` out of sys.modules (the names graded code
+        bound to them stay bound)."""
+        for name in [m for m in sys.modules if m not in before]:
+            if isinstance(sys.modules[name], StandInModule):
+                del sys.modules[name]
 

@@ -52,7 +52,7 @@ from bpverify.options import (
     check_sandbox,
     check_timeout,
 )
-from bpverify.submission import LoadSpec, StudentError, run_scenario
+from bpverify.submission import LoadSpec, StudentError, reaper, run_scenario
 from bpverify.submission import sandbox as _sandbox
 from bpverify.submission.namespace import undefined_name
 from bpverify.submission.sandbox import plan as sandbox_plan
@@ -177,6 +177,10 @@ class WorkerExecutor:
     def begin_item(self, name: str) -> None:
         """A new item starts: it gets a fresh time budget, and earlier failures are forgotten."""
         self._item, self._item_used, self._item_error = name, 0.0, None
+        if self._proc is not None and "pid namespace" not in self.sandbox:
+            # What the last item started ends with it (in a PID namespace the worker ends it
+            # after each call); the worker is a subreaper, so its orphans are in its tree.
+            reaper.end_below(self._proc.pid)
 
     def close(self) -> None:
         self._stop()
@@ -254,18 +258,13 @@ class WorkerExecutor:
         proc, status = self._proc, None
         if proc is not None:
             ended = _ended(proc.pid)
+            reaper.kill_cgroup(self.plan.cgroup2, proc.pid)  # all of it at once, where we can
+            reaper.kill_tree(proc.pid)  # PID 1 of its namespace, setsid() children, orphans
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # the group: what the submission forked too
             proc.wait()
             status = proc.returncode if ended else None
-            if self.plan.cgroup_pids:  # empty once the namespace's processes are gone
-                group = Path(self.plan.cgroup_pids, f"bpverify-worker-{proc.pid}")
-                end = time.monotonic() + 2.0
-                while group.exists() and time.monotonic() < end:
-                    try:
-                        group.rmdir()
-                    except OSError:
-                        time.sleep(0.005)
+            reaper.end_cgroups(self.plan.cgroup_pids, self.plan.cgroup2, proc.pid)
         for fd in (self._req, self._resp):
             if fd >= 0:
                 os.close(fd)
@@ -539,10 +538,12 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
     req_fd, resp_fd = int(req), int(resp)
     try:  # from here on this process is PID 1 of its own namespaces (where available)
         namespaces = _sandbox.enter_namespaces(plan, (req_fd, resp_fd))
+        reaper.become_subreaper()  # orphans of the submission come back here: kill_tree finds them
     except BaseException:
         traceback.print_exc(file=crash)
         crash.flush()
         os._exit(3)
+    me = os.getpid()  # only this process speaks for the worker (see _only_the_worker)
     capture = _Capture()
     try:
         _put(resp_fd, (0, "booted", None))
@@ -557,6 +558,7 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
         sys.stdout = sys.stderr = capture
         _sandbox.set_where(Path(path).name)
         sub = LoadSpec(layout, options, lookup).load(path)
+        _only_the_worker(me, namespaces)
         _put(resp_fd, (0, "ready", _sandbox.describe_applied(plan, namespaces, applied)))
         while True:
             head = _get(req_fd, 4)
@@ -566,7 +568,9 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
             sys.stdout = sys.stderr = capture  # the submission may have replaced them
             capture.take()
             _sandbox.set_where(_where(scenario, kwargs, Path(path)))
+            reaper.reap()  # children the grader killed since (WorkerExecutor.begin_item)
             reply = _run(sub, seq, scenario, kwargs, capture)
+            _only_the_worker(me, namespaces)
             try:
                 body = encode(reply)
             except Exception as exc:  # e.g. MemoryError copying a huge array
@@ -581,6 +585,31 @@ def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
             _put(resp_fd, body)
     except BaseException:  # e.g. a KeyboardInterrupt the submission scheduled
         os._exit(_INTERRUPTED)
+
+
+def _only_the_worker(me: int, namespaces: str) -> None:  # pragma: no cover - in the worker
+    """After the submission ran: no other process may answer the grader.
+
+    A process the submission forked is a copy of the worker, pipes and request loop included:
+    if it returns or raises out of the submission's code (a daemon whose write is denied), it
+    would send a reply and read the next request, and the grader would later get a stale reply
+    for another item.  Such a copy ends here.  In its PID namespace the worker is PID 1, so it
+    also ends every other process there (kill(-1) reaches only the namespace) and reaps them:
+    nothing the call started outlives it, so no daemon holds the pipes to write into later.
+    """
+    if os.getpid() != me:
+        os._exit(0)
+    if not namespaces or me != 1:
+        return
+    while True:  # each round ends what a thread of the submission may have forked meanwhile
+        with contextlib.suppress(OSError):
+            os.kill(-1, signal.SIGKILL)
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
 
 
 def _contract_error(message: str, facts: dict[str, Any]) -> ContractError:

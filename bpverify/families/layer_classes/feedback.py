@@ -47,6 +47,8 @@ IDEAS: dict[str, str] = {
                  "dx = dout·y and dy = dout·x, with this call's x and y, never a constant",
     "blame": "a net is a chain of layers, each right on its own inputs: the first layer that is "
              "wrong on the values it received is the one to fix",
+    "softmax-rows": "softmax turns each example's scores into probabilities: on a batch, exp "
+                    "and its sum run along each row (axis=1), so every row sums to 1",
 }
 MISTAKES: tuple[KnownMistake, ...] = (
     KnownMistake("misspelled-method", "method-names", "misspelled forward or backward"),
@@ -65,6 +67,8 @@ MISTAKES: tuple[KnownMistake, ...] = (
                  "output"),
     KnownMistake("constant-for-input", "mul-cache",
                  "used a constant in {what} where an input belongs", "a gradient"),
+    KnownMistake("softmax-over-batch", "softmax-rows",
+                 "normalized softmax over the whole batch instead of each row"),
     KnownMistake("wrong-layer-in-net", "blame",
                  "had {what} break the net built from their layers", "a layer class"),
 )
@@ -165,8 +169,41 @@ def _affine(ex: dict[str, Any], exp: dict[str, Any], got: dict[str, Any],
     return None
 
 
+def _whole_batch_softmax(ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
+    """The loss (or dx) of a softmax normalized over the whole batch, not row by row: chapter
+    3's one-example softmax (np.sum without axis) given a batch."""
+    x, t = arr(ex.get("x")), arr(ex.get("t"))
+    if x is None or t is None or x.ndim != 2 or x.shape[0] < 2 or t.shape != x.shape:
+        return None
+    e = np.exp(x - x.max())
+    p = e / e.sum()
+    n = x.shape[0]
+    loss = float(-np.sum(t * np.log(p + 1e-7)) / n)
+    rows = np.exp(x - x.max(axis=1, keepdims=True))
+    rows /= rows.sum(axis=1, keepdims=True)
+    if "dx" in got:  # the row-wise probabilities give the same dx: nothing seen
+        seen = match(got["dx"], (p - t) / n) and not match(got["dx"], (rows - t) / n)
+    else:
+        seen = match(got.get("loss"), loss) and not match(
+            got.get("loss"), float(-np.sum(t * np.log(rows + 1e-7)))) and not match(
+            got.get("loss"), float(-np.sum(t * np.log(rows + 1e-7)) / n))
+    if not seen:
+        return None
+    return found("softmax-over-batch", "the probabilities of the whole batch sum to 1, not each "
+                 "row's: softmax was normalized with np.sum over every element",
+                 subject="softmax")
+
+
 def _softmax(check: CheckResult, item: ItemResult, n: int | None, exp: dict[str, Any],
              got: dict[str, Any], wrong: list[str]) -> Diagnosis | None:
+    whole = _whole_batch_softmax(dict(check.example or {}), got)
+    if whole is not None:
+        return whole
+    for other in item.checks:  # the other check's example may tell it apart
+        if other is not check and other.status == "failed" and other.got:
+            whole = _whole_batch_softmax(dict(other.example or {}), dict(other.got))
+            if whole is not None:
+                return whole
     d = generic(exp, got, wrong, n)
     if d is None or d.mistake != "not-averaged" or "loss" not in wrong:
         return d

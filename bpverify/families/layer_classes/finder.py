@@ -21,12 +21,15 @@ from bpverify.families.layer_classes.contract import LAYER_CLASSES, LayerClassSp
 from bpverify.submission.namespace import LoadedSubmission
 
 __all__ = [
+    "FORMS",
     "Interface",
     "binds",
     "edit_distance",
     "find",
+    "handles",
     "interface_of",
     "interface_problem",
+    "takes",
     "typo_of",
 ]
 
@@ -160,6 +163,45 @@ def _signature(fn: Any, label: str) -> str:
         return f"{label}(...)"
 
 
+#: The forms of input a class handles beyond chapter 5's, and the names its code uses when it
+#: does: Affine on N-D input reshapes it (chapter 7's ``original_x_shape``); SoftmaxWithLoss
+#: with integer labels tells them from one-hot ones (``t.size == y.size``) and indexes with
+#: ``np.arange``.
+FORMS: dict[str, tuple[str, frozenset[str]]] = {
+    "nd input": ("Affine", frozenset({"reshape", "original_x_shape", "ravel", "flatten"})),
+    "integer labels": ("SoftmaxWithLoss", frozenset({"size", "arange", "ndim", "argmax"})),
+}
+
+
+def _names_used(fn: Any) -> set[str]:
+    """Every attribute and global name the code of ``fn`` (and the functions in it) uses."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    names: set[str] = set()
+    todo = [code] if isinstance(code, types.CodeType) else []
+    while todo:
+        c = todo.pop()
+        names.update(c.co_names)
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+    return names
+
+
+def handles(cls: Any, form: str) -> bool:
+    """Whether the code of ``cls``'s forward and backward handles ``form`` (a key of
+    :data:`FORMS`): the book's chapter-5 classes take 2-D input and one-hot labels only."""
+    used = _names_used(getattr(cls, "forward", None)) | _names_used(getattr(cls, "backward",
+                                                                            None))
+    return bool(used & FORMS[form][1])
+
+
+def takes(cls: type, method: str, n: int) -> bool:
+    """``cls().method`` accepts ``n`` positional arguments (a static method takes no self)."""
+    raw = inspect.getattr_static(cls, method, None)
+    fn = getattr(cls, method)
+    if isinstance(raw, (staticmethod, classmethod)):
+        return binds(fn, n)
+    return binds(fn, 1 + n)
+
+
 def binds(fn: Any, n: int) -> bool:
     """``fn`` accepts ``n`` positional arguments."""
     try:
@@ -176,7 +218,11 @@ _SIZE_WORDS = ("dim", "size", "in_", "out", "feature", "unit", "num", "n_")
 
 def _missing_method(spec: LayerClassSpec, cls: type, method: str) -> Interface:
     base = f"{spec.name} has no method {method}"
-    defined = [n for n in dir(cls) if not n.startswith("__") and callable(getattr(cls, n, None))]
+    abstract: frozenset[str] = getattr(cls, "__abstractmethods__", frozenset())
+    if method in abstract:
+        base = f"{spec.name} leaves the abstract method {method} of its base class undefined"
+    defined = [n for n in dir(cls) if not n.startswith("__") and callable(getattr(cls, n, None))
+               and n not in abstract]
     close = [n for n in defined if n.lower() == method or typo_of(n.lower(), method)]
     if close:
         return Interface(f"{base}; it defines {close[0]} — a typo?", "misspelled-method",
@@ -241,8 +287,10 @@ def _interface(spec: LayerClassSpec, cls: Any) -> Interface:
     if not isinstance(cls, type):
         return Interface(f"{spec.name} is a {type(cls).__name__}; expected a class with forward "
                          "and backward", "interface", "", type(cls).__name__, "class")
+    abstract: frozenset[str] = getattr(cls, "__abstractmethods__", frozenset())
     for method in _METHODS:
-        if not callable(getattr(cls, method, None)):
+        # An abstract method of a base class (class Sigmoid(Layer)) is not one of its own.
+        if not callable(getattr(cls, method, None)) or method in abstract:
             return _missing_method(spec, cls, method)
     init = cls.__init__  # type: ignore[misc]
     found = _signature(init, f"{cls.__name__}.__init__")
@@ -258,11 +306,11 @@ def _interface(spec: LayerClassSpec, cls: Any) -> Interface:
             return _differs("__init__", found, spec.init_signature(),
                             f": the book's {spec.name} is given its parameters, not their sizes")
     fwd = cls.forward  # type: ignore[attr-defined]
-    if not binds(fwd, 1 + len(spec.inputs)):
+    if not takes(cls, "forward", len(spec.inputs)):
         return _differs("forward", _signature(fwd, f"{cls.__name__}.forward"),
                         spec.forward_signature())
     bwd = cls.backward  # type: ignore[attr-defined]
-    if not (binds(bwd, 2) or (spec.last and binds(bwd, 1))):
+    if not (takes(cls, "backward", 1) or (spec.last and takes(cls, "backward", 0))):
         return _differs("backward", _signature(bwd, f"{cls.__name__}.backward"),
                         spec.backward_signature())
     return Interface()

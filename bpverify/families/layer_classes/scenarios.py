@@ -22,6 +22,7 @@ from bpverify.families.layer_classes.finder import (
     Interface,
     binds,
     edit_distance,
+    handles,
     interface_of,
     interface_problem,
     typo_of,
@@ -108,6 +109,11 @@ def _param_grads(spec: LayerClassSpec, layer: Any) -> dict[str, Any]:
 def layer_class_interface(sub: LoadedSubmission, name: str) -> dict[str, Any]:
     """What is wrong with the class's interface (``problem`` "" when nothing), as facts."""
     return interface_of(LAYER_CLASSES[name], sub.get(name))._asdict()
+
+
+def layer_class_handles(sub: LoadedSubmission, name: str, form: str) -> bool:
+    """Whether the class's code handles ``form`` of input beyond chapter 5's (``FORMS``)."""
+    return handles(sub.get(name), form)
 
 
 def layer_class(sub: LoadedSubmission, name: str, init: list[Any], inputs: list[Any],
@@ -213,6 +219,6 @@ def layer_class_net_loss(sub: LoadedSubmission, params: dict[str, Any], x: Any, 
 
 SCENARIOS: dict[str, Callable[..., Any]] = {
     f.__name__: f
-    for f in (layer_class_interface, layer_class, layer_class_forward, layer_class_pair,
-              layer_class_net, layer_class_net_loss)
+    for f in (layer_class_interface, layer_class_handles, layer_class, layer_class_forward,
+              layer_class_pair, layer_class_net, layer_class_net_loss)
 }

@@ -13,7 +13,6 @@ from bpverify.contract import Item
 from bpverify.grading.checks.base import Check, CheckFailed, plain_case
 from bpverify.grading.checks.circuits import circuit_checks, circuit_trace
 from bpverify.grading.checks.demo import spiral_checks
-from bpverify.grading.checks.engines import engine_checks
 from bpverify.grading.checks.gates import gate_checks
 from bpverify.grading.checks.layers import layer_checks
 from bpverify.grading.checks.losses import loss_checks
@@ -29,7 +28,6 @@ FAMILIES: dict[str, Callable[[Item], list[Check]]] = {
     "net": lambda item: net_checks(item.name),
     "circuit": lambda item: circuit_checks(item.name),
     "demo": lambda item: spiral_checks(item.needs[0]),
-    "engine": lambda item: engine_checks(item.name),
 }
 
 

@@ -191,7 +191,9 @@ def judge(
 
 
 def to_plain(v: Any) -> Any:
-    """Nested lists and floats, for the result model and reports."""
+    """Nested lists and floats (and text, such as a program's code), for the result model."""
+    if isinstance(v, str):
+        return v
     if isinstance(v, dict):
         return {k: to_plain(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
@@ -237,9 +239,11 @@ def judge_unmodified(
 def raise_numerical(where: str, names: Sequence[str], result: Any) -> None:
     mismatches = mismatches_from_grad(result.mismatches, names)
     first = mismatches[0].describe() if mismatches else ""
+    # A search stopped by its budget (judge_numerical's max_evaluations) located some only.
+    least = "at least " if any(r.reason == "mismatch" for r in result.unresolved) else ""
     raise CheckFailed(
         "numerical",
-        f"{where} disagrees with centred differences of your own forward in "
+        f"{where} disagrees with centred differences of your own forward in {least}"
         f"{len(mismatches)} element{'s' if len(mismatches) != 1 else ''}; largest: {first}",
         mismatches=mismatches[:MAX_RECORDED_MISMATCHES],
         count=len(mismatches),
@@ -258,16 +262,24 @@ def judge_numerical(
     args: Sequence[Any],
     grads: Sequence[Any],
     case: Case,
+    *,
+    max_evaluations: int | None = None,
 ) -> None:
+    """Compare ``grads`` with centred differences of ``f`` at ``args``; raise on a located
+    mismatch.  ``max_evaluations`` caps the evaluations of ``f`` (the gradient check's own
+    default when None): a family whose forward is slow (a recurrence in Python loops) and
+    whose wrong gradients are wrong in hundreds of elements stops after locating some."""
     from bpverify.gradcheck import check_gradient
+    from bpverify.gradcheck.numerics import DEFAULT_MAX_EVALUATIONS
 
     # A submission whose gradients are float32 computes in float32, even where it hands back a
     # float64 loss (a float64 regularizer added to a float32 data loss): say so.
     dtype = working_dtype(*grads)
     precision = None if dtype == np.float64 else str(dtype)
     f_many = f.many if isinstance(f, ScenarioForward) else None
+    budget = max_evaluations or DEFAULT_MAX_EVALUATIONS
     result = check_gradient(f, list(args), list(grads), seed=case_seed(case), precision=precision,
-                            f_many=f_many)
+                            f_many=f_many, max_evaluations=budget)
     # The claimed gradients carry their own rounding error, a few ulps of the largest gradient
     # in the submission's precision (float32: ~1e-7 relative), which the difference quotient's
     # error bound does not include: judge what remains by the same dtype table as the oracle.
@@ -344,6 +356,7 @@ def judge_numerically(
     f: Callable[..., Any],
     args: Sequence[Any],
     untrusted: tuple[type[Exception], ...] = (),
+    max_evaluations: int | None = None,
 ) -> bool:
     """The numerical check of every family, in two steps; False when the example is not judged.
 
@@ -359,5 +372,5 @@ def judge_numerically(
         grads = list(claimed())
     except trusting:
         return False
-    judge_numerical(where, names, f, args, grads, case)
+    judge_numerical(where, names, f, args, grads, case, max_evaluations=max_evaluations)
     return True

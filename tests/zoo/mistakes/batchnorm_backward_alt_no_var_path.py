@@ -12,3 +12,4 @@ def batchnorm_backward_alt(dout, cache):
 
 EXPECT = {"batchnorm_backward_alt": "backward"}
 DIAGNOSES = {"batchnorm_backward_alt": "bn-no-var-path"}
+DIAGNOSIS = "bn-no-var-path"

@@ -19,3 +19,4 @@ def batchnorm_backward(dout, cache):
 
 EXPECT = {"batchnorm_backward": "backward"}
 DIAGNOSES = {"batchnorm_backward": "bn-no-mean-path"}
+DIAGNOSIS = "bn-no-mean-path"

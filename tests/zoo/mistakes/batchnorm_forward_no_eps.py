@@ -32,3 +32,4 @@ EXPECT = {
     "batchnorm_backward_alt": "backward",
 }
 DIAGNOSES = {"batchnorm_forward": "eps-missing", "batchnorm_backward": "eps-missing"}
+DIAGNOSIS = "eps-missing"

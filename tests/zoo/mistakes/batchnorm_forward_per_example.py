@@ -39,3 +39,4 @@ EXPECT = {
     "batchnorm_backward_alt": "backward",
 }
 DIAGNOSES = {"batchnorm_forward": "bn-wrong-axis", "batchnorm_backward": "bn-wrong-axis"}
+DIAGNOSIS = "bn-wrong-axis"

@@ -17,3 +17,4 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 EXPECT = {"batchnorm_forward": "running averages"}
 ONLY_CHECKS = {"batchnorm_forward": ("running averages",)}
 DIAGNOSES = {"batchnorm_forward": "bn-running-no-momentum"}
+DIAGNOSIS = "bn-running-no-momentum"

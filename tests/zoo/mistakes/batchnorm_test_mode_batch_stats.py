@@ -17,3 +17,4 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 EXPECT = {"batchnorm_forward": "test mode"}
 ONLY_CHECKS = {"batchnorm_forward": ("test mode",)}
 DIAGNOSES = {"batchnorm_forward": "bn-test-batch-stats"}
+DIAGNOSIS = "bn-test-batch-stats"

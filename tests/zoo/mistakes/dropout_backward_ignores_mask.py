@@ -11,3 +11,4 @@ def dropout_backward(dout, cache):
 EXPECT = {"dropout_backward": "backward"}
 ONLY_CHECKS = {"dropout_backward": ("backward",)}
 DIAGNOSES = {"dropout_backward": "dropout-backward-no-mask"}
+DIAGNOSIS = "dropout-backward-no-mask"

@@ -16,3 +16,4 @@ def dropout_forward(x, dropout_param):
 
 EXPECT = {"dropout_forward": "test mode"}
 DIAGNOSES = {"dropout_forward": "dropout-mask-at-test"}
+DIAGNOSIS = "dropout-mask-at-test"

@@ -22,3 +22,4 @@ def dropout_forward(x, dropout_param):
 EXPECT = {"dropout_forward": "train mode"}
 ONLY_CHECKS = {"dropout_forward": ("train mode",)}
 DIAGNOSES = {"dropout_forward": "dropout-not-rescaled"}
+DIAGNOSIS = "dropout-not-rescaled"

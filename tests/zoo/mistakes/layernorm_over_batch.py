@@ -24,3 +24,4 @@ def layernorm_backward(dout, cache):
 
 EXPECT = {"layernorm_forward": "forward", "layernorm_backward": "backward"}
 DIAGNOSES = {"layernorm_forward": "ln-batch-axis", "layernorm_backward": "ln-batch-axis"}
+DIAGNOSIS = "ln-batch-axis"

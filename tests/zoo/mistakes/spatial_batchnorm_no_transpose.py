@@ -25,3 +25,4 @@ DIAGNOSES = {
     "spatial_batchnorm_forward": "spatial-no-transpose",
     "spatial_batchnorm_backward": "spatial-no-transpose",
 }
+DIAGNOSIS = "spatial-no-transpose"

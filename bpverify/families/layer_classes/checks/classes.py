@@ -7,6 +7,7 @@ every check with a TypeError.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -138,7 +139,7 @@ def layer_class_checks(name: str) -> list[Check]:
     def forward_of(ex: Executor, case: Case) -> Any:
         return ex.call("layer_class_forward", name=name, init=init(case), inputs=inputs(case))
 
-    def judge_forward(case: Case, out: Any) -> bool:
+    def judge_forward(case: Case, out: Any) -> float:
         where = f"{name}.forward({', '.join(spec.inputs)})"
         if out is None:
             raise CheckFailed("bad-return", f"{where} returned None; expected out. Did you "
@@ -229,9 +230,9 @@ def layer_class_checks(name: str) -> list[Check]:
             judge_forward(moved, forward_of(ex, moved))
         except (CheckFailed, ContractError, StudentError):
             return False
-        if book:  # its forward adds 1e-7 inside the log: so does the gradient judged
+        if book:  # its forward adds δ inside the log: so does the gradient judged
             grads[0] = np.asarray(grads[0], dtype=np.float64) + book_dx_shift(case["x"],
-                                                                               case["y"])
+                                                                               case["y"], book)
         k = len(data)
 
         def f(*vals: Any) -> Any:
@@ -304,6 +305,16 @@ def layer_class_checks(name: str) -> list[Check]:
             raise cached_mask(name, res, exc) or exc from None
         return True
 
+    def extension(form: str) -> Callable[[Executor, Case], bool]:
+        """A check of a form of input beyond chapter 5's, judged where the class handles it."""
+
+        def run(ex: Executor, case: Case) -> bool:
+            if not usable(ex) or not ex.call("layer_class_handles", name=name, form=form):
+                return False
+            return stability(ex, case)
+
+        return run
+
     unjudged = f"{_INTERFACE}, or forward is wrong on every example (see the forward check)"
     checks = [
         Check("interface", st.just(None), interface,
@@ -322,15 +333,20 @@ def layer_class_checks(name: str) -> list[Check]:
               unjudged=f"{_INTERFACE}, or backward is wrong even for a single instance"),
     ]
     if name == "Affine":
-        checks.append(Check("nd input", _affine_case(True), stability,
+        checks.append(Check("nd input", _affine_case(True), extension("nd input"),
                             "x of shape (N, d1, d2, ...) is reshaped to (N, -1); dx comes back "
-                            "in x's shape", unjudged=_INTERFACE))
+                            "in x's shape",
+                            unjudged=f"{_INTERFACE}, or this Affine takes 2-D input only "
+                            "(chapter 5's: forward does not reshape x; N-D input comes with "
+                            "chapter 7's convolutions)"))
     if name in ("Sigmoid", "SoftmaxWithLoss"):
         checks.append(Check("stability", _cases(name, large=True), stability,
                             "finite and right for inputs up to 1000", unjudged=_INTERFACE))
     if last:
-        checks.append(Check("integer labels", _softmax_case(False, False), stability,
+        checks.append(Check("integer labels", _softmax_case(False, False),
+                            extension("integer labels"),
                             "t given as integer labels (N,) instead of one-hot (N, C)",
-                            unjudged=_INTERFACE))
+                            unjudged=f"{_INTERFACE}, or this SoftmaxWithLoss takes one-hot "
+                            "labels only (chapter 5's: backward computes (y - t) / N)"))
     return checks
 

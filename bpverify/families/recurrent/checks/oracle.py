@@ -1,0 +1,181 @@
+"""The recurrent layers in JAX, float64: forward values and ``jax.vjp`` gradients.
+
+The sequences run through ``lax.scan``, the LSTM's gates are sliced in the course's order
+(i, f, o, g), and the initial cell state of ``lstm`` is zero, as in the starter's docstring.
+
+Speed: XLA compiles every new shape, and Hypothesis draws many.  So every input is
+zero-padded to one bucket (:data:`BUCKET`, above every size the strategies draw) and each
+function is compiled once.  Padding is exact: a padded example, step or input column meets
+zero weights and a zero upstream gradient; a padded hidden unit has zero weights, so its
+pre-activation is 0, its state stays 0 (tanh(0) = 0; the LSTM's c = ½·0 + ½·tanh(0) = 0) and
+it feeds nothing; a padded word class scores -1e30, whose probability is exactly 0; padded
+steps of the loss are masked out, and the loss is divided by the real N.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)  # the oracle must be float64 (as grading/oracles)
+jax.config.update("jax_platforms", "cpu")
+
+import jax.numpy as jnp  # noqa: E402
+from jax import lax  # noqa: E402
+
+__all__ = ["BUCKET", "layer", "temporal_softmax_loss"]
+
+#: The padded sizes: N sequences, T steps, D inputs, H hidden units, V words, M outputs.
+BUCKET = {"N": 4, "T": 4, "D": 8, "H": 8, "V": 8, "M": 8}
+_MASKED = -1e30
+
+Array = Any
+
+
+def _rnn_step(x: Array, h: Array, Wx: Array, Wh: Array, b: Array) -> Array:
+    return jnp.tanh(x @ Wx + h @ Wh + b)
+
+
+def _lstm_step(x: Array, h: Array, c: Array, Wx: Array, Wh: Array,
+               b: Array) -> tuple[Array, Array]:
+    a = x @ Wx + h @ Wh + b
+    H = h.shape[1]
+    i, f, o = (jax.nn.sigmoid(a[:, k * H:(k + 1) * H]) for k in range(3))
+    g = jnp.tanh(a[:, 3 * H:])
+    c_next = f * c + i * g
+    return o * jnp.tanh(c_next), c_next
+
+
+def _rnn(x: Array, h0: Array, Wx: Array, Wh: Array, b: Array) -> Array:
+    def step(h: Array, xt: Array) -> tuple[Array, Array]:
+        h = _rnn_step(xt, h, Wx, Wh, b)
+        return h, h
+
+    _, hs = lax.scan(step, h0, jnp.swapaxes(x, 0, 1))
+    return jnp.swapaxes(hs, 0, 1)
+
+
+def _lstm(x: Array, h0: Array, Wx: Array, Wh: Array, b: Array) -> Array:
+    def step(carry: tuple[Array, Array], xt: Array) -> tuple[tuple[Array, Array], Array]:
+        h, c = _lstm_step(xt, *carry, Wx, Wh, b)
+        return (h, c), h
+
+    _, hs = lax.scan(step, (h0, jnp.zeros_like(h0)), jnp.swapaxes(x, 0, 1))
+    return jnp.swapaxes(hs, 0, 1)
+
+
+def _word_embedding(W: Array, x: Array) -> Array:
+    return W[x]
+
+
+def _temporal_affine(x: Array, w: Array, b: Array) -> Array:
+    return x @ w + b
+
+
+#: base -> (function of the differentiable inputs (and, last, the indices), its outputs'
+#: count).  The functions take exactly the inputs named by the spec's ``wrt`` first.
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "rnn_step": _rnn_step,
+    "rnn": _rnn,
+    "lstm_step": _lstm_step,
+    "lstm": _lstm,
+    "temporal_affine": _temporal_affine,
+    "word_embedding": _word_embedding,
+}
+
+#: How each input of a layer is padded: one bucket letter per axis; "4H": four blocks of H.
+_AXES: dict[str, dict[str, tuple[str, ...]]] = {
+    "rnn_step": {"x": ("N", "D"), "prev_h": ("N", "H"), "Wx": ("D", "H"), "Wh": ("H", "H"),
+                 "b": ("H",), "next_h": ("N", "H")},
+    "rnn": {"x": ("N", "T", "D"), "h0": ("N", "H"), "Wx": ("D", "H"), "Wh": ("H", "H"),
+            "b": ("H",), "h": ("N", "T", "H")},
+    "lstm_step": {"x": ("N", "D"), "prev_h": ("N", "H"), "prev_c": ("N", "H"),
+                  "Wx": ("D", "4H"), "Wh": ("H", "4H"), "b": ("4H",), "next_h": ("N", "H"),
+                  "next_c": ("N", "H")},
+    "lstm": {"x": ("N", "T", "D"), "h0": ("N", "H"), "Wx": ("D", "4H"), "Wh": ("H", "4H"),
+             "b": ("4H",), "h": ("N", "T", "H")},
+    "temporal_affine": {"x": ("N", "T", "D"), "w": ("D", "M"), "b": ("M",),
+                        "out": ("N", "T", "M")},
+    "word_embedding": {"W": ("V", "D"), "x": ("N", "T"), "out": ("N", "T", "D")},
+}
+
+
+def _pad(a: Any, axes: Sequence[str]) -> np.ndarray:
+    a = np.asarray(a)
+    if "4H" in axes:  # the four gates' blocks are padded one by one
+        k = list(axes).index("4H")
+        blocks = np.stack(np.split(a, 4, axis=k), axis=k)  # (..., 4, H, ...)
+        padded = _pad(blocks, [*axes[:k], "4", "H", *axes[k + 1:]])
+        return padded.reshape(*padded.shape[:k], -1, *padded.shape[k + 2:])
+    shape = tuple(4 if ax == "4" else BUCKET[ax] for ax in axes)
+    out = np.zeros(shape, dtype=a.dtype if a.dtype.kind in "iub" else np.float64)
+    out[tuple(slice(0, s) for s in a.shape)] = a
+    return out
+
+
+def _unpad(a: Any, shape: tuple[int, ...], axes: Sequence[str]) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    if "4H" in axes:
+        k = list(axes).index("4H")
+        blocks = a.reshape(*a.shape[:k], 4, BUCKET["H"], *a.shape[k + 1:])
+        h = shape[k] // 4
+        cut = blocks[(*(slice(0, s) for s in shape[:k]), slice(None), slice(0, h),
+                      *(slice(0, s) for s in shape[k + 1:]))]
+        return cut.reshape(shape)
+    return a[tuple(slice(0, s) for s in shape)]
+
+
+@functools.cache
+def _compiled(base: str, wrt: tuple[str, ...], others: tuple[str, ...]) -> Callable[..., Any]:
+    fn = _FUNCTIONS[base]
+
+    def run(diff: list[Array], rest: list[Array], upstream: list[Array]) -> Any:
+        outs, vjp = jax.vjp(lambda *d: fn(*d, *rest), *diff)
+        outs_t = outs if isinstance(outs, tuple) else (outs,)
+        cot = tuple(upstream) if isinstance(outs, tuple) else upstream[0]
+        return outs_t, vjp(cot)
+
+    return jax.jit(run)
+
+
+def layer(base: str, inputs: dict[str, Any], wrt: Sequence[str], outputs: Sequence[str],
+          upstream: Sequence[Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The layer ``base`` on ``inputs`` (by name): its outputs, and the gradients of the
+    inputs ``wrt`` for the upstream gradients of its outputs."""
+    axes = _AXES[base]
+    others = tuple(n for n in inputs if n not in wrt)
+    diff = [_pad(np.asarray(inputs[n], dtype=np.float64), axes[n]) for n in wrt]
+    rest = [_pad(inputs[n], axes[n]) for n in others]
+    ups = [_pad(np.asarray(u, dtype=np.float64), axes[o]) for o, u in zip(outputs, upstream)]
+    outs, grads = _compiled(base, tuple(wrt), others)(diff, rest, ups)
+    shapes = {o: np.shape(u) for o, u in zip(outputs, upstream)}
+    return ([_unpad(o, shapes[n], axes[n]) for n, o in zip(outputs, outs)],
+            [_unpad(g, np.shape(inputs[n]), axes[n]) for n, g in zip(wrt, grads)])
+
+
+def _softmax_loss(x: Array, y: Array, mask: Array, n: Array) -> Array:
+    logp = jax.nn.log_softmax(x, axis=-1)
+    picked = jnp.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+    return -jnp.sum(jnp.where(mask, picked, 0.0)) / n
+
+
+_LOSS = jax.jit(jax.value_and_grad(_softmax_loss))
+
+
+def temporal_softmax_loss(x: Any, y: Any, mask: Any) -> tuple[float, np.ndarray]:
+    """The course's loss: cross-entropy summed over the unmasked steps, averaged over N."""
+    x = np.asarray(x, dtype=np.float64)
+    n, t, v = x.shape
+    px = np.full((BUCKET["N"], BUCKET["T"], BUCKET["V"]), _MASKED)
+    px[:, :, :] = np.where(np.arange(BUCKET["V"]) < v, 0.0, _MASKED)
+    px[:n, :t, :v] = x
+    py = np.zeros((BUCKET["N"], BUCKET["T"]), dtype=np.int64)
+    py[:n, :t] = np.asarray(y)
+    pm = np.zeros((BUCKET["N"], BUCKET["T"]), dtype=bool)
+    pm[:n, :t] = np.asarray(mask, dtype=bool)
+    value, dx = _LOSS(px, py, pm, float(n))
+    return float(value), np.asarray(dx)[:n, :t, :v]
