@@ -75,6 +75,8 @@ __all__ = [
 FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.engines",
     "bpverify.families.layer_classes",
+    "bpverify.families.linear_classifiers",
+    "bpverify.families.update_rules",
     "bpverify.families.recurrent",
     "bpverify.families.normalization",
     "bpverify.families.dropout",

@@ -3,6 +3,7 @@
 It is graded through exactly the same doors as a student's code: ``bpverify grade reference``.
 """
 
+from .captioning import CaptioningRNN
 from .dropout import dropout_backward, dropout_forward
 from .gates import (
     AddConstGate,
@@ -23,6 +24,12 @@ from .layers import (
     softmax_loss,
     svm_loss,
 )
+from .linear_classifiers import (
+    softmax_loss_naive,
+    softmax_loss_vectorized,
+    svm_loss_naive,
+    svm_loss_vectorized,
+)
 from .nets import ThreeLayerNet, TwoLayerNet
 from .normalization import (
     batchnorm_backward,
@@ -35,6 +42,7 @@ from .normalization import (
     spatial_groupnorm_backward,
     spatial_groupnorm_forward,
 )
+from .optim import adam, rmsprop, sgd, sgd_momentum
 from .recurrent import (
     lstm_backward,
     lstm_forward,
@@ -54,6 +62,7 @@ from .recurrent import (
 __all__ = [
     "AddConstGate",
     "AddGate",
+    "CaptioningRNN",
     "ExpGate",
     "MaxGate",
     "MultiplyGate",
@@ -63,6 +72,7 @@ __all__ = [
     "SigmoidNeuron",
     "ThreeLayerNet",
     "TwoLayerNet",
+    "adam",
     "affine_backward",
     "affine_forward",
     "batchnorm_backward",
@@ -78,16 +88,23 @@ __all__ = [
     "lstm_step_forward",
     "relu_backward",
     "relu_forward",
+    "rmsprop",
     "rnn_backward",
     "rnn_forward",
     "rnn_step_backward",
     "rnn_step_forward",
+    "sgd",
+    "sgd_momentum",
     "softmax_loss",
+    "softmax_loss_naive",
+    "softmax_loss_vectorized",
     "spatial_batchnorm_backward",
     "spatial_batchnorm_forward",
     "spatial_groupnorm_backward",
     "spatial_groupnorm_forward",
     "svm_loss",
+    "svm_loss_naive",
+    "svm_loss_vectorized",
     "temporal_affine_backward",
     "temporal_affine_forward",
     "temporal_softmax_loss",

@@ -68,9 +68,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SubmissionResu
 
 
 def said(result: SubmissionResult, item: str) -> str:
-    """Everything the output says about one item (its message and its checks')."""
+    """Everything the output says about one item (its message, its checks' and their
+    diagnoses)."""
     found = next(i for i in result.items if i.name == item)
-    return "\n".join([found.message, *(c.message for c in found.checks)])
+    return "\n".join([found.message, *(c.message for c in found.checks),
+                      *(c.diagnosis.text for c in found.checks if c.diagnosis is not None)])
 
 
 @pytest.mark.parametrize("folder", all_folders(), ids=lambda p: p.name)

@@ -1,9 +1,10 @@
 """CS231n's recurrent layers (bpverify/families/recurrent/), through the public doors.
 
-The reference passes every item with its full budget of examples; the items are in the default
-and cs231n rubrics; a submission that defines some of the layers gets "not implemented" for
-the rest, and its mistakes are named (the zoo, tests/test_zoo.py and tests/test_diagnose.py,
-holds one file per known mistake).
+The reference passes every item, CaptioningRNN included, with its full budget of examples;
+the items are in the default and cs231n rubrics; a submission that defines some of the layers
+gets "not implemented" for the rest; its mistakes are named, a CaptioningRNN's by the layer
+call to blame (the zoo, tests/test_zoo.py and tests/test_diagnose.py, holds one file per known
+mistake).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bpverify.grading.rubric import load_rubric
 from bpverify.registry import all_items
 
 ITEMS = [i.name for i in all_items() if i.category in ("cs231n-rnn", "cs231n-rnn-loss")]
+NET = "CaptioningRNN"
 
 
 def test_the_family_grades_every_function_of_rnn_layers() -> None:
@@ -29,12 +31,12 @@ def test_the_family_grades_every_function_of_rnn_layers() -> None:
         "lstm_step_backward", "lstm_forward", "lstm_backward", "temporal_affine_forward",
         "temporal_affine_backward", "temporal_softmax_loss"]
     for rubric in ("default", "cs231n"):
-        assert set(ITEMS) <= {r.name for r in load_rubric(rubric).items}, rubric
+        assert {*ITEMS, NET} <= {r.name for r in load_rubric(rubric).items}, rubric
 
 
 def test_the_reference_passes_every_check_with_its_full_budget(reference_path: Path) -> None:
-    result = bpverify.check_submission(reference_path, profile="ci", only=ITEMS)
-    assert [i.name for i in result.items] == ITEMS
+    result = bpverify.check_submission(reference_path, profile="ci", only=[*ITEMS, NET])
+    assert [i.name for i in result.items] == [*ITEMS, NET]
     failures = [f"{i.name} / {c.name}: {c.message}" for i in result.items for c in i.checks
                 if c.status != "passed"]
     assert not failures, "\n".join(failures)
@@ -99,3 +101,33 @@ def test_a_mistake_written_another_way_gets_the_same_name(tmp_path: Path, body: 
     failed = result.item(item).check(check)
     assert failed.status == "failed", failed
     assert failed.diagnosis is not None and failed.diagnosis.mistake == mistake, failed
+
+
+NO_CARRY = '''
+
+def rnn_backward(dh, cache):
+    N, T, H = dh.shape
+    dx = np.zeros((N, T, cache[0][0].shape[1]))
+    dWx, dWh, db = 0, 0, 0
+    for t in reversed(range(T)):
+        dx[:, t], dh0, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t], cache[t])
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dh0, dWx, dWh, db
+'''
+
+
+def test_the_captioning_net_blames_the_layer_it_is_built_on(tmp_path: Path) -> None:
+    """A CaptioningRNN that is right itself, built on an rnn_backward that never carries the
+    hidden state's gradient: its gradients fail, and the blame names rnn_backward."""
+    zoo = Path(__file__).parent / "zoo" / "mistakes" / "captioning_mask_from_input.py"
+    text = zoo.read_text().replace("mask = captions_in != self._null",
+                                   "mask = captions_out != self._null")
+    path = tmp_path / "captioning.py"
+    path.write_text(text.split("\nEXPECT")[0] + NO_CARRY)
+    result = bpverify.check_submission(path, max_examples=5, only=["CaptioningRNN"])
+    net = result.item("CaptioningRNN")
+    gradients = net.check("gradients")
+    assert gradients.status == "failed" and "Guilty: rnn_backward" in gradients.message
+    assert gradients.facts.where == "rnn_backward"
+    assert gradients.diagnosis is not None
+    assert gradients.diagnosis.mistake == "captioning-guilty-layer"

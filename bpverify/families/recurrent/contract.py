@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from bpverify.contract import Item
 
-__all__ = ["CATEGORY", "CS231N_MODULES", "ITEMS", "LOSS", "LOSS_CATEGORY", "SPECS",
+__all__ = ["CAPTIONING", "CAPTIONING_CATEGORY", "CAPTIONING_PARAMS", "CATEGORY",
+           "CS231N_MODULES", "ITEMS", "LOSS", "LOSS_CATEGORY", "SPECS", "TRACED", "WORDS",
            "RecurrentSpec"]
 
 #: The categories of the family's items: a forward/backward pair, and the loss.
@@ -23,6 +24,26 @@ LOSS_CATEGORY = "cs231n-rnn-loss"
 
 #: The one loss of the family.
 LOSS = "temporal_softmax_loss"
+
+#: The image captioning net of ``cs231n/classifiers/rnn.py``, built as
+#: ``CaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell_type, dtype)``;
+#: ``loss(features, captions)`` returns ``(loss, grads)`` with one gradient per parameter.
+CAPTIONING = "CaptioningRNN"
+CAPTIONING_CATEGORY = "cs231n-captioning"
+
+#: Its parameters, as the starter names them: the projection of the image features to the
+#: first hidden state, the word vectors, the recurrence, and the hidden-to-vocabulary layer.
+CAPTIONING_PARAMS = ("W_proj", "b_proj", "W_embed", "Wx", "Wh", "b", "W_vocab", "b_vocab")
+
+#: The vocabulary's special words, at the indices every case uses: <NULL> pads a caption
+#: (the mask is captions_out != <NULL>), <START> begins one, <END> ends one.
+WORDS = ("<NULL>", "<START>", "<END>")
+
+#: The layer functions a CaptioningRNN's loss is replayed with, traced (layer-by-layer blame).
+TRACED = ("affine_forward", "affine_backward", "word_embedding_forward",
+          "word_embedding_backward", "rnn_forward", "rnn_backward", "lstm_forward",
+          "lstm_backward", "temporal_affine_forward", "temporal_affine_backward",
+          "temporal_softmax_loss")
 
 
 @dataclass(frozen=True)
@@ -77,10 +98,12 @@ ITEMS: tuple[Item, ...] = (
         Item(s.backward, CATEGORY, (s.forward, s.backward)),
     )),
     Item(LOSS, LOSS_CATEGORY, (LOSS,)),
+    Item(CAPTIONING, CAPTIONING_CATEGORY, (CAPTIONING,)),
 )
 
 #: The module of an assignment 3 folder that defines them (``--rubric cs231n``).
 CS231N_MODULES: dict[str, tuple[str, ...]] = {
     "cs231n.rnn_layers": (*(n for s in SPECS.values() for n in (s.forward, s.backward)),
                           LOSS),
+    "cs231n.classifiers.rnn": (CAPTIONING,),
 }

@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 
 from bpverify.families.recurrent import variants
-from bpverify.families.recurrent.contract import LOSS_CATEGORY, SPECS
+from bpverify.families.recurrent.contract import (
+    CAPTIONING,
+    CAPTIONING_CATEGORY,
+    LOSS_CATEGORY,
+    SPECS,
+    TRACED,
+)
 from bpverify.feedback.mistakes import KnownMistake, found
 from bpverify.feedback.patterns import arr, match, wrong_values
 from bpverify.model import CheckResult, Diagnosis, ItemResult
@@ -40,6 +46,14 @@ IDEAS: dict[str, str] = {
             "loss and gets no gradient, so multiply both by the mask",
     "temporal-mean": "the temporal loss sums the cross-entropy over the steps and averages "
                      "over the N sequences only: divide by N, not by N·T",
+    "captioning-blame": "a net is a chain of layers, each right on its own inputs: the first "
+                        "layer call that is wrong on the values it received is the one to fix",
+    "captioning-shift": "the net reads word t and predicts word t+1: its input is "
+                        "captions[:, :-1] and its target captions[:, 1:], and the mask is "
+                        "captions_out != <NULL>",
+    "captioning-flow": "every layer is right on its own inputs, so the fault is between them: "
+                       "h0 = features·W_proj + b_proj starts the recurrence, and grads[k] is "
+                       "the gradient that reaches params[k]",
 }
 
 MISTAKES: tuple[KnownMistake, ...] = (
@@ -57,6 +71,14 @@ MISTAKES: tuple[KnownMistake, ...] = (
     KnownMistake("mask-ignored", "mask", "ignored the mask in temporal_softmax_loss"),
     KnownMistake("averaged-over-steps", "temporal-mean",
                  "averaged the temporal loss over N·T instead of N"),
+    KnownMistake("captioning-guilty-layer", "captioning-blame",
+                 "had {what} break the CaptioningRNN built on it", "a layer function"),
+    KnownMistake("captioning-mask", "captioning-shift",
+                 "masked the captions with another mask than captions_out != <NULL>"),
+    KnownMistake("captioning-shift", "captioning-shift",
+                 "fed or scored the captions without shifting them by one word"),
+    KnownMistake("captioning-wiring", "captioning-flow",
+                 "wired {what} of the CaptioningRNN wrongly", "a value"),
 )
 
 Values = dict[str, Any]
@@ -246,9 +268,40 @@ def _lstm_forward(ex: Values, got: Values, wrong: list[str]) -> Diagnosis | None
     return None
 
 
+def _captioning(check: CheckResult) -> Diagnosis | None:
+    """The blame's verdict, stored in the facts: the guilty call and the value it got wrong."""
+    f = check.facts
+    if f.where in TRACED:
+        return found("captioning-guilty-layer", f"{f.where} is the first call that is wrong on "
+                     f"the values the net gave it ({f.value} differs)", subject=f.where)
+    if f.where != f"{CAPTIONING}.loss":
+        return None
+    if f.value == "mask":
+        return found("captioning-mask", "the mask handed to temporal_softmax_loss is not "
+                     "captions[:, 1:] != <NULL>", subject="mask")
+    if f.value in ("captions_in", "captions_out"):
+        which = "input words" if f.value == "captions_in" else "targets"
+        return found("captioning-shift", f"the {which} are not {f.value} = captions"
+                     f"[:, {':-1' if f.value == 'captions_in' else '1:'}]", subject=f.value)
+    if f.value:
+        shown = f.value if f.value == "h0" else f"grads['{f.value}']"
+        return found("captioning-wiring", f"every layer call is right on its own inputs, but "
+                     f"{shown} is not what they give", subject=shown)
+    return None
+
+
 def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     """The mistake behind a failed check of a recurrent layer, or None to leave it to the
     rules every item shares."""
+    if item.category == CAPTIONING_CATEGORY:
+        if check.kind == "numerical":
+            judged = {c.name: c for c in item.checks}
+            for name in ("gradients", "loss"):
+                other = judged.get(name)
+                if other is not None and other.status == "failed":
+                    return _captioning(other)
+            return None
+        return _captioning(check) if check.kind == "wrong-values" else None
     if check.kind == "wrong-values":
         return _values(check, item)
     if check.kind == "numerical":

@@ -8,17 +8,19 @@ in-place change is seen; every value comes back as plain data.
 
 from __future__ import annotations
 
+import inspect
+import sys
 from collections.abc import Callable
 from typing import Any, TypedDict
 
 import numpy as np
 
 from bpverify.contract import ContractError
-from bpverify.families.recurrent.contract import SPECS
+from bpverify.families.recurrent.contract import CAPTIONING, CAPTIONING_PARAMS, SPECS, TRACED, WORDS
 from bpverify.submission.namespace import LoadedSubmission, call_student
 from bpverify.submission.scenarios import copied, plain
 
-__all__ = ["BATCHABLE", "SCENARIOS", "LayerReply", "LossReply"]
+__all__ = ["BATCHABLE", "SCENARIOS", "CaptioningReply", "LayerReply", "LossReply"]
 
 
 class LayerReply(TypedDict, total=False):
@@ -101,9 +103,144 @@ def recurrent_loss(sub: LoadedSubmission, x: np.ndarray, y: np.ndarray,
     return {"loss": plain(value[0]), "dx": plain(value[1]), "inputs_after": plain(after)}
 
 
+# --- the captioning net ------------------------------------------------------------------------
+
+
+class CaptioningReply(TypedDict, total=False):
+    loss: Any
+    grads: Any
+    calls: list[dict[str, Any]]  #: the traced layer calls, in order (``traced=True``)
+
+
+def vocabulary(size: int) -> dict[str, int]:
+    """``word_to_idx`` of ``size`` words: the special ones first (<NULL> is 0), then w3, ..."""
+    return {w: i for i, w in enumerate([*WORDS, *(f"w{i}" for i in range(len(WORDS), size))])}
+
+
+def _captioning(sub: LoadedSubmission, cell_type: str, dims: dict[str, int],
+                params: dict[str, Any]) -> Any:
+    cls = sub.get(CAPTIONING)
+    kwargs = {"input_dim": dims["D"], "wordvec_dim": dims["W"], "hidden_dim": dims["H"],
+              "cell_type": cell_type, "dtype": np.float64}
+    shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items()).replace("<class 'numpy.float64'>",
+                                                                       "np.float64")
+    net = call_student(f"{CAPTIONING}(word_to_idx, {shown})", cls, vocabulary(dims["V"]),
+                       **kwargs)
+    own = getattr(net, "params", None)
+    if not isinstance(own, dict):
+        raise ContractError(f"{CAPTIONING}(...).params is {type(own).__name__}; expected a "
+                            "dict of arrays")
+    missing = [k for k in CAPTIONING_PARAMS if k not in own]
+    if missing:
+        raise ContractError(f"{CAPTIONING}(...).params has keys {sorted(own)}; expected also "
+                            f"{missing}")
+    for k in CAPTIONING_PARAMS:
+        dtype = own[k].dtype if isinstance(own[k], np.ndarray) else np.float64
+        own[k] = np.array(params[k], dtype=dtype, copy=True)
+    return net
+
+
+def _loss_and_grads(value: Any, where: str) -> tuple[Any, Any]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        n = len(value) if isinstance(value, (tuple, list)) else None
+        raise ContractError(f"{where} returned {type(value).__name__}"
+                            + (f" of {n} values" if n is not None else "")
+                            + "; expected a pair (loss, grads)", where=where,
+                            returned_none=value is None, returned_count=n, expected_count=2)
+    return value[0], value[1]
+
+
+def _in_order(fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> list[Any]:
+    if not kw:
+        return list(args)
+    try:
+        return list(inspect.signature(fn).bind(*args, **kw).arguments.values())
+    except (TypeError, ValueError):
+        return [*args, *kw.values()]
+
+
+def _traced(net: Any, sub: LoadedSubmission, run: Callable[[], Any],
+            calls: list[dict[str, Any]]) -> Any:
+    """``run()`` with the layer functions of :data:`TRACED` recorded, in the net's module and
+    every module of the submission (a backward call is linked to the forward whose cache it
+    got)."""
+    producer: dict[int, int] = {}
+    keep: list[Any] = []
+
+    def traced(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            record: dict[str, Any] = {"fn": name}
+            calls.append(record)
+            values = _in_order(fn, args, kw)
+            if name.endswith("_backward") and values:
+                record["dout"] = plain(values[0])
+                record["forward"] = producer.get(id(values[-1]), -1)
+            else:  # a boolean mask travels as 0/1 (plain data has no booleans)
+                record["args"] = plain([np.asarray(v).astype(np.int64) if isinstance(
+                    v, np.ndarray) and v.dtype == bool else v for v in values])
+            result = fn(*args, **kw)
+            if name.endswith("_forward") and isinstance(result, tuple) and len(result) == 2:
+                producer[id(result[1])] = len(calls) - 1
+                keep.append(result[1])
+                record["out"] = plain(result[0])
+            else:
+                record["out"] = plain(result)
+            return result
+
+        return wrapper
+
+    modules = list(sub.modules)
+    own = sys.modules.get(type(net).__module__)
+    if own is not None and own not in modules:
+        modules.append(own)
+    patched = []
+    for mod in modules:
+        for name in TRACED:
+            fn = mod.__dict__.get(name)
+            if callable(fn):
+                mod.__dict__[name] = traced(name, fn)
+                patched.append((mod, name, fn))
+    try:
+        return run()
+    finally:
+        for mod, name, fn in patched:
+            mod.__dict__[name] = fn
+
+
+def captioning(sub: LoadedSubmission, cell_type: str, dims: dict[str, int],
+               params: dict[str, Any], features: np.ndarray, captions: np.ndarray,
+               traced: bool = False) -> CaptioningReply:
+    """``CaptioningRNN(...).loss(features, captions)`` with the grader's parameters; with
+    ``traced``, the layer calls it made, in order."""
+    net = _captioning(sub, cell_type, dims, params)
+    where = f"{CAPTIONING}.loss(features, captions)"
+    calls: list[dict[str, Any]] = []
+
+    def run() -> Any:
+        return call_student(where, net.loss, copied(features), copied(captions))
+
+    value = _traced(net, sub, run, calls) if traced else run()
+    loss, grads = _loss_and_grads(value, where)
+    reply: CaptioningReply = {"loss": plain(loss), "grads": plain(grads)}
+    if traced:
+        reply["calls"] = calls
+    return reply
+
+
+def captioning_loss(sub: LoadedSubmission, cell_type: str, dims: dict[str, int],
+                    params: dict[str, Any], features: np.ndarray, captions: np.ndarray) -> Any:
+    """The loss alone: what the numerical check differentiates."""
+    net = _captioning(sub, cell_type, dims, params)
+    where = f"{CAPTIONING}.loss(features, captions)"
+    loss, _ = _loss_and_grads(call_student(where, net.loss, copied(features), copied(captions)),
+                              where)
+    return plain(loss)
+
+
 #: The scenarios that compute forward values only (the numerical check batches them).
-BATCHABLE = ("recurrent_forward", "recurrent_loss")
+BATCHABLE = ("recurrent_forward", "recurrent_loss", "captioning_loss")
 
 SCENARIOS: dict[str, Callable[..., Any]] = {
-    f.__name__: f for f in (recurrent_layer, recurrent_forward, recurrent_loss)
+    f.__name__: f for f in (recurrent_layer, recurrent_forward, recurrent_loss, captioning,
+                            captioning_loss)
 }

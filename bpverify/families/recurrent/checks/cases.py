@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from bpverify.strategies import values
 
-__all__ = ["layer_cases", "loss_cases"]
+__all__ = ["captioning_cases", "layer_cases", "loss_cases"]
 
 Case = dict[str, Any]
 
@@ -94,3 +94,31 @@ def loss_cases() -> st.SearchStrategy[Case]:
     """Scores (N, T, V), word indices y (N, T) and a mask (N, T) with zeros, as 0/1 integers
     (the scenario hands it to the submission as booleans, as the course does)."""
     return _loss_case()
+
+
+@st.composite
+def _captioning_case(draw: st.DrawFn) -> Case:
+    cell = draw(st.sampled_from(["rnn", "lstm"]))
+    k = 4 if cell == "lstm" else 1
+    n, t = draw(_N), draw(_T)
+    d, w, h = draw(_SMALL), draw(_SMALL), draw(_SMALL)
+    v = draw(st.integers(4, 6))
+    captions = _indices(draw, n, t + 1, v)
+    captions[:, 0] = 1  # <START>
+    captions[0, 1] = 3  # a word to predict ...
+    captions[-1, -1] = 0  # ... and a <NULL> to mask out
+    params = {"W_proj": draw(_weights((d, h))), "b_proj": draw(_weights((h,))),
+              "W_embed": draw(_state((v, w))), "Wx": draw(_weights((w, k * h))),
+              "Wh": draw(_weights((h, k * h))), "b": draw(_weights((k * h,))),
+              "W_vocab": draw(_state((h, v))), "b_vocab": draw(_weights((v,)))}
+    return {"cell_type": cell, "dims": {"D": d, "W": w, "H": h, "V": v}, "params": params,
+            "features": draw(_state((n, d))), "captions": captions}
+
+
+_SMALL = st.integers(1, 4)
+
+
+def captioning_cases() -> st.SearchStrategy[Case]:
+    """A CaptioningRNN of either cell type, its parameters, image features (N, D) and
+    captions (N, T + 1) that begin with <START>, repeat a word and end one with <NULL>."""
+    return _captioning_case()

@@ -27,10 +27,10 @@ jax.config.update("jax_platforms", "cpu")
 import jax.numpy as jnp  # noqa: E402
 from jax import lax  # noqa: E402
 
-__all__ = ["BUCKET", "layer", "temporal_softmax_loss"]
+__all__ = ["BUCKET", "captioning", "layer", "temporal_softmax_loss"]
 
 #: The padded sizes: N sequences, T steps, D inputs, H hidden units, V words, M outputs.
-BUCKET = {"N": 4, "T": 4, "D": 8, "H": 8, "V": 8, "M": 8}
+BUCKET = {"N": 4, "T": 4, "D": 8, "H": 8, "V": 8, "M": 8, "W": 8}
 _MASKED = -1e30
 
 Array = Any
@@ -179,3 +179,47 @@ def temporal_softmax_loss(x: Any, y: Any, mask: Any) -> tuple[float, np.ndarray]
     pm[:n, :t] = np.asarray(mask, dtype=bool)
     value, dx = _LOSS(px, py, pm, float(n))
     return float(value), np.asarray(dx)[:n, :t, :v]
+
+
+# --- the captioning net ------------------------------------------------------------------------
+
+
+def _captioning_loss(params: dict[str, Array], features: Array, captions: Array, n: Array,
+                     lstm: bool) -> Array:
+    c_in, c_out = captions[:, :-1], captions[:, 1:]
+    h0 = features @ params["W_proj"] + params["b_proj"]
+    words = params["W_embed"][c_in]
+    run = _lstm if lstm else _rnn
+    h = run(words, h0, params["Wx"], params["Wh"], params["b"])
+    scores = h @ params["W_vocab"] + params["b_vocab"]
+    return _softmax_loss(scores, c_out, c_out != 0, n)
+
+
+_CAPTIONING = jax.jit(jax.value_and_grad(_captioning_loss), static_argnums=4)
+
+
+def _param_axes(lstm: bool) -> dict[str, tuple[str, ...]]:
+    gates = "4H" if lstm else "H"
+    return {"W_proj": ("D", "H"), "b_proj": ("H",), "W_embed": ("V", "W"),
+            "Wx": ("W", gates), "Wh": ("H", gates), "b": (gates,), "W_vocab": ("H", "V"),
+            "b_vocab": ("V",)}
+
+
+def captioning(cell_type: str, params: dict[str, Any], features: Any,
+               captions: Any) -> tuple[float, dict[str, np.ndarray]]:
+    """The CaptioningRNN's loss and its gradients: h0 = features·W_proj + b_proj, the words
+    of captions[:, :-1] embedded and run through the RNN (or LSTM), scores h·W_vocab + b_vocab,
+    and the temporal softmax loss of captions[:, 1:] where they are not <NULL> (index 0).
+
+    Padding: extra captions and steps are <NULL> (masked out), extra words score -1e30."""
+    lstm = cell_type == "lstm"
+    axes = _param_axes(lstm)
+    padded = {k: _pad(np.asarray(v, dtype=np.float64), axes[k]) for k, v in params.items()}
+    v = np.shape(params["b_vocab"])[0]
+    padded["b_vocab"][v:] = _MASKED
+    f = _pad(np.asarray(features, dtype=np.float64), ("N", "D"))
+    c = np.asarray(captions, dtype=np.int64)
+    pc = np.zeros((BUCKET["N"], BUCKET["T"] + 1), dtype=np.int64)
+    pc[:c.shape[0], :c.shape[1]] = c
+    value, grads = _CAPTIONING(padded, f, pc, float(c.shape[0]), lstm)
+    return float(value), {k: _unpad(grads[k], np.shape(params[k]), axes[k]) for k in params}
