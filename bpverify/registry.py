@@ -78,6 +78,7 @@ FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.linear_classifiers",
     "bpverify.families.update_rules",
     "bpverify.families.recurrent",
+    "bpverify.families.convolution",
     "bpverify.families.normalization",
     "bpverify.families.dropout",
 )

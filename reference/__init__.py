@@ -4,6 +4,13 @@ It is graded through exactly the same doors as a student's code: ``bpverify grad
 """
 
 from .captioning import CaptioningRNN
+from .convolution import (
+    ThreeLayerConvNet,
+    conv_backward_naive,
+    conv_forward_naive,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+)
 from .dropout import dropout_backward, dropout_forward
 from .gates import (
     AddConstGate,
@@ -70,6 +77,7 @@ __all__ = [
     "ScaleGate",
     "SigmoidGate",
     "SigmoidNeuron",
+    "ThreeLayerConvNet",
     "ThreeLayerNet",
     "TwoLayerNet",
     "adam",
@@ -78,6 +86,8 @@ __all__ = [
     "batchnorm_backward",
     "batchnorm_backward_alt",
     "batchnorm_forward",
+    "conv_backward_naive",
+    "conv_forward_naive",
     "dropout_backward",
     "dropout_forward",
     "layernorm_backward",
@@ -86,6 +96,8 @@ __all__ = [
     "lstm_forward",
     "lstm_step_backward",
     "lstm_step_forward",
+    "max_pool_backward_naive",
+    "max_pool_forward_naive",
     "relu_backward",
     "relu_forward",
     "rmsprop",

@@ -13,6 +13,9 @@ import bpverify
 ASSIGNMENT = Path(__file__).parent / "cs231n_assignment"
 LAYERS = ["affine_forward", "affine_backward", "relu_forward", "relu_backward",
           "softmax_loss", "svm_loss"]
+#: The convolutional layers (bpverify/families/convolution/), also in cs231n/layers.py.
+CONV = ["conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
+        "max_pool_backward_naive"]
 
 
 @pytest.fixture
@@ -23,8 +26,8 @@ def assignment(tmp_path: Path) -> Path:
 def test_assignment_folder_graded_as_is(assignment: Path) -> None:
     result = bpverify.check_submission(assignment, rubric="cs231n", profile="ci")
     assert result.rubric == "cs231n"
-    graded = [*LAYERS, "TwoLayerNet", "ThreeLayerNet"]
-    assert [i.name for i in result.items][:len(graded)] == graded
+    graded = [*LAYERS, "TwoLayerNet", "ThreeLayerNet", *CONV]
+    assert [i.name for i in result.items if i.name in graded] == graded
     failures = {i.name: [c.message for c in i.checks if not c.passed] for i in result.items
                 if i.status != "passed" and i.name in graded}
     assert not failures
@@ -32,7 +35,7 @@ def test_assignment_folder_graded_as_is(assignment: Path) -> None:
     # implemented, and cost it nothing it could have earned here.
     others = [i for i in result.items if i.name not in graded]
     assert all(i.status == "not implemented" for i in others), others
-    assert result.score == sum(i.max_score for i in result.items if i.name in graded) == 47.0
+    assert result.score == sum(i.max_score for i in result.items if i.name in graded) == 67.0
 
 
 def test_older_neural_net_two_layer_net(assignment: Path) -> None:
@@ -53,7 +56,7 @@ def test_python2_layers_cost_only_what_needs_them(assignment: Path) -> None:
     py2 = "layers.py is Python 2 (a print statement on line 11); bpverify runs Python 3"
     assert f"cs231n/layers.py did not import: {py2}" in result.load_error
     items = {i.name: i for i in result.items}
-    for name in LAYERS:
+    for name in [*LAYERS, *CONV]:
         assert items[name].status == "not implemented" and py2 in items[name].message
     # fc_net.py imports layers.py; neural_net.py does not, and its TwoLayerNet is graded.
     assert "fc_net.py imports cs231n/layers.py, which did not import" in \

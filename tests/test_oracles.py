@@ -133,3 +133,15 @@ def test_oracles_compute_in_float64_while_the_users_jax_stays_float32() -> None:
     assert local_grads("*", [tiny, 3.0]) == [3.0, tiny]
     assert jnp.ones(2).dtype == jnp.float32 and not jax.config.jax_enable_x64
     assert (jnp.arange(3) * 0.5).dtype == jnp.float32
+
+
+def test_recurrent_oracle_computes_in_float64_too() -> None:
+    import jax.numpy as jnp
+
+    from bpverify.families.recurrent.checks.oracle import temporal_softmax_loss
+
+    a = 2.0**-40
+    value, dx = temporal_softmax_loss(np.array([[[a, 0.0]]]), np.array([[0]]), np.array([[1]]))
+    assert dx.dtype == np.float64
+    assert abs(value - (np.log(2.0) - a / 2)) < 1e-15  # float32 would be off by ~1e-8
+    assert jnp.ones(2).dtype == jnp.float32

@@ -390,6 +390,32 @@ def test_without_namespaces_a_daemon_still_cannot_answer(
     assert _processes_mentioning(str(sub)) == []
 
 
+FORK_AT_IMPORT = """
+import os as _os
+import time as _time
+
+if _os.fork() != 0:  # the child goes on importing, and returns into its copy of the worker
+    _time.sleep(0.5)
+"""
+
+
+@pytest.mark.parametrize("namespaces", [True, False])
+def test_a_child_forked_at_import_never_answers(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, namespaces: bool) -> None:
+    """Issue 22: only the worker itself answers the grader.  Without that, the child said
+    "ready" and answered the first request, the worker's own "ready" came later, and every
+    item failed with "a reply to request 0 while waiting for N" (each restart forked again)."""
+    if not namespaces:
+        _weaker(monkeypatch, namespaces=False)
+    sub = tmp_path / "student" / "forks.py"
+    sub.parent.mkdir()
+    sub.write_text(_reference_source() + FORK_AT_IMPORT)
+    only = ("AddGate", "AddConstGate", "relu_forward")
+    result = check_submission(sub, max_examples=3, only=only, executor_factory=WorkerExecutor)
+    for name in only:
+        assert result.item(name) == _reference_result(only).item(name), name
+
+
 def test_sandbox_off_runs_with_resource_limits_only(tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text(SECRET)
     sub = tmp_path / "student" / "leak.py"

@@ -82,6 +82,9 @@ def _cpu() -> Any:
 
 
 _SCOPED = threading.local()  #: how deep this thread is in float64() (only the outermost acts)
+_ACTIVE = threading.Lock()  #: guards the two below
+_active = 0  #: threads inside float64() now (the engine's warm-up thread and the checks)
+_ours = False  #: whether our disk cache is in use: decided when the first of them entered
 
 
 @contextlib.contextmanager
@@ -91,8 +94,10 @@ def _disk_cache() -> Iterator[None]:
     Our programs compile in ~0.05-0.3 s, below JAX's default threshold of 1 s, so the threshold
     is 0 here.  A user's own cache (a folder set, or JAX's cache already started) is left
     alone.  JAX starts its cache object once, at the first compilation: if ours started it, it
-    is reset on the way out, so the user's later programs are not written into our folder.
+    is reset when the last of our threads leaves, so the user's later programs are not written
+    into our folder.
     """
+    global _active, _ours
     try:
         from jax._src import compilation_cache as cc
         from jax._src import config as jax_config
@@ -105,16 +110,24 @@ def _disk_cache() -> Iterator[None]:
         yield
         return
     folder = _cache_folder()
-    if folder is None or states[0].value is not None or getattr(cc, "_cache", None) is not None:
-        yield
-        return
+    with _ACTIVE:
+        if _active == 0:
+            _ours = (folder is not None and states[0].value is None
+                     and getattr(cc, "_cache", None) is None)
+        _active += 1
+        ours = _ours
     try:
-        # -1: no size threshold, and JAX does not replace it with a process-wide default.
-        with states[0](folder), states[1](0.0), states[2](-1):
+        if ours:
+            # -1: no size threshold, and JAX does not replace it with a process-wide default.
+            with states[0](folder), states[1](0.0), states[2](-1):
+                yield
+        else:
             yield
     finally:
-        if getattr(cc, "_cache", None) is not None:
-            reset()
+        with _ACTIVE:
+            _active -= 1
+            if _active == 0 and ours and getattr(cc, "_cache", None) is not None:
+                reset()
 
 
 @contextlib.contextmanager

@@ -1,5 +1,8 @@
 """The recurrent layers in JAX, float64: forward values and ``jax.vjp`` gradients.
 
+Each public function runs inside :func:`bpverify.grading.oracles.float64` (64-bit types on the
+CPU for this call only): a user's JAX in the same process keeps its own settings.
+
 The sequences run through ``lax.scan``, the LSTM's gates are sliced in the course's order
 (i, f, o, g), and the initial cell state of ``lstm`` is zero, as in the starter's docstring.
 
@@ -19,13 +22,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
-jax.config.update("jax_enable_x64", True)  # the oracle must be float64 (as grading/oracles)
-jax.config.update("jax_platforms", "cpu")
-
-import jax.numpy as jnp  # noqa: E402
-from jax import lax  # noqa: E402
+from bpverify.grading import oracles
 
 __all__ = ["BUCKET", "captioning", "layer", "temporal_softmax_loss"]
 
@@ -142,6 +143,7 @@ def _compiled(base: str, wrt: tuple[str, ...], others: tuple[str, ...]) -> Calla
     return jax.jit(run)
 
 
+@oracles.float64()
 def layer(base: str, inputs: dict[str, Any], wrt: Sequence[str], outputs: Sequence[str],
           upstream: Sequence[Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The layer ``base`` on ``inputs`` (by name): its outputs, and the gradients of the
@@ -166,6 +168,7 @@ def _softmax_loss(x: Array, y: Array, mask: Array, n: Array) -> Array:
 _LOSS = jax.jit(jax.value_and_grad(_softmax_loss))
 
 
+@oracles.float64()
 def temporal_softmax_loss(x: Any, y: Any, mask: Any) -> tuple[float, np.ndarray]:
     """The course's loss: cross-entropy summed over the unmasked steps, averaged over N."""
     x = np.asarray(x, dtype=np.float64)
@@ -205,6 +208,7 @@ def _param_axes(lstm: bool) -> dict[str, tuple[str, ...]]:
             "b_vocab": ("V",)}
 
 
+@oracles.float64()
 def captioning(cell_type: str, params: dict[str, Any], features: Any,
                captions: Any) -> tuple[float, dict[str, np.ndarray]]:
     """The CaptioningRNN's loss and its gradients: h0 = features·W_proj + b_proj, the words
