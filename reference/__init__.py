@@ -4,6 +4,13 @@ It is graded through exactly the same doors as a student's code: ``bpverify grad
 """
 
 from .captioning import CaptioningRNN
+from .convolution import (
+    ThreeLayerConvNet,
+    conv_backward_naive,
+    conv_forward_naive,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+)
 from .gates import (
     AddConstGate,
     AddGate,
@@ -58,15 +65,20 @@ __all__ = [
     "ScaleGate",
     "SigmoidGate",
     "SigmoidNeuron",
+    "ThreeLayerConvNet",
     "ThreeLayerNet",
     "TwoLayerNet",
     "adam",
     "affine_backward",
     "affine_forward",
+    "conv_backward_naive",
+    "conv_forward_naive",
     "lstm_backward",
     "lstm_forward",
     "lstm_step_backward",
     "lstm_step_forward",
+    "max_pool_backward_naive",
+    "max_pool_forward_naive",
     "relu_backward",
     "relu_forward",
     "rmsprop",

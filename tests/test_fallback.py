@@ -118,3 +118,59 @@ def test_with_no_namespace_and_no_cgroup_floods_are_capped_and_nothing_outlives_
     else:
         assert plan.no_fork and "seccomp + no fork" in result.sandbox, result.sandbox
         assert any("no cgroup to cap" in m for m in plan.not_defended)
+
+
+#: Runs a program with unshare(2) refused (seccomp, inherited across exec), as Docker's default
+#: profile and Ubuntu's AppArmor restriction refuse unprivileged namespaces.
+NO_UNSHARE = r"""
+import ctypes, os, sys
+code = [(0x20, 0, 0, 4), (0x15, 0, 3, 0xC000003E), (0x20, 0, 0, 0), (0x15, 0, 1, 272),
+        (0x06, 0, 0, 0x00050000 | 1), (0x06, 0, 0, 0x7FFF0000)]
+class F(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
+class P(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(F))]
+prog = P(len(code), (F * len(code))(*[F(*c) for c in code]))
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(38, 1, 0, 0, 0) == 0 and libc.prctl(22, 2, ctypes.byref(prog), 0, 0) == 0
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.uname().machine != "x86_64"
+                    or os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root (to become another user), setpriv and x86_64")
+def test_a_user_without_namespaces_gets_no_fork_and_keeps_the_grade(
+        open_dir: Path) -> None:
+    """The non-root laptop without user namespaces, for real: the grade runs as an unprivileged
+    user with unshare(2) refused by the kernel, so the worker has Landlock and seccomp but
+    neither namespaces nor a cgroup it may write: "no fork" caps it, the flood item passes."""
+    sub = _flood_and_linger(open_dir)
+    uid = sandbox.plan("auto", sub).uid
+    if uid < 0:
+        pytest.skip("this interpreter is not readable by an unprivileged user (.ci/run runs "
+                    "this file again with /usr/bin/python3 in a venv under /tmp)")
+    home = open_dir / "home"
+    home.mkdir()
+    home.chmod(0o777)
+    out = home / "r.json"
+    command = [sys.executable, "-c", NO_UNSHARE, sys.executable, "-m", "bpverify", "grade",
+               str(sub), "--examples", "3", "--memory", "600", "--timeout", "2",
+               "--only", "AddGate", "--only", "MultiplyGate", "--json", str(out)]
+    try:
+        run = subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *command],
+            capture_output=True, text=True, timeout=300, cwd=home,
+            env={**os.environ, "BPVERIFY_PROFILE": "ci", "HOME": str(home)})
+        left = _left_after(str(sub))
+    finally:
+        _kill_all(str(sub))
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    result = SubmissionResult.from_dict(json.loads(out.read_text()))
+    assert "pid namespace" not in result.sandbox and "uid" not in result.sandbox
+    assert "seccomp + no fork" in result.sandbox or "64 processes" in result.sandbox, \
+        result.sandbox
+    assert result.item("AddGate").passed, result.item("AddGate")
+    assert "timed out" in result.item("MultiplyGate").checks[0].message
+    assert left == []

@@ -237,6 +237,8 @@ def detect() -> Support:
     if root and (pids / "cgroup.procs").exists() and os.access(pids, os.W_OK):
         cgroup = str(pids)
     cgroup2, cgroup2_pids = reaper.cgroup2_parent()
+    for parent in (cgroup, cgroup2):  # what killed graders left behind
+        reaper.sweep(parent)
     return Support(system, abi, root, namespaces, cgroup, tuple(why), cgroup2, cgroup2_pids)
 
 
@@ -302,7 +304,7 @@ def plan(mode: str = "auto", submission: str | Path | None = None, *,
                   user_namespace=sup.namespaces and not sup.root, uid=uid, gid=gid,
                   cgroup_pids=cgroup, allow_autodiff=allow_autodiff, cgroup2=sup.cgroup2,
                   cgroup2_pids=sup.cgroup2_pids)
-    if not result.capped and platform.machine() in seccomp.ARCHES:
+    if not result.capped and sys.platform == "linux" and platform.machine() in seccomp.ARCHES:
         result = Plan(**{**asdict(result), "no_fork": True})
     if not result.landlock_abi:
         missing.append("files: the submission can read and write whatever the grader's user can")
