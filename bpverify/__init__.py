@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bpverify.version import __version__
 
 if TYPE_CHECKING:  # the names below are loaded on first use (PEP 562): see __getattr__
-    from bpverify.contract import CIRCUITS, GATES, ITEMS, ContractError, Gate
+    from bpverify.contract import CIRCUITS, GATES, ContractError, Gate, Item
     from bpverify.gradcheck import GradCheckResult, check_gradient
     from bpverify.grading.engine import DEFAULT_SEED, PROFILES, check_item, check_submission
     from bpverify.grading.rubric import Rubric, load_rubric
@@ -38,10 +38,13 @@ if TYPE_CHECKING:  # the names below are loaded on first use (PEP 562): see __ge
     from bpverify.submission import InProcessExecutor, load_submission
     from bpverify.submission.worker import WorkerExecutor
 
+    #: The default contract's items (docs/contract.md), in reporting order.
+    ITEMS: tuple[Item, ...]
+
 #: Where each public name lives.  ``import bpverify`` loads none of them, so it imports neither
 #: JAX nor Hypothesis (and changes nothing in a user's JAX): the first use of a name does.
 _LAZY = {
-    "bpverify.contract": ("CIRCUITS", "GATES", "ITEMS", "ContractError", "Gate"),
+    "bpverify.contract": ("CIRCUITS", "GATES", "ContractError", "Gate"),
     "bpverify.gradcheck": ("GradCheckResult", "check_gradient"),
     "bpverify.grading.engine": ("DEFAULT_SEED", "PROFILES", "check_item", "check_submission"),
     "bpverify.grading.rubric": ("Rubric", "load_rubric"),
@@ -57,6 +60,10 @@ _HOME = {name: module for module, names in _LAZY.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
+    if name == "ITEMS":  # the default contract's items: its families', from the registry
+        value: Any = importlib.import_module("bpverify.registry").default_items()
+        globals()[name] = value
+        return value
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"module 'bpverify' has no attribute {name!r}")
@@ -66,7 +73,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOME))
+    return sorted(set(globals()) | set(_HOME) | {"ITEMS"})
 
 
 __all__ = [

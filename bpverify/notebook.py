@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bpverify import registry
-from bpverify.contract import OPTIONAL_ITEMS, Item
+from bpverify.contract import Item
 from bpverify.feedback.diagnose import diagnosis_line
 from bpverify.feedback.words import example_text, tally
 from bpverify.grading.engine import DEFAULT_SEED, check_submission
@@ -152,7 +152,7 @@ def check(
     by_name = {i.name: i for i in registry.all_items()}
     items = tuple(
         replace(r, message=_missing_message(by_name[r.name], found, sub.load_errors))
-        if r.missing else r
+        if r.missing and not r.checks else r  # not defined (a stub keeps its reason)
         for r in result.items
     )
     values = {f.name: getattr(result, f.name) for f in fields(SubmissionResult)}
@@ -204,7 +204,7 @@ def _known_names() -> list[str]:
 def _inferred(found: set[str]) -> list[Item]:
     """The items to check: those named after something found, and those (circuits, an engine's
     items) whose every name was found.  Optional items (seconds each) run only when named."""
-    optional = {i.name for i in OPTIONAL_ITEMS}
+    optional = {i.name for i in registry.on_request_items()}
     return [i for i in registry.all_items() if i.name not in optional
             and (i.name in found if i.name in i.needs else set(i.needs) <= found)]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bpverify.options import DEFAULT_SEED, GradeOptions, OptionError, resolve_profile
+from bpverify.options import DEFAULT_SEED, PROFILES, GradeOptions, OptionError, resolve_profile
 from bpverify.submission.protocol import Executor
 from bpverify.submission.replies import InventoryReply
 
@@ -44,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bpverify-seed", dest=OPTION_SEED, type=int, default=None,
                     help="Hypothesis seed (default 0)")
     group.addoption("--bpverify-profile", dest=OPTION_PROFILE, default=None,
-                    choices=["dev", "ci", "thorough"],
+                    choices=list(PROFILES),
                     help="examples per check (default: $BPVERIFY_PROFILE or dev)")
     group.addoption("--bpverify-examples", dest=OPTION_EXAMPLES, type=int, default=None,
                     help="examples per check (overrides the profile)")

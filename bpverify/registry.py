@@ -7,6 +7,7 @@ other family lives (Django's apps are the model)::
 
     __init__.py     FAMILY = Family(...): the record below, and nothing else
     contract.py     ITEMS: the family's items (names, categories, the names they need);
+                    ON_REQUEST = True: they are graded only when asked for (optional);
                     NAMES: the names looked up in a submission as they are spelled (default:
                     every name its items need, unless the family has a finder);
                     CS231N_MODULES: the modules of a CS231n assignment folder that define
@@ -16,9 +17,14 @@ other family lives (Django's apps are the model)::
     scenarios.py    SCENARIOS: name -> function calling the submission (worker side: numpy
                     only, never jax, hypothesis, rich or jinja2)
     checks.py       checks_for(item) -> list[Check]: strategies, oracles and judges (grader
-      or checks/    side), for every category the family declares
-    feedback.py     diagnose(check, item) -> Diagnosis | None, tried before the generic
-                    rules; IDEAS and MISTAKES, added to the catalogue (optional)
+      or checks/    side), for every category the family declares; fixed_checks(item) ->
+                    {name: run(executor) -> CheckResult}: checks run once on fixed values
+                    after them (optional: a circuit's "lecture values")
+    feedback.py     diagnose(check, item) -> Diagnosis | None, tried before the rules every
+                    item shares (GENERIC_RULES = False: those are not tried after it);
+                    wrong_values(check, item) -> Diagnosis | None, a wrong-values failure the
+                    shared rules did not explain; IDEAS and MISTAKES, added to the catalogue
+                    (every part optional)
     explain.py      compare(hand, executor, source) -> EngineComparison: the lecture's circuit
                     of an expression built with the submission's objects, beside the hand walk
                     (``bpverify explain --engine``; optional, grader side)
@@ -44,8 +50,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bpverify.contract import ALL_ITEMS as CORE_ITEMS
-from bpverify.contract import CONTRACT_NAMES as CORE_NAMES
 from bpverify.contract import Item
 
 __all__ = [
@@ -58,6 +62,7 @@ __all__ = [
     "builtin_rubrics",
     "cs231n_finders",
     "cs231n_modules",
+    "default_items",
     "explainer",
     "families",
     "family_of",
@@ -65,6 +70,7 @@ __all__ = [
     "item_named",
     "load_worker_side",
     "lookup_names",
+    "on_request_items",
     "role",
     "rubric_file",
     "rubric_fragments",
@@ -73,6 +79,10 @@ __all__ = [
 
 #: The families, one dotted package each, in reporting order: adding a family adds a line.
 FAMILY_PACKAGES: tuple[str, ...] = (
+    "bpverify.families.gates",
+    "bpverify.families.cs231n_layers",
+    "bpverify.families.circuits",
+    "bpverify.families.spiral",
     "bpverify.families.engines",
     "bpverify.families.layer_classes",
     "bpverify.families.linear_classifiers",
@@ -109,6 +119,9 @@ class Family:
     #: What a submission is called in messages about its items: an engine's optional
     #: operation is "not in this engine".
     noun: str = "submission"
+    #: Its items are the default contract's (docs/contract.md): ``bpverify.ITEMS``, and the
+    #: names a submission is compared with before a family's rubric is chosen by itself.
+    default_contract: bool = False
     package: str = ""  #: its dotted package, filled in by the registry
 
     @property
@@ -151,7 +164,23 @@ def _each(name: str) -> list[tuple[Family, ModuleType]]:
 @functools.cache
 def all_items() -> tuple[Item, ...]:
     """Every item of every family, in reporting order."""
-    return (*CORE_ITEMS, *(i for _, m in _each("contract") for i in m.ITEMS))
+    return tuple(i for _, m in _each("contract") for i in m.ITEMS)
+
+
+@functools.cache
+def on_request_items() -> tuple[Item, ...]:
+    """The items graded only when asked for (``only=`` or a rubric that names them): those of
+    the families whose contract says ``ON_REQUEST = True`` (they take seconds)."""
+    return tuple(i for _, m in _each("contract") if getattr(m, "ON_REQUEST", False)
+                 for i in m.ITEMS)
+
+
+@functools.cache
+def default_items() -> tuple[Item, ...]:
+    """The default contract's items (docs/contract.md; ``bpverify.ITEMS``): those of the
+    families whose record says ``default_contract=True`` (the lecture's gates, circuits and
+    CS231n's layers)."""
+    return tuple(i for f, m in _each("contract") if f.default_contract for i in m.ITEMS)
 
 
 def item_named(name: str) -> Item:
@@ -166,7 +195,7 @@ def item_named(name: str) -> Item:
 @functools.cache
 def lookup_names() -> tuple[str, ...]:
     """Every name looked up in a submission as it is spelled."""
-    names = list(CORE_NAMES)
+    names: list[str] = []
     for family, module in _each("contract"):
         own = getattr(module, "NAMES", None)
         if own is None and role(family, "finder") is None:

@@ -87,27 +87,26 @@ ZOO_ITEMS = ("AddGate", "MultiplyGate", "MaxGate", "ExpGate", "ReciprocalGate", 
 
 
 @pytest.fixture(scope="module")
-def zoo(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, float, Path]:
+def zoo(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
     out = tmp_path_factory.mktemp("zoo")
-    start = time.perf_counter()
     rc = _grade(HOSTILE / "zoo.py", out, *ZOO_ITEMS)
-    return rc, time.perf_counter() - start, out / "zoo"
+    return rc, out / "zoo"
 
 
-def test_zoo_grade_completes_with_every_file(zoo: tuple[int, float, Path]) -> None:
-    rc, seconds, folder = zoo
+def test_zoo_grade_completes_with_every_file(zoo: tuple[int, Path]) -> None:
+    rc, folder = zoo
     assert rc == 0
     gradescope, junit, result = _read(folder)
     assert [t["name"] for t in gradescope["tests"]] == list(ZOO_ITEMS)
     assert [i.name for i in result.items] == list(ZOO_ITEMS)
     assert junit.find("testsuite") is not None
-    # One timeout (2 s) for the hung item, not one per call: its later calls fail at once.
-    assert seconds < 40
+    # One timeout (2 s) for the hung item, not one per call: its later calls fail at once,
+    # without a worker (test_timeout_restarts_the_worker_and_item_budget_fails_fast).
 
 
 @pytest.mark.parametrize("item", ["AddGate", "relu_forward"])
-def test_zoo_right_items_keep_their_marks(zoo: tuple[int, float, Path], item: str) -> None:
-    _, _, result = _read(zoo[2])
+def test_zoo_right_items_keep_their_marks(zoo: tuple[int, Path], item: str) -> None:
+    _, _, result = _read(zoo[1])
     # Printing megabytes to sys.stdout, sys.__stdout__ and fds 1 and 2 changes nothing.
     assert result.item(item) == _reference(item).item(item)
     assert result.item(item).passed
@@ -127,9 +126,9 @@ def test_zoo_right_items_keep_their_marks(zoo: tuple[int, float, Path], item: st
     ],
 )
 def test_zoo_misbehaving_items_fail_with_a_clear_message(
-    zoo: tuple[int, float, Path], item: str, says: str
+    zoo: tuple[int, Path], item: str, says: str
 ) -> None:
-    gradescope, _, result = _read(zoo[2])
+    gradescope, _, result = _read(zoo[1])
     checks = result.item(item).checks
     assert checks and all(c.status == "failed" and c.kind == "raised" for c in checks)
     assert all(says in c.message for c in checks), checks[0].message
@@ -138,14 +137,14 @@ def test_zoo_misbehaving_items_fail_with_a_clear_message(
     assert (test["status"], test["score"]) == ("failed", 0.0)
 
 
-def test_zoo_huge_hostile_message_is_cut_and_cleaned(zoo: tuple[int, float, Path]) -> None:
-    gradescope, junit, _ = _read(zoo[2])
+def test_zoo_huge_hostile_message_is_cut_and_cleaned(zoo: tuple[int, Path]) -> None:
+    gradescope, junit, _ = _read(zoo[1])
     test = next(t for t in gradescope["tests"] if t["name"] == "ScaleGate")
     assert len(test["output"]) <= 10_000
     assert "\x00" not in test["output"] and "\x1b" not in test["output"]
     failure = next(c for c in junit.iter("testcase") if c.get("name") == "ScaleGate forward")
     assert failure.find("failure") is not None
-    assert (zoo[2] / "junit.xml").stat().st_size < 200_000
+    assert (zoo[1] / "junit.xml").stat().st_size < 200_000
 
 
 # --- patching numpy or bpverify inside the worker -------------------------------------------------
@@ -266,14 +265,12 @@ def test_worker_environment_is_clean_and_limited(monkeypatch: pytest.MonkeyPatch
 def test_timeout_restarts_the_worker_and_item_budget_fails_fast() -> None:
     with WorkerExecutor(HOSTILE / "zoo.py", timeout=1) as ex:
         ex.begin_item("MultiplyGate")
-        start = time.perf_counter()
         with pytest.raises(StudentError, match="timed out after 1 s"):
             ex.call("gate_forward", name="MultiplyGate", const=None, inputs=[1.0, 2.0])
-        assert 1 <= time.perf_counter() - start < 5
-        start = time.perf_counter()
+        asked = ex.calls
         with pytest.raises(StudentError, match="timed out after 1 s"):  # the same item: at once
             ex.call("gate_forward", name="MultiplyGate", const=None, inputs=[1.0, 2.0])
-        assert time.perf_counter() - start < 0.1
+        assert ex.calls == asked  # the repeat never reached a worker (how fast: benchmarks/)
         ex.begin_item("AddGate")
         assert ex.call("gate_forward", name="AddGate", const=None, inputs=[1.0, 2.0]) == 3.0
         assert ex.starts == 2
@@ -392,17 +389,15 @@ def test_decode_rejects_junk_with_protocol_error_only(junk: bytes) -> None:
         decode(junk)
 
 
-def test_round_trip_is_cheap() -> None:
-    """The engine makes thousands of small calls; a persistent worker keeps them cheap."""
+def test_round_trips_share_one_worker() -> None:
+    """The engine makes thousands of small calls; one persistent worker answers them all (what
+    a round trip costs is measured by benchmarks/worker_bench.py, not asserted here)."""
     x = np.random.default_rng(0).random((3, 4))
     with WorkerExecutor(REFERENCE) as ex:
-        ex.call("gate", name="MultiplyGate", const=None, inputs=[x, x], dout=x)
-        start = time.perf_counter()
-        for _ in range(200):
-            ex.call("gate", name="MultiplyGate", const=None, inputs=[x, x], dout=x)
-        per_call = (time.perf_counter() - start) / 200
-    assert per_call < 0.01  # about 0.3 ms on an idle 2-core machine
-    assert ex.starts == 1
+        for _ in range(201):
+            res = ex.call("gate", name="MultiplyGate", const=None, inputs=[x, x], dout=x)
+            np.testing.assert_array_equal(res["out"], x * x)
+    assert (ex.calls, ex.starts) == (201, 1)
 
 
 # --- the command line -----------------------------------------------------------------------------

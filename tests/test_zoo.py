@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 
 import bpverify
-from bpverify.contract import ITEMS
+from bpverify import ITEMS
 from bpverify.grading.rubric import load_rubric
 from bpverify.registry import all_items
 

@@ -1,7 +1,11 @@
-"""The submission contract: the names bpverify looks up, and the shapes of what they return.
+"""The submission contract: the lecture's gates and circuits, an item, and the shapes of what a
+submission returns.
 
 One contract serves the reference implementation and every student's code.  See
-docs/contract.md for the user-facing description with a runnable example.
+docs/contract.md for the user-facing description with a runnable example.  The lecture's
+tables (:data:`GATES`, :data:`CIRCUITS`) live here because the lecture walk, the drawings and the
+oracles share them; the items graded from them, and every other family's, are in
+``bpverify/families/`` (:func:`bpverify.registry.all_items`).
 """
 
 from __future__ import annotations
@@ -13,11 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 __all__ = [
-    "ALL_ITEMS",
     "CIRCUITS",
     "GATES",
-    "ITEMS",
-    "OPTIONAL_ITEMS",
     "Circuit",
     "ContractError",
     "Gate",
@@ -27,7 +28,6 @@ __all__ = [
     "Opaque",
     "as_gradients",
     "check_numeric",
-    "item_named",
 ]
 
 
@@ -48,9 +48,10 @@ class ContractError(Exception):
     """
 
     def __init__(self, message: str, *, where: str = "", returned_none: bool = False,
-                 returned_count: int | None = None, expected_count: int | None = None) -> None:
+                 returned_count: int | None = None, expected_count: int | None = None,
+                 only_none: bool = False) -> None:
         super().__init__(message)
-        self.where, self.returned_none = where, returned_none
+        self.where, self.returned_none, self.only_none = where, returned_none, only_none
         self.returned_count, self.expected_count = returned_count, expected_count
 
 
@@ -150,40 +151,8 @@ class Item:
     """One graded name (or circuit) and the names it needs from the submission."""
 
     name: str
-    category: str  #: "gate", "layer", "loss", "net" or "circuit"
+    category: str  #: its family's, e.g. "gate", "layer", "net", "circuit", "engine"
     needs: tuple[str, ...]
-
-
-ITEMS: tuple[Item, ...] = (
-    *(Item(g, "gate", (g,)) for g in GATES),
-    Item("affine_forward", "layer", ("affine_forward",)),
-    Item("affine_backward", "layer", ("affine_forward", "affine_backward")),
-    Item("relu_forward", "layer", ("relu_forward",)),
-    Item("relu_backward", "layer", ("relu_forward", "relu_backward")),
-    Item("softmax_loss", "loss", ("softmax_loss",)),
-    Item("svm_loss", "loss", ("svm_loss",)),
-    Item("TwoLayerNet", "net", ("TwoLayerNet",)),
-    Item("ThreeLayerNet", "net", ("ThreeLayerNet",)),
-    *(Item(c.name, "circuit", c.gates) for c in CIRCUITS.values()),
-)
-
-#: Items graded only when asked for (``only=`` or a rubric): they take seconds, not millis.
-OPTIONAL_ITEMS: tuple[Item, ...] = (Item("TwoLayerNet spiral", "demo", ("TwoLayerNet",)),)
-
-#: Every name the harness looks up in a submission.
-CONTRACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(n for i in ITEMS for n in i.needs))
-
-#: The default contract's items, then the optional ones; the families' items follow them in
-#: :func:`bpverify.registry.all_items` (a family adds none here; see docs/architecture.md).
-ALL_ITEMS: tuple[Item, ...] = (*ITEMS, *OPTIONAL_ITEMS)
-
-def item_named(name: str) -> Item:
-    """The item called ``name``, or a ValueError that lists the names there are."""
-    for item in ALL_ITEMS:
-        if item.name == name:
-            return item
-    names = ", ".join(i.name for i in ALL_ITEMS)
-    raise ValueError(f"unknown item {name!r}; expected one of {names}")
 
 
 def as_gradients(value: Any, names: Sequence[str], where: str) -> tuple[Any, ...]:
@@ -214,6 +183,10 @@ def as_gradients(value: Any, names: Sequence[str], where: str) -> tuple[Any, ...
         raise ContractError(
             f"{where} returned a single {describe_type(value)}; expected {expected}"
         )
+    if n > 1 and all(part is None for part in parts):
+        raise ContractError(f"{where} returned only None ({', '.join(names)}); expected "
+                            f"{expected}. Is it still the starter code?", where=where,
+                            only_none=True)
     for name, part in zip(names, parts):
         if part is None:
             raise ContractError(f"{where} returned None for {name}; expected {expected}")
@@ -233,13 +206,20 @@ def describe_type(value: Any) -> str:
     return value.type_name if isinstance(value, Opaque) else type(value).__name__
 
 
-def check_numeric(value: Any, where: str) -> None:
-    """Raise ContractError unless value is a real number or an array of real numbers."""
+def check_numeric(value: Any, where: str, *, named: bool = False) -> None:
+    """Raise ContractError unless value is a real number or an array of real numbers.
+
+    ``named``: the value is one of several a call returns (``out`` of ``(out, cache)``, the
+    loss of ``(loss, dx)``), where None is a starter stub's placeholder, not a missing return.
+    """
     if isinstance(value, (bool, np.bool_)):
         raise ContractError(f"{where} is a bool; expected a float or a float array",
                             where=where)
     if isinstance(value, (int, float, np.integer, np.floating)):
         return
+    if value is None and named:
+        raise ContractError(f"{where} is None; expected a float or a float array. Is it still "
+                            "the starter code?", where=where, only_none=True)
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
         return
     raise ContractError(

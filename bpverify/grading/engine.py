@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,12 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky, UnsatisfiedAssumption
 
 from bpverify import registry
-from bpverify.contract import CIRCUITS, ContractError, Item
+from bpverify.contract import ContractError, Item
 from bpverify.feedback.diagnose import diagnose_item
 from bpverify.grading import oracles
-from bpverify.grading.checks import Check, CheckFailed, checks_for, circuit_trace, plain_case
+from bpverify.grading.checks import Check, CheckFailed, checks_for, fixed_checks, plain_case
 from bpverify.grading.checks.base import contract_failed, student_failed
+from bpverify.grading.draws import strategies_only
 from bpverify.grading.parallel import grade_items
 from bpverify.grading.rubric import Rubric, choose_rubric, load_rubric
 from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
@@ -44,7 +45,6 @@ from bpverify.version import __version__
 
 __all__ = [
     "DEFAULT_SEED",
-    "LECTURE_CHECK",
     "PROFILES",
     "PROFILE_ENV",
     "Profile",
@@ -98,7 +98,8 @@ def run_check(
     )
     base: dict[str, Any] = {"name": check.name, "seed": check_seed}
     try:
-        test()
+        with strategies_only():  # the same draws in every process, whatever it has loaded
+            test()
     except CheckFailed as exc:
         return _failed(base, exc, state)
     except Flaky as exc:  # a failure that did not repeat: report the first one seen
@@ -145,43 +146,18 @@ def _failed(base: dict[str, Any], exc: CheckFailed, state: dict[str, Any],
                    **_counts(state), **base)
 
 
-#: The extra check of a circuit: its trace at the lecture's worked example.
-LECTURE_CHECK = "lecture values"
-
-
-def _lecture_trace(item: Item, executor: Executor) -> CheckResult:
-    """A passing circuit still gets its gate-by-gate trace at the lecture's values."""
-    spec = CIRCUITS[item.name]
-    values = dict(spec.lecture_values)
-    try:
-        res = executor.call("circuit", name=item.name, values=values, dout=1.0)
-        trace = circuit_trace(item.name, values, 1.0, res)
-    except (StudentError, ContractError) as exc:
-        facts = (student_failed(exc) if isinstance(exc, StudentError)
-                 else contract_failed(exc)).facts
-        return CheckResult(name=LECTURE_CHECK, status="failed", kind="raised",
-                           message=str(exc), example=values, facts=facts)
-    ok = all(s.forward_ok and s.backward_ok for s in trace)
-    return CheckResult(
-        name=LECTURE_CHECK, status="passed" if ok else "failed", example=values,
-        trace=tuple(trace), kind="" if ok else "wrong-values",
-        message="" if ok else "the circuit disagrees with the lecture's worked example",
-    )
-
-
 def check_names(item: Item) -> list[str]:
-    """The names of an item's checks, in the order they run (a circuit adds "lecture values")."""
-    names = [c.name for c in checks_for(item)]
-    if item.category == "circuit":
-        names.append(LECTURE_CHECK)
-    return names
+    """The names of an item's checks, in the order they run (a circuit adds "lecture values",
+    a check run once on fixed values)."""
+    return [*(c.name for c in checks_for(item)), *fixed_checks(item)]
 
 
 def run_named_check(item: Item, name: str, executor: Executor, *, seed: int,
                     max_examples: int) -> CheckResult:
     """Run the check of ``item`` called ``name`` (one of :func:`check_names`), diagnosed."""
-    if name == LECTURE_CHECK and item.category == "circuit":
-        result = _lecture_trace(item, executor)
+    fixed = fixed_checks(item)
+    if name in fixed:
+        result = fixed[name](executor)
     else:
         check = next((c for c in checks_for(item) if c.name == name), None)
         if check is None:
@@ -239,9 +215,27 @@ def check_item(
     results = [run_named_check(item, name, executor, seed=seed, max_examples=n)
                for name in check_names(item)]
     status: Status = "failed" if any(r.status == "failed" for r in results) else "passed"
+    unwritten = _unwritten(results)
+    if unwritten:  # a starter stub: missing, like an item not defined, with its checks shown
+        return ItemResult(name=item.name, category=item.category, status="not implemented",
+                          checks=tuple(results), message=unwritten)
     # Each failure's diagnosis, computed once here and stored: every output reads it.
     return diagnose_item(ItemResult(name=item.name, category=item.category, status=status,
                                     checks=tuple(results)))
+
+
+def _unwritten(results: Sequence[CheckResult]) -> str:
+    """Why the item is a starter stub not written yet, or "": every check that failed raised
+    NotImplementedError or got only None where numbers belong (``dx, dw, db = None, None,
+    None`` as the starter code leaves them).  Any other failure is a mistake to fix."""
+    failed = [r for r in results if r.status == "failed"]
+    if not failed or not all(r.facts.only_none or r.facts.exc_type == "NotImplementedError"
+                             for r in failed):
+        return ""
+    first = failed[0].facts
+    what = ("raised NotImplementedError" if first.exc_type == "NotImplementedError"
+            else "returned only None")
+    return f"not written yet: {first.where or 'it'} {what}, as the starter code does"
 
 
 def _load_error_of(item: Item, inv: Mapping[str, Any], load_error: str) -> str:

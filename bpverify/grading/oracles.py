@@ -40,10 +40,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bpverify import operations
 from bpverify.contract import CIRCUITS, GATES
 
-__all__ = ["CACHE_ENV", "affine", "cache_dir", "circuit", "float64", "gate", "loss", "net",
-           "relu", "warm"]
+__all__ = ["CACHE_ENV", "affine", "cache_dir", "circuit", "float64", "gate", "jax_math", "loss",
+           "net", "relu", "warm"]
 
 #: Environment variable: where compiled oracles are cached on disk; "off" (or "0") disables it.
 CACHE_ENV = "BPVERIFY_JAX_CACHE"
@@ -203,21 +204,28 @@ def _sigmoid(x: Array) -> Array:
     return jax.nn.sigmoid(x)
 
 
-_ELEMENTWISE: dict[str, Callable[..., Array]] = {
-    "AddGate": lambda x, y, c: x + y,
-    "MultiplyGate": lambda x, y, c: x * y,
-    "MaxGate": lambda x, y, c: jnp.where(x >= y, x, y),
-    "ExpGate": lambda x, c: jnp.exp(x),
-    "ReciprocalGate": lambda x, c: 1.0 / x,
-    "AddConstGate": lambda x, c: x + c,
-    "ScaleGate": lambda x, c: c * x,
-    "SigmoidGate": lambda x, c: _sigmoid(x),
-}
+#: The maths namespace of :mod:`bpverify.operations` in jax.numpy (the sigmoid is JAX's stable
+#: one: its gradient stays finite for |x| up to 1000).
+_JAX_MATH = operations.Math(exp=jnp.exp, log=jnp.log, tanh=jnp.tanh, sigmoid=_sigmoid,
+                            where=jnp.where)
+
+
+def jax_math() -> operations.Math:
+    """The operations table's maths in jax.numpy (float64), for an oracle built on the table."""
+    return _JAX_MATH
+
+
+def _elementwise(name: str) -> Callable[..., Array]:
+    """The gate's function of its inputs and its constant, from the operations table."""
+    op = operations.of_gate(name)
+    if GATES[name].const:
+        return lambda *xs: op.value(_JAX_MATH, *xs)
+    return lambda *xs: op.value(_JAX_MATH, *xs[:-1])
 
 
 @functools.cache
 def _gate_fn(name: str) -> Any:
-    fn = _ELEMENTWISE[name]
+    fn = _elementwise(name)
 
     def run(inputs: tuple[Array, ...], const: Array, dout: Array) -> Any:
         out, pullback = jax.vjp(lambda *xs: fn(*xs, const), *inputs)

@@ -1,6 +1,7 @@
 """Rubrics: which items are graded, for how many points, shown how, and found where.
 
-A rubric is a TOML file (see ``bpverify/grading/rubrics/default.toml``)::
+A rubric is a TOML file (see ``bpverify/grading/rubrics/default.toml`` and the items it gets
+from its families, ``bpverify/families/*/rubric-default.toml``)::
 
     name = "my-course"
     layout = "python"          # or "cs231n": an assignment folder graded as it is
@@ -40,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from bpverify import registry
-from bpverify.contract import CONTRACT_NAMES
 from bpverify.model import ItemResult
+from bpverify.submission.loading import LAYOUTS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -60,7 +61,6 @@ __all__ = [
 
 BUILTIN = ("default", "cs231n")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-_LAYOUTS = ("python", "cs231n")
 #: Checks that are advice, not grading, unless a rubric gives them a weight: softmax_loss at
 #: extreme margins (log-sum-exp), which the course's own starter code does not meet.
 ADVISORY = {"margins": 0.0}
@@ -160,7 +160,7 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
     if unknown:
         raise RubricError(f"{source}: unknown top-level key(s) {unknown}; expected some of "
                           f"{sorted(known)}")
-    layout = _choice(data.get("layout", "python"), _LAYOUTS, _where(source, "layout"))
+    layout = _choice(data.get("layout", "python"), LAYOUTS, _where(source, "layout"))
     visibility = _choice(data.get("visibility", "visible"), VISIBILITIES,
                          _where(source, "visibility"))
     weights = {str(k): _number(v, _where(source, f"weights.{k}"))
@@ -229,7 +229,7 @@ def choose_rubric(path: str | Path, found: Iterable[str]) -> tuple[str, str]:
         return "cs231n", (f"{path.name or path} holds a cs231n/ package: graded with the cs231n "
                           "rubric (--rubric chooses another)")
     names = set(found)
-    own = len(names & set(CONTRACT_NAMES))
+    own = len(names & {n for i in registry.default_items() for n in i.needs})
     for rubric, what, selecting in registry.auto_rubrics():
         hits = [n for n in selecting if n in names]
         # More of a family's names than of the contract's: a book's layer file also defines

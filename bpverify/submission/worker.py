@@ -1,8 +1,7 @@
 """Run a submission in an isolated worker process; only plain data comes back to the grader.
 
-Long because both ends of one protocol live here: the grader's :class:`WorkerExecutor` and the
-worker's serve loop write and read the same frames, replies and failure kinds, so each message's
-writer stays next to its reader (the byte codec itself is :mod:`bpverify.submission.wire`).
+This is the grader's side; the child's side (its boot, limits and serve loop) is
+:mod:`bpverify.submission.child`, and the byte codec :mod:`bpverify.submission.wire`.
 
 :class:`WorkerExecutor` implements the :class:`~bpverify.submission.Executor` protocol.  Student
 code runs in one long-lived child process per submission (``python -I -B -c <boot>``, not
@@ -20,14 +19,13 @@ checked by the grader before it is used, and all judging happens in the grader.
 docs/isolation.md states the threat model.
 
 The worker imports numpy and ``bpverify.submission``/``.contract``/``.options`` only (never JAX or
-Hypothesis): it is started with a stub ``bpverify`` package so that ``bpverify/__init__.py`` and
-the engine it imports are not loaded.
+Hypothesis): it is started with a stub ``bpverify`` package (``child.BOOT``) so that
+``bpverify/__init__.py`` and the engine it imports are not loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import os
 import select
@@ -37,11 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
-from bpverify import registry
 from bpverify.contract import ContractError
 from bpverify.options import (
     DEFAULT_MEMORY_MB,
@@ -52,11 +48,10 @@ from bpverify.options import (
     check_sandbox,
     check_timeout,
 )
-from bpverify.submission import LoadSpec, StudentError, reaper, run_scenario
-from bpverify.submission import sandbox as _sandbox
-from bpverify.submission.namespace import undefined_name
+from bpverify.submission import LoadSpec, StudentError, reaper
+from bpverify.submission.child import BOOT, INTERRUPTED, MAX_FRAME, where
 from bpverify.submission.sandbox import plan as sandbox_plan
-from bpverify.submission.wire import LENGTH, MAX_TEXT, ProtocolError, decode, encode
+from bpverify.submission.wire import LENGTH, ProtocolError, decode, encode
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
@@ -74,17 +69,10 @@ ITEM_BUDGET_FACTOR = 10
 #: Starting a worker (interpreter, numpy, the submission's import) may take this much longer than
 #: one call: about 0.1 s on an idle machine, several times that on a loaded one.
 STARTUP_GRACE = 3.0
-#: Largest frame either side accepts: far above any case bpverify draws.
-MAX_FRAME = 64 * 2**20
-#: Files the submission writes are capped (RLIMIT_FSIZE) so that it cannot fill the disk.
-MAX_FILE_BYTES = 256 * 2**20
-#: How much of what the submission printed during a call is kept (the tail).
-OUTPUT_TAIL = 1000
 _LEN = LENGTH  #: the frame-length prefix (the codec lives in wire.py)
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
 #: The bpverify folder: the worker imports bpverify.submission from it under a stub package.
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
-_INTERRUPTED = 70  #: the worker's exit status when something raised outside a call
 
 
 class WorkerStartError(RuntimeError):
@@ -164,7 +152,7 @@ class WorkerExecutor:
                     self._start()
                 return self._ask(scenario, kwargs)
             except _Lost as lost:
-                err = self._failure(lost, _where(scenario, kwargs, self.path))
+                err = self._failure(lost, where(scenario, kwargs, self.path))
             if scenario == "inventory":  # the grade goes on: every item says why it got nothing
                 return {"names": {}, "load_errors": [str(err)]}
             if self._item is not None:
@@ -213,7 +201,7 @@ class WorkerExecutor:
                    OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c", _BOOT, _PACKAGE_DIR,
+                [sys.executable, "-I", "-B", "-c", BOOT, _PACKAGE_DIR,
                  str(req_r), str(resp_w), str(self.path), str(self.memory_mb), str(os.getpid()),
                  self.plan.to_argv(), str(crash)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -430,7 +418,7 @@ def _death(status: int | None, memory_mb: int) -> tuple[str, str]:
     if status is None:
         return "ProtocolError", ("the submission closed the worker's connection to the "
                                  "grader" + after)
-    if status == _INTERRUPTED:
+    if status == INTERRUPTED:
         return "Exit", ("the worker was interrupted outside a call (a signal handler or thread "
                         "of the submission raised)" + after)
     if status >= 0:
@@ -448,16 +436,6 @@ def _death(status: int | None, memory_mb: int) -> tuple[str, str]:
     return "Crash", f"the worker was killed by {name}" + after
 
 
-def _where(scenario: str, kwargs: dict[str, Any], path: Path) -> str:
-    if scenario == "inventory":
-        return f"importing {path.name}"
-    calls = kwargs.get("calls")
-    if scenario == "many" and isinstance(calls, list) and calls:  # named by its first call
-        return _where(calls[0][0], calls[0][1], path)
-    name = kwargs.get("name") or kwargs.get("forward")
-    return name if isinstance(name, str) else scenario
-
-
 def _checked(scenario: str, value: Any) -> Any:
     """The engine indexes into replies; a reply of the wrong shape must not crash the grader."""
     if scenario == "inventory":
@@ -471,147 +449,6 @@ def _checked(scenario: str, value: Any) -> Any:
     return value
 
 
-# --- the worker's side -------------------------------------------------------------------------
-
-_BOOT = """\
-import sys, types
-pkg = types.ModuleType("bpverify")
-pkg.__path__ = [sys.argv[1]]
-sys.modules["bpverify"] = pkg
-try:
-    from bpverify.submission.worker import _serve
-except BaseException:
-    import traceback
-    with open(sys.argv[-1], "w") as f:
-        traceback.print_exc(file=f)
-    raise SystemExit(3)
-_serve(sys.argv[2:])
-"""
-
-
-class _Capture(io.TextIOBase):
-    """sys.stdout and sys.stderr in the worker: keeps the tail of what was printed."""
-
-    def __init__(self) -> None:
-        self.tail, self.total = "", 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, s: str) -> int:
-        if not isinstance(s, str):
-            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
-        self.total += len(s)
-        self.tail = (self.tail + s[-OUTPUT_TAIL:])[-OUTPUT_TAIL:]
-        return len(s)
-
-    def take(self) -> str:
-        text, total = self.tail, self.total
-        self.tail, self.total = "", 0
-        if not text:
-            return ""
-        shown = f"the last {len(text)} of {total} characters" if total > len(text) else "all"
-        return f"\nprinted during the call ({shown}):\n{text}"
-
-
-def _serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
-    import faulthandler
-    import resource
-
-    req, resp, path, memory_mb, grader_pid, plan_text, crash_path = argv
-    if sys.platform == "linux":  # if the grader dies, so does a worker stuck in a loop
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != int(grader_pid):  # it died before the line above
-            os._exit(0)
-    sys.argv = [""]  # nothing that points at the grader's tree
-    plan = _sandbox.Plan.from_argv(plan_text)
-    for limit, value in ((resource.RLIMIT_AS, int(memory_mb) * 2**20),
-                         (resource.RLIMIT_FSIZE, MAX_FILE_BYTES), (resource.RLIMIT_CORE, 0)):
-        hard = resource.getrlimit(limit)[1]
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(limit, (value, value))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, not the worker
-    crash = open(crash_path, "w")  # noqa: SIM115 - open for the life of the process
-    faulthandler.enable(file=crash)
-    req_fd, resp_fd = int(req), int(resp)
-    try:  # from here on this process is PID 1 of its own namespaces (where available)
-        namespaces = _sandbox.enter_namespaces(plan, (req_fd, resp_fd))
-        reaper.become_subreaper()  # orphans of the submission come back here: kill_tree finds them
-    except BaseException:
-        traceback.print_exc(file=crash)
-        crash.flush()
-        os._exit(3)
-    me = os.getpid()  # only this process speaks for the worker (see _only_the_worker)
-    capture = _Capture()
-    try:
-        _put(resp_fd, (0, "booted", None))
-        _, _, (layout, options, lookup) = decode(_get(req_fd, _LEN.unpack(_get(req_fd, 4))[0]))
-        registry.load_worker_side()  # the sandbox hides bpverify's files from here on
-        try:
-            applied = _sandbox.confine(plan, path, os.getcwd())
-        except BaseException:
-            traceback.print_exc(file=crash)
-            crash.flush()
-            os._exit(3)
-        sys.stdout = sys.stderr = capture
-        _sandbox.set_where(Path(path).name)
-        sub = LoadSpec(layout, options, lookup).load(path)
-        _only_the_worker(me, namespaces)
-        _put(resp_fd, (0, "ready", _sandbox.describe_applied(plan, namespaces, applied)))
-        while True:
-            head = _get(req_fd, 4)
-            if not head:
-                os._exit(0)  # the grader is done; skip atexit handlers the submission set up
-            seq, scenario, kwargs = decode(_get(req_fd, _LEN.unpack(head)[0]))
-            sys.stdout = sys.stderr = capture  # the submission may have replaced them
-            capture.take()
-            _sandbox.set_where(_where(scenario, kwargs, Path(path)))
-            reaper.reap()  # children the grader killed since (WorkerExecutor.begin_item)
-            reply = _run(sub, seq, scenario, kwargs, capture)
-            _only_the_worker(me, namespaces)
-            try:
-                body = encode(reply)
-            except Exception as exc:  # e.g. MemoryError copying a huge array
-                body = encode((seq, "student", (_where(scenario, kwargs, Path(path)),
-                                                type(exc).__name__, _text(str(exc)), "",
-                                                "", "")))
-            if len(body) > MAX_FRAME:
-                body = encode((seq, "student", (
-                    _where(scenario, kwargs, Path(path)), "ValueError",
-                    f"returned {len(body) / 2**20:.0f} MB of data; the limit is "
-                    f"{MAX_FRAME // 2**20} MB", "", "", "")))
-            _put(resp_fd, body)
-    except BaseException:  # e.g. a KeyboardInterrupt the submission scheduled
-        os._exit(_INTERRUPTED)
-
-
-def _only_the_worker(me: int, namespaces: str) -> None:  # pragma: no cover - in the worker
-    """After the submission ran: no other process may answer the grader.
-
-    A process the submission forked is a copy of the worker, pipes and request loop included:
-    if it returns or raises out of the submission's code (a daemon whose write is denied), it
-    would send a reply and read the next request, and the grader would later get a stale reply
-    for another item.  Such a copy ends here.  In its PID namespace the worker is PID 1, so it
-    also ends every other process there (kill(-1) reaches only the namespace) and reaps them:
-    nothing the call started outlives it, so no daemon holds the pipes to write into later.
-    """
-    if os.getpid() != me:
-        os._exit(0)
-    if not namespaces or me != 1:
-        return
-    while True:  # each round ends what a thread of the submission may have forked meanwhile
-        with contextlib.suppress(OSError):
-            os.kill(-1, signal.SIGKILL)
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
-        except InterruptedError:
-            continue
-
-
 def _contract_error(message: str, facts: dict[str, Any]) -> ContractError:
     """A ContractError from the worker, its facts checked: anything malformed is dropped."""
 
@@ -621,54 +458,6 @@ def _contract_error(message: str, facts: dict[str, Any]) -> ContractError:
     where = facts.get("where")
     return ContractError(message, where=where if isinstance(where, str) else "",
                          returned_none=facts.get("returned_none") is True,
+                         only_none=facts.get("only_none") is True,
                          returned_count=count(facts.get("returned_count")),
                          expected_count=count(facts.get("expected_count")))
-
-
-def _run(sub: Any, seq: int, scenario: str, kwargs: dict[str, Any],
-         capture: _Capture) -> tuple[Any, ...]:  # pragma: no cover - runs in the worker
-    try:
-        return (seq, "ok", run_scenario(sub, scenario, **kwargs))
-    except StudentError as exc:
-        fields = (exc.where, exc.exc_type, exc.message, exc.tb + capture.take(),
-                  exc.got_name, exc.expected_name)
-        return (seq, "student", tuple(_text(f) for f in fields))
-    except ContractError as exc:  # the facts cross too: a diagnosis reads them, not the text
-        facts = {"where": _text(exc.where), "returned_none": bool(exc.returned_none),
-                 "returned_count": exc.returned_count, "expected_count": exc.expected_count}
-        return (seq, "contract", (_text(_safe_str(exc)), facts))
-    except BaseException as exc:  # raised by the submission's objects
-        tb = "".join(traceback.format_tb(exc.__traceback__)[-5:]) + capture.take()
-        where = _where(scenario, kwargs, Path(sub.path))
-        return (seq, "student", (where, _text(type(exc).__name__), _text(_safe_str(exc)),
-                                 _text(tb), _text(undefined_name(exc)), ""))
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except BaseException:
-        return f"<{type(exc).__name__} whose str() failed>"
-
-
-def _text(s: Any) -> str:
-    s = s if isinstance(s, str) else repr(s)
-    return s if len(s) <= MAX_TEXT else s[: MAX_TEXT - 15] + " … [truncated]"
-
-
-def _put(fd: int, value: Any) -> None:  # pragma: no cover - runs in the worker
-    body = value if isinstance(value, bytes) else encode(value)
-    view = memoryview(_LEN.pack(len(body)) + body)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _get(fd: int, n: int) -> bytes:  # pragma: no cover - runs in the worker
-    chunks, got = [], 0
-    while got < n:
-        chunk = os.read(fd, n - got)
-        if not chunk:
-            return b""
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)

@@ -25,6 +25,7 @@ from rich.text import Text
 from bpverify.contract import CIRCUITS, Node
 from bpverify.feedback.words import num
 from bpverify.model import GateStep
+from bpverify.operations import OPERATIONS, of_gate
 
 __all__ = [
     "Shortcut",
@@ -149,17 +150,12 @@ def sigmoid_shortcut(neuron: Walk) -> Shortcut:
 def _formula(step: GateStep, consts: Mapping[str, float]) -> str:
     a = [_wire(w, consts) for w in step.inputs]
     const = _const_of(step)
-    return {
-        "AddGate": lambda: f"{a[0]} + {a[1]}",
-        "MultiplyGate": lambda: f"{a[0]} * {a[1]}",
-        "MaxGate": lambda: f"max({a[0]}, {a[1]})",
-        "ExpGate": lambda: f"exp({a[0]})",
-        "ReciprocalGate": lambda: f"1/{a[0]}",
-        "AddConstGate": lambda: f"{a[0]} + {num(const)}" if const >= 0
-        else f"{a[0]} - {num(-const)}",
-        "ScaleGate": lambda: f"{num(const)} * {a[0]}",
-        "SigmoidGate": lambda: f"σ({a[0]})",
-    }[step.gate]()
+    op = of_gate(step.gate)
+    if op.gate in ("AddConstGate", "ScaleGate"):  # the constant is an operand of the formula
+        if op.gate == "AddConstGate" and const < 0:
+            return OPERATIONS["-"].lecture.format(a[0], num(-const))
+        a = [a[0], num(const)]
+    return op.lecture.format(*a)
 
 
 def _const_of(step: GateStep) -> float:

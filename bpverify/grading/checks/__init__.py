@@ -1,7 +1,8 @@
-"""The checks of every family of items, one module per family.
+"""The checks of an item, from its family (``bpverify/families/<name>/checks``), by category.
 
-A family module exposes a function ``name -> list[Check]``; :data:`FAMILIES` maps an item's
-category to it.  docs/architecture.md says how to add a family.
+A family's checks module has ``checks_for(item) -> list[Check]`` (generated examples) and may
+have ``fixed_checks(item) -> {name: run(executor) -> CheckResult}`` (run once, on fixed values,
+after them: a circuit's "lecture values").  The registry finds the family of an item's category.
 """
 
 from __future__ import annotations
@@ -11,35 +12,28 @@ from collections.abc import Callable
 from bpverify import registry
 from bpverify.contract import Item
 from bpverify.grading.checks.base import Check, CheckFailed, plain_case
-from bpverify.grading.checks.circuits import circuit_checks, circuit_trace
-from bpverify.grading.checks.demo import spiral_checks
-from bpverify.grading.checks.gates import gate_checks
-from bpverify.grading.checks.layers import layer_checks
-from bpverify.grading.checks.losses import loss_checks
-from bpverify.grading.checks.nets import net_checks
+from bpverify.model import CheckResult
+from bpverify.submission import Executor
 
-__all__ = ["FAMILIES", "Check", "CheckFailed", "checks_for", "circuit_trace", "plain_case"]
+__all__ = ["Check", "CheckFailed", "checks_for", "fixed_checks", "plain_case"]
 
-#: An item's category -> the checks of an item of that category (given the item).
-FAMILIES: dict[str, Callable[[Item], list[Check]]] = {
-    "gate": lambda item: gate_checks(item.name),
-    "layer": lambda item: layer_checks(item.name),
-    "loss": lambda item: loss_checks(item.name),
-    "net": lambda item: net_checks(item.name),
-    "circuit": lambda item: circuit_checks(item.name),
-    "demo": lambda item: spiral_checks(item.needs[0]),
-}
+
+def _module(item: Item) -> object:
+    module = registry.checks_module(item.category)
+    if module is None:
+        known = [c for f in registry.families() for c in f.categories]
+        raise ValueError(f"item {item.name!r} has category {item.category!r}; expected one of "
+                         f"{', '.join(known)}")
+    return module
 
 
 def checks_for(item: Item) -> list[Check]:
     """The checks of one item, in reporting order."""
-    family = FAMILIES.get(item.category)
-    if family is not None:
-        return family(item)
-    module = registry.checks_module(item.category)
-    if module is None:
-        known = [*FAMILIES, *(c for f in registry.families() for c in f.categories)]
-        raise ValueError(f"item {item.name!r} has category {item.category!r}; expected one of "
-                         f"{', '.join(known)}")
-    checks: list[Check] = module.checks_for(item)
+    checks: list[Check] = _module(item).checks_for(item)  # type: ignore[attr-defined]
     return checks
+
+
+def fixed_checks(item: Item) -> dict[str, Callable[[Executor], CheckResult]]:
+    """The item's checks run once on fixed values (after :func:`checks_for`'s), by name."""
+    fixed = getattr(_module(item), "fixed_checks", None)
+    return dict(fixed(item)) if fixed is not None else {}

@@ -1,7 +1,8 @@
 """The checks of CS231n's naive convolution and max-pooling layers.
 
 What differs between the two layers is data (:class:`ConvSpec`); the checks are one set of
-named steps over a spec, like the core's affine and ReLU layers (grading/checks/layers.py),
+named steps over a spec, like CS231n's affine and ReLU layers
+(``bpverify/families/cs231n_layers/checks/layers.py``),
 with the layer's parameter dict (``conv_param``, ``pool_param``) handed over as the last input.
 
 The subgradient rule of max pooling: where a window holds several equal maxima, its dout may

@@ -13,33 +13,14 @@ from typing import Any
 
 from bpverify.families.engines.checks.programs import Program, local_value
 from bpverify.grading import oracles
+from bpverify.operations import OPERATIONS
 
 __all__ = ["local_grads", "program_oracle"]
 
 
 def _jax_op(op: str, xs: Sequence[Any]) -> Any:
-    import jax
-    import jax.numpy as jnp
-
-    a = xs[0]
-    b = xs[1] if len(xs) > 1 else None
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "/":
-        return a / b
-    if op == "**":
-        return a ** b
-    if op == "neg":
-        return -a
-    if op == "relu":
-        return jnp.where(a > 0, a, 0.0)
-    if op == "sigmoid":
-        return jax.nn.sigmoid(a)
-    return getattr(jnp, op)(a)
+    """The operation's value in jax.numpy, from the one table of operations."""
+    return OPERATIONS[op].value(oracles.jax_math(), *xs)
 
 
 @functools.cache

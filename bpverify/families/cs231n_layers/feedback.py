@@ -1,7 +1,9 @@
-"""The diagnosis rules of each family of items: gates, layers, losses and nets.
+"""Diagnoses of CS231n's layers, losses and nets.
 
 Each rule reads a failed check's minimal example, expected and returned values (by name) and
-returns the recognised mistake, or falls back to :func:`~bpverify.feedback.patterns.generic`.
+returns the recognised mistake, or falls back to :func:`~bpverify.feedback.patterns.generic`:
+:func:`wrong_values` is asked about a wrong-values failure the rules every item shares did not
+explain; :func:`diagnose`, before them, recognises a net whose ``loss(X)`` has no scores branch.
 """
 
 from __future__ import annotations
@@ -10,45 +12,30 @@ from typing import Any
 
 import numpy as np
 
-from bpverify.contract import GATES
+from bpverify.families.cs231n_layers.contract import LAYER, LOSS, NET
 from bpverify.feedback.mistakes import found
 from bpverify.feedback.patterns import (
     all_of,
     arr,
-    gate_rules,
     generic,
     match,
     name_list,
     same_shape,
-    wrong_values,
 )
+from bpverify.feedback.patterns import wrong_values as wrong_names
 from bpverify.model import CheckResult, Diagnosis, ItemResult
 
-__all__ = ["FAMILY_RULES", "example_of", "gate_check", "layer_check", "loss_check", "net_check"]
+__all__ = ["diagnose", "example_of", "layer_check", "loss_check", "net_check", "wrong_values"]
+
 
 def example_of(check: CheckResult) -> dict[str, Any]:
     return dict(check.example or {})
 
 
-def gate_check(check: CheckResult, item: ItemResult, exp: dict[str, Any],
-                got: dict[str, Any]) -> Diagnosis | None:
-    spec = GATES.get(item.name)
-    if spec is None:
-        return None
-    ex = example_of(check)
-    wrong = wrong_values(check, exp, got)
-    if check.name == "forward" or list(exp) == ["out"]:
-        return generic(exp, got, wrong, None)
-    ins = {n: ex.get(n) for n in spec.inputs}
-    const = ex.get(spec.const) if spec.const else None
-    return (gate_rules(item.name, ins, const, ex.get("dout"), exp, got, wrong)
-            or generic(exp, got, wrong, None))
-
-
 def layer_check(check: CheckResult, item: ItemResult, exp: dict[str, Any],
                  got: dict[str, Any]) -> Diagnosis | None:
     ex = example_of(check)
-    wrong = wrong_values(check, exp, got)
+    wrong = wrong_names(check, exp, got)
     x = arr(ex.get("x"))
     dout = arr(ex.get("dout"))
     n = int(x.shape[0]) if x is not None and x.ndim else None
@@ -103,7 +90,7 @@ def loss_check(check: CheckResult, item: ItemResult, exp: dict[str, Any],
     ex = example_of(check)
     scores = arr(ex.get("scores"))
     y = arr(ex.get("y"))
-    wrong = wrong_values(check, exp, got)
+    wrong = wrong_names(check, exp, got)
     if scores is None or y is None or scores.ndim != 2:
         return generic(exp, got, wrong, None)
     n = scores.shape[0]
@@ -153,7 +140,7 @@ def _net_grads(params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg:
 def net_check(check: CheckResult, item: ItemResult, exp: dict[str, Any],
                got: dict[str, Any]) -> Diagnosis | None:
     ex = example_of(check)
-    wrong = wrong_values(check, exp, got)
+    wrong = wrong_names(check, exp, got)
     params = {k: np.asarray(v, float) for k, v in dict(ex.get("params") or {}).items()}
     reg = float(ex.get("reg") or 0.0)
     if not params or not wrong:
@@ -199,6 +186,24 @@ def net_check(check: CheckResult, item: ItemResult, exp: dict[str, Any],
     return generic(exp, got, wrong, X.shape[0] if X is not None and X.ndim else None)
 
 
+def wrong_values(check: CheckResult, item: ItemResult) -> Diagnosis | None:
+    """The mistake behind a wrong-values failure of a layer, a loss or a net, or None."""
+    exp, got = dict(check.expected or {}), dict(check.got or {})
+    if not exp or not got:
+        return None
+    rule = {LAYER: layer_check, LOSS: loss_check, NET: net_check}.get(item.category)
+    return rule(check, item, exp, got) if rule else None
 
-#: An item's category -> the rule that diagnoses a wrong-values failure of it.
-FAMILY_RULES = {"gate": gate_check, "layer": layer_check, "loss": loss_check, "net": net_check}
+
+def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
+    """A net's scores check that failed in ``loss(X)`` for no other recognised reason (it gave
+    back no value, or raised): it has no branch that returns the scores without labels."""
+    f = check.facts
+    if item.category != NET or check.name != "scores" or "loss(X)" not in f.where:
+        return None
+    other = (f.returned_none or f.missing_keys or (f.returned_count is not None
+                                                    and f.expected_count is not None))
+    if (check.kind == "bad-return" and not other) or (check.kind == "raised"
+                                                       and not f.array_truth_value):
+        return found("no-scores-branch", "loss(X) without labels did not return the scores")
+    return None

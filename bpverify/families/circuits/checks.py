@@ -1,26 +1,29 @@
-"""The lecture's circuits built from the submission's own gates, recorded gate by gate."""
+"""The lecture's circuits built from the submission's own gates, recorded gate by gate: generated
+values (forward, backward), then once at the lecture's worked example ("lecture values")."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from bpverify import strategies
 from bpverify.closeness import close, tolerance_for, working_dtype
-from bpverify.contract import CIRCUITS, GATES, ContractError, as_gradients, check_numeric
+from bpverify.contract import CIRCUITS, GATES, ContractError, Item, as_gradients, check_numeric
 from bpverify.grading import oracles
 from bpverify.grading.checks.base import (
     Case,
     Check,
     CheckFailed,
+    contract_failed,
     judge,
+    student_failed,
     to_plain,
 )
-from bpverify.grading.checks.gates import gate_oracle, project_max_ties
-from bpverify.model import GateStep
-from bpverify.submission import Executor
+from bpverify.grading.checks.gatework import gate_oracle, project_max_ties
+from bpverify.model import CheckResult, GateStep
+from bpverify.submission import Executor, StudentError
 from bpverify.submission.replies import CircuitReply
 
 
@@ -133,3 +136,35 @@ def _fmt(vals: Sequence[float]) -> str:
     return "(" + ", ".join(f"{v:.4g}" for v in vals) + ")"
 
 
+#: The extra check of a circuit: its trace at the lecture's worked example.
+LECTURE_CHECK = "lecture values"
+
+
+def lecture_trace(item: Item, executor: Executor) -> CheckResult:
+    """A passing circuit still gets its gate-by-gate trace at the lecture's values."""
+    spec = CIRCUITS[item.name]
+    values = dict(spec.lecture_values)
+    try:
+        res = executor.call("circuit", name=item.name, values=values, dout=1.0)
+        trace = circuit_trace(item.name, values, 1.0, res)
+    except (StudentError, ContractError) as exc:
+        facts = (student_failed(exc) if isinstance(exc, StudentError)
+                 else contract_failed(exc)).facts
+        return CheckResult(name=LECTURE_CHECK, status="failed", kind="raised",
+                           message=str(exc), example=values, facts=facts)
+    ok = all(s.forward_ok and s.backward_ok for s in trace)
+    return CheckResult(
+        name=LECTURE_CHECK, status="passed" if ok else "failed", example=values,
+        trace=tuple(trace), kind="" if ok else "wrong-values",
+        message="" if ok else "the circuit disagrees with the lecture's worked example",
+    )
+
+
+def checks_for(item: Item) -> list[Check]:
+    """The generated checks of one circuit (the registry's entry point)."""
+    return circuit_checks(item.name)
+
+
+def fixed_checks(item: Item) -> dict[str, Callable[[Executor], CheckResult]]:
+    """The checks run once on fixed values, after the generated ones: the lecture's example."""
+    return {LECTURE_CHECK: lambda executor: lecture_trace(item, executor)}

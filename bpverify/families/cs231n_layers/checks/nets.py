@@ -1,7 +1,7 @@
 """Two- and three-layer nets: scores, loss, gradients, the L2 term, and layer-by-layer blame.
 
 Each check is one named step of :class:`NetChecks`; a failed loss or gradient is replayed layer
-by layer (:mod:`bpverify.grading.blame`) to name the guilty call or the known mistake.
+by layer (:mod:`.blame`) to name the guilty call or the known mistake.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from bpverify import strategies
 from bpverify.closeness import tolerance_for, working_dtype
 from bpverify.contract import ContractError, check_numeric
+from bpverify.families.cs231n_layers.checks.blame import blame_net, scores_cause
 from bpverify.grading import oracles
-from bpverify.grading.blame import blame_net, scores_cause
 from bpverify.grading.checks.base import (
     Case,
     Check,

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from bpverify.contract import Item
 from bpverify.grading import oracles
 from bpverify.grading.checks.base import (
     Check,
@@ -49,3 +50,8 @@ def spiral_checks(name: str) -> list[Check]:
     return [Check("trains", st.just(0), trains, "trains to at least 90% on the spiral")]
 
 
+
+
+def checks_for(item: Item) -> list[Check]:
+    """The checks of a spiral item: the net it needs, trained (the registry's entry point)."""
+    return spiral_checks(item.needs[0])

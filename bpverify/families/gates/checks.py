@@ -1,4 +1,8 @@
-"""The lecture's gates and the sigmoid neuron: forward, backward, numerical, hygiene, instances."""
+"""The lecture's gates and the sigmoid neuron: forward, backward, numerical, hygiene, instances.
+
+The gates family's checks (its ``checks_for``); the oracle and max's ties are shared with the
+circuits (:mod:`bpverify.grading.checks.gatework`).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,7 @@ from hypothesis import strategies as st
 
 from bpverify import strategies
 from bpverify.closeness import tolerance_for, working_dtype
-from bpverify.contract import GATES, ContractError, as_gradients
-from bpverify.grading import oracles
+from bpverify.contract import GATES, ContractError, Item, as_gradients
 from bpverify.grading.checks.base import (
     Case,
     Check,
@@ -23,42 +26,15 @@ from bpverify.grading.checks.base import (
     judge_numerically,
     judge_unmodified,
     nearby,
-    rounded,
     weighted_sum,
 )
+from bpverify.grading.checks.gatework import STABLE_FROM, gate_oracle, project_max_ties
 from bpverify.submission import Executor
 from bpverify.submission.replies import GateReply
 
 
 def gate_inputs(name: str, case: Case) -> list[Any]:
     return [case[n] for n in GATES[name].inputs]
-
-
-def gate_oracle(name: str, inputs: Sequence[Any], const: Any, dout: Any,
-                 dtype: np.dtype[Any]) -> tuple[Any, list[Any]]:
-    return oracles.gate(
-        name, [rounded(v, dtype) for v in inputs],
-        None if const is None else rounded(const, dtype), rounded(dout, dtype),
-    )
-
-
-def project_max_ties(inputs: Sequence[Any], dout: Any, got: Sequence[Any],
-                      dtype: np.dtype[Any] | None = None) -> list[Any]:
-    """At a tie any split dx = a dz, dy = (1 - a) dz with 0 <= a <= 1 is a valid subgradient.
-
-    Ties are looked for in the inputs as the submission saw them (rounded to its dtype).
-    """
-    dtype = np.dtype(np.float64) if dtype is None else dtype
-    x, y = (np.asarray(rounded(v, dtype), dtype=np.float64) for v in inputs)
-    dz = np.broadcast_to(np.asarray(dout, dtype=np.float64), x.shape)
-    dx_got = np.asarray(got[0], dtype=np.float64)
-    with np.errstate(all="ignore"):
-        a = np.clip(np.nan_to_num(dx_got / dz), 0.0, 1.0)
-    wins = x > y
-    tie = x == y
-    dx = np.where(tie, a * dz, np.where(wins, dz, 0.0))
-    dy = np.where(tie, (1.0 - a) * dz, np.where(wins, 0.0, dz))
-    return [dx, dy]
 
 
 def gate_call(ex: Executor, name: str, case: Case) -> tuple[GateReply, tuple[Any, ...]]:
@@ -102,12 +78,6 @@ def judge_gate_backward(name: str, case: Case, out: Any, grads: Sequence[Any]) -
         expected = project_max_ties(inputs, case["dout"], grads, dtype)
     judge(where, spec.grads, grads, expected, tolerance_for(dtype),
            "the chain rule (upstream gradient times local gradient)")
-
-
-#: The smallest |x| a sigmoid's stability check draws: sigma'(10) ~ 4.5e-5 still shows a wrong
-#: local gradient (a cached 0/1 mask, say), which from |x| ~ 30 on is below every tolerance;
-#: the largest, 1000, is where only a stable formula stays finite.
-STABLE_FROM = 10.0
 
 
 class GateChecks:
@@ -222,3 +192,8 @@ class GateChecks:
 
 def gate_checks(name: str) -> list[Check]:
     return GateChecks(name).checks()
+
+
+def checks_for(item: Item) -> list[Check]:
+    """The checks of one gate (the registry's entry point)."""
+    return gate_checks(item.name)
