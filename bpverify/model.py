@@ -104,6 +104,9 @@ class Facts:
     #: The operation was built on these items, which fail on their own (a - b as a + (-b)
     #: with a wrong neg); the first is the root, built on none of the others.
     built_on: tuple[str, ...] = ()
+    #: Every value the call returned where numbers belong is None, as a starter stub returns
+    #: them (``dx, dw, db = None, None, None``; ``out = None``): the code is not written yet.
+    only_none: bool = False
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ def check(
     by_name = {i.name: i for i in registry.all_items()}
     items = tuple(
         replace(r, message=_missing_message(by_name[r.name], found, sub.load_errors))
-        if r.missing else r
+        if r.missing and not r.checks else r  # not defined (a stub keeps its reason)
         for r in result.items
     )
     values = {f.name: getattr(result, f.name) for f in fields(SubmissionResult)}

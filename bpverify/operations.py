@@ -80,6 +80,9 @@ OPERATIONS: dict[str, Operation] = dict((
     _op("/", 2, lambda m, a, b: a / b, lambda m, a, b: (1.0 / b, -a / (b * b)), "{0} / {1}"),
     # The exponent is a constant: it gets no gradient.
     _op("**", 2, lambda m, a, b: a ** b, lambda m, a, b: (b * a ** (b - 1), 0.0), "{0} ** {1}"),
+    # A constant raised to a value (``2 ** a``, __rpow__): the base is the constant.
+    _op("rpow", 2, lambda m, c, x: c ** x, lambda m, c, x: (0.0, c ** x * m.log(c)),
+        "{0} ** {1}"),
     _op("neg", 1, lambda m, a: -a, lambda m, a: (-1.0,), "-{0}"),
     _op("relu", 1, lambda m, a: m.where(a > 0, a, 0.0), lambda m, a: (m.where(a > 0, 1.0, 0.0),),
         "relu({0})"),

@@ -16,7 +16,7 @@ from tests.engines.zoo import GRAPHS, MUTANTS, OPS, VARIANTS, source
 
 HERE = Path(__file__).parent / "engines"
 #: The autograd rubric's optional operations: micrograd's own engine has none of them.
-OPTIONAL = {"Value tanh", "Value exp", "Value log", "Value sigmoid"}
+OPTIONAL = {"Value r**", "Value tanh", "Value exp", "Value log", "Value sigmoid"}
 
 
 def _micrograd() -> Path:
@@ -245,3 +245,35 @@ def test_leaves_that_need_requires_grad_are_built_with_it() -> None:
         (i.name, i.first_failure and i.first_failure.message) for i in result.items
         if i.status == "failed"]
     assert {"Value +", "Value *", "Value tanh"} <= set(graded)
+
+
+def test_closures_handed_the_upstream_gradient_are_called_with_it() -> None:
+    """``_grad_fn(grad)`` closures (seen in the field): each node's replay hands its gradient."""
+    result = check_submission(Path(__file__).parent / "engines" / "wild" / "grad_fn_arg.py",
+                              profile="ci", max_examples=5)
+    graded = {i.name: i.status for i in result.items if i.status != "not implemented"}
+    assert {"Value +", "Value *", "Value graph", "Value fan-out"} <= set(graded)
+    assert set(graded.values()) == {"passed"}, [
+        (i.name, i.first_failure and i.first_failure.message) for i in result.items
+        if i.status == "failed"]
+
+
+@pytest.mark.parametrize("swapped", [False, True])
+def test_a_reflected_power_is_checked(tmp_path: Path, swapped: bool) -> None:
+    """2 ** a calls __rpow__: one that returns self ** other (a ** 2, seen in the field) fails
+    its own item; a right one passes, also inside random graphs."""
+    engine = tmp_path / "engine.py"
+    source = (Path(__file__).parent / "engines" / "wild" / "rpow.py").read_text()
+    engine.write_text(source.replace("RPOW_SWAPPED = False", f"RPOW_SWAPPED = {swapped}"))
+    result = check_submission(engine, profile="ci", max_examples=5,
+                              only=["Value r**", "Value graph"])
+    rpow = result.item("Value r**")
+    if swapped:
+        assert rpow.status == "failed"
+        assert "2.0 ** a" in rpow.first_failure.message, rpow.first_failure.message
+        diagnosis = rpow.first_failure.diagnosis
+        assert diagnosis is not None and diagnosis.mistake == "reflected-order"
+        assert "2.0 ** a gave the value of a ** 2.0" in diagnosis.text
+    else:
+        assert [i.status for i in result.items] == ["passed", "passed"], [
+            i.first_failure and i.first_failure.message for i in result.items]

@@ -30,7 +30,7 @@ LAYERS = ["conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
 PROFILE = "ci"
 
 
-@pytest.mark.parametrize("item", LAYERS)
+@pytest.mark.parametrize("item", [*LAYERS, "ThreeLayerConvNet"])
 def test_reference_passes_every_check_with_its_full_budget(item: str) -> None:
     (got,) = bpverify.check_submission(ROOT / "reference", profile=PROFILE, only=[item]).items
     failures = [f"{c.name}: {c.message}" for c in got.checks if c.status != "passed"]

@@ -107,3 +107,54 @@ def test_a_layer_left_out_is_still_missing_and_costs_its_points(
     item = result.item("relu_backward")
     assert item.required and item.score == 0 and item.max_score > 0
     assert result.max_score > result.score
+
+
+STUBS = {
+    # the starter code's placeholders, as CS231n hands them out (2017 on) and as nbgrader
+    # releases a solution region
+    "affine_forward": ("    out = x.reshape(N, -1).dot(w) + b\n", "    pass\n"),
+    "affine_backward": ("""    N = x.shape[0]
+    dx = dout.dot(w.T).reshape(x.shape)
+    dw = x.reshape(N, -1).T.dot(dout)
+    db = np.sum(dout, axis=0)
+""", "    pass\n"),
+    "relu_backward": ("""    dx, x = None, cache
+    dx = dout * (x > 0)
+    return dx""", "    raise NotImplementedError()"),
+}
+
+
+def test_starter_stubs_are_missing_not_mistakes(
+    assignment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bpverify.cli import main
+
+    layers = assignment / "cs231n" / "layers.py"
+    text = layers.read_text()
+    for old, new in STUBS.values():
+        assert old in text
+        text = text.replace(old, new)
+    layers.write_text(text)
+    code = main(["grade", str(assignment), "--profile", "ci", *(
+        a for n in [*STUBS, "relu_forward"] for a in ("--only", n)),
+        "--json", str(assignment.parent / "r.json")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "1/4 items passed · 3 missing, " in out and "to fix" not in out
+    result = bpverify.SubmissionResult.from_dict(
+        json.loads((assignment.parent / "r.json").read_text()))
+    assert set(result.missing_items) == set(STUBS) and result.failed_items == ()
+    for name in STUBS:
+        item = result.item(name)
+        assert item.score == 0 < item.max_score
+        assert item.message.startswith("not written yet: "), item.message
+    assert "NotImplementedError" in result.item("relu_backward").message
+
+
+def test_a_real_mistake_next_to_none_is_still_to_fix(assignment: Path) -> None:
+    # one gradient left None while the others are computed: a mistake, not a stub
+    layers = assignment / "cs231n" / "layers.py"
+    layers.write_text(layers.read_text().replace("db = np.sum(dout, axis=0)", "db = None"))
+    result = bpverify.check_submission(assignment, rubric="cs231n", profile="ci",
+                                       only=["affine_backward"])
+    assert result.failed_items == ("affine_backward",) and result.missing_items == ()

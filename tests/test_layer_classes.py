@@ -226,6 +226,14 @@ def test_chapter_5_forms_lose_no_points() -> None:
                                      max_examples=FEW, only=["Affine", "SoftmaxWithLoss"])
     judged = {(i.name, c.name): c.status for i in full.items for c in i.checks}
     assert judged["Affine", "nd input"] == judged["SoftmaxWithLoss", "integer labels"] == "passed"
+    # A Sigmoid for arrays only (it indexes x with a mask): a layer is given arrays.
+    arrays = bpverify.check_submission(HERE / "wild" / "chapter5" / "sigmoid_arrays.py",
+                                       profile=PROFILE, only=["Sigmoid"], rubric="layer-classes")
+    assert arrays.items[0].status == "passed", arrays.items[0].first_failure
+    # The second volume's Affine keeps its gradients in self.grads = [dW, db].
+    volume2 = bpverify.check_submission(HERE / "wild" / "volume2" / "layers.py", profile=PROFILE,
+                                        only=["Affine"], rubric="layer-classes")
+    assert volume2.items[0].status == "passed", volume2.items[0].first_failure
     # A cross-entropy with 1e-4 inside the log where the book has 1e-7: right, loses nothing.
     delta = bpverify.check_submission(HERE / "wild" / "delta" / "layers.py", profile=PROFILE,
                                       only=["SoftmaxWithLoss"])
@@ -253,3 +261,15 @@ def test_imports_resolve_as_the_learner_ran_them_with_stand_ins_for_unused_libra
     root = wild / "repo_root"
     notes = grade(root / "src" / "ch05" / "softmax_loss.py", "SoftmaxWithLoss").notes
     assert f"imports of src resolve from {root}: loaded as if run from there" in notes
+    # sys.path.append("../03 helpers"), relative to the folder the learner ran from.
+    grade(wild / "sys_path" / "05 backprop" / "layers.py", "Sigmoid")
+
+
+def test_an_example_that_cannot_tell_two_mistakes_apart_says_so() -> None:
+    """Equal scores give a loss summed over the batch and a softmax normalized over the whole
+    batch the same value: the net's diagnosis names both instead of guessing one."""
+    result = bpverify.check_submission(MISTAKES_DIR / "softmax_whole_batch.py", profile=PROFILE,
+                                       rubric="layer-classes", only=[NET], max_examples=FEW)
+    check = result.item(NET).check("loss")
+    assert check.status == "failed" and check.diagnosis is not None
+    assert "this example cannot tell the two apart" in check.diagnosis.text

@@ -176,3 +176,28 @@ def test_the_standard_library_imports_inside_the_sandbox(open_dir: Path, tmp_pat
     assert "landlock" in result.sandbox
     if plan.uid >= 0:
         assert f"uid {plan.uid}" in result.sandbox
+
+
+@linux_only
+def test_worker_cgroups_left_by_a_killed_grader_are_removed() -> None:
+    """A grader killed with SIGKILL cannot remove its workers' cgroups; the next one removes
+    those that are empty and more than a minute old (and leaves a fresh one alone)."""
+    support = sandbox.detect()
+    parents = [p for p in (support.cgroup_pids, support.cgroup2) if p]
+    if not parents:
+        pytest.skip("no writable cgroup on this machine")
+    stale = [Path(p, f"bpverify-worker-{900_000_000 + i}") for i, p in enumerate(parents)]
+    fresh = Path(parents[0], "bpverify-worker-900000099")
+    try:
+        for group in [*stale, fresh]:
+            group.mkdir()
+        for group in stale:
+            os.utime(group, (time.time() - 3600,) * 2)
+        sandbox.detect.cache_clear()
+        sandbox.detect()
+        assert [g for g in stale if g.exists()] == []
+        assert fresh.exists()
+    finally:
+        for group in [*stale, fresh]:
+            with contextlib.suppress(OSError):
+                group.rmdir()

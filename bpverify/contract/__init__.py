@@ -48,9 +48,10 @@ class ContractError(Exception):
     """
 
     def __init__(self, message: str, *, where: str = "", returned_none: bool = False,
-                 returned_count: int | None = None, expected_count: int | None = None) -> None:
+                 returned_count: int | None = None, expected_count: int | None = None,
+                 only_none: bool = False) -> None:
         super().__init__(message)
-        self.where, self.returned_none = where, returned_none
+        self.where, self.returned_none, self.only_none = where, returned_none, only_none
         self.returned_count, self.expected_count = returned_count, expected_count
 
 
@@ -182,6 +183,10 @@ def as_gradients(value: Any, names: Sequence[str], where: str) -> tuple[Any, ...
         raise ContractError(
             f"{where} returned a single {describe_type(value)}; expected {expected}"
         )
+    if n > 1 and all(part is None for part in parts):
+        raise ContractError(f"{where} returned only None ({', '.join(names)}); expected "
+                            f"{expected}. Is it still the starter code?", where=where,
+                            only_none=True)
     for name, part in zip(names, parts):
         if part is None:
             raise ContractError(f"{where} returned None for {name}; expected {expected}")
@@ -201,13 +206,20 @@ def describe_type(value: Any) -> str:
     return value.type_name if isinstance(value, Opaque) else type(value).__name__
 
 
-def check_numeric(value: Any, where: str) -> None:
-    """Raise ContractError unless value is a real number or an array of real numbers."""
+def check_numeric(value: Any, where: str, *, named: bool = False) -> None:
+    """Raise ContractError unless value is a real number or an array of real numbers.
+
+    ``named``: the value is one of several a call returns (``out`` of ``(out, cache)``, the
+    loss of ``(loss, dx)``), where None is a starter stub's placeholder, not a missing return.
+    """
     if isinstance(value, (bool, np.bool_)):
         raise ContractError(f"{where} is a bool; expected a float or a float array",
                             where=where)
     if isinstance(value, (int, float, np.integer, np.floating)):
         return
+    if value is None and named:
+        raise ContractError(f"{where} is None; expected a float or a float array. Is it still "
+                            "the starter code?", where=where, only_none=True)
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
         return
     raise ContractError(

@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -215,9 +215,27 @@ def check_item(
     results = [run_named_check(item, name, executor, seed=seed, max_examples=n)
                for name in check_names(item)]
     status: Status = "failed" if any(r.status == "failed" for r in results) else "passed"
+    unwritten = _unwritten(results)
+    if unwritten:  # a starter stub: missing, like an item not defined, with its checks shown
+        return ItemResult(name=item.name, category=item.category, status="not implemented",
+                          checks=tuple(results), message=unwritten)
     # Each failure's diagnosis, computed once here and stored: every output reads it.
     return diagnose_item(ItemResult(name=item.name, category=item.category, status=status,
                                     checks=tuple(results)))
+
+
+def _unwritten(results: Sequence[CheckResult]) -> str:
+    """Why the item is a starter stub not written yet, or "": every check that failed raised
+    NotImplementedError or got only None where numbers belong (``dx, dw, db = None, None,
+    None`` as the starter code leaves them).  Any other failure is a mistake to fix."""
+    failed = [r for r in results if r.status == "failed"]
+    if not failed or not all(r.facts.only_none or r.facts.exc_type == "NotImplementedError"
+                             for r in failed):
+        return ""
+    first = failed[0].facts
+    what = ("raised NotImplementedError" if first.exc_type == "NotImplementedError"
+            else "returned only None")
+    return f"not written yet: {first.where or 'it'} {what}, as the starter code does"
 
 
 def _load_error_of(item: Item, inv: Mapping[str, Any], load_error: str) -> str:

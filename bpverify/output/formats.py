@@ -169,7 +169,7 @@ def _pl_message(item: ItemResult) -> str:
     """What the student reads first: passed, why it is missing, or each failure's diagnosis."""
     if item.status == "passed":
         return item.message or "passed"
-    if not item.checks:
+    if item.status == "not implemented" or not item.checks:  # not defined, or a stub
         return item.message or item.status
     lines = []
     for check in item.checks:

@@ -56,7 +56,8 @@ def render_table(result: SubmissionResult, console: Console) -> None:
             f"{passed}/{len(judged)}" if item.checks else "-",
             Text(status_label(item), style="dim" if item.absent else STATUS_STYLE[item.status]),
             "-" if item.absent else f"{item.score:.3g}/{item.max_score:g}",
-            f"{first.name}: {first.message.splitlines()[0]}" if first else item.message,
+            f"{first.name}: {first.message.splitlines()[0]}" if first and not item.missing
+            else item.message,
             style="dim" if item.absent else None,
         )
     console.print(table)

@@ -209,6 +209,7 @@ def _run(sub: Any, seq: int, scenario: str, kwargs: dict[str, Any],
                                                exc.expected_name))
     except ContractError as exc:  # the facts cross too: a diagnosis reads them, not the text
         facts = {"where": _text(exc.where), "returned_none": bool(exc.returned_none),
+                 "only_none": bool(exc.only_none),
                  "returned_count": exc.returned_count, "expected_count": exc.expected_count}
         return (seq, "contract", (_text(_safe_str(exc)), facts))
     except BaseException as exc:  # raised by the submission's objects

@@ -66,7 +66,7 @@ def load_submission(
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r}; expected one of {', '.join(LAYOUTS)}")
     path = Path(path).resolve()
-    sub = LoadedSubmission(path=path)
+    sub = LoadedSubmission(path=path, options=dict(options or {}))
     if layout == "cs231n":
         load_cs231n(sub, options)
         return sub
@@ -80,13 +80,15 @@ def load_submission(
     own_paths = import_paths(path)
     siblings = _Siblings(own_paths)
     # Imports that resolve only from a folder further up: the student ran from there.
-    far = sorted({str(Path(p).parent) for p in own_paths} - set(roots), key=len)
+    homes = {str(Path(p).parent) for p in own_paths} - set(roots)
+    far = sorted((h for h in homes if roots[-1].startswith(h + "/")), key=len)
     if far:
         names = ", ".join(sorted(Path(p).stem for p in own_paths
                                  if str(Path(p).parent) in far))
         sub.notes.append(f"imports of {names} resolve from {far[0]}: loaded as if run from "
                          "there")
-    top = far[0] if far else roots[-1]  # the folder the student's run could import from
+    # The folder the student's run could import from (sys.path.append("../x") included).
+    top = os.path.commonpath([*roots, *homes])
     libraries = [p for p in map(os.path.realpath, filter(None, sys.path))
                  if p.startswith(top + "/")]
     sys.path[:0] = roots
@@ -198,21 +200,44 @@ FARTHEST = 3
 _MAX_FILES = 200
 
 
-def _imported(file: Path) -> set[str]:
-    """The top-level names ``file`` imports absolutely."""
+def _imported(file: Path) -> tuple[set[str], list[Path]]:
+    """The top-level names ``file`` imports absolutely, and the folders it adds to sys.path
+    (``sys.path.append("../03. Neural Net")``, ``os.pardir``), relative to its own folder as
+    the learner's run from there resolved them."""
     import ast
 
     try:
         tree = ast.parse(file.read_text(encoding="utf-8", errors="replace"))
     except (OSError, SyntaxError, ValueError):
-        return set()
+        return set(), []
     wanted: set[str] = set()
+    folders: list[Path] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             wanted.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             wanted.add(node.module.split(".")[0])
-    return wanted
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in ("append", "insert") and node.args
+              and ast.unparse(node.func.value) == "sys.path"):
+            folder = _static_path(node.args[-1])
+            if folder is not None:
+                folders.append((file.parent / folder).resolve())
+    return wanted, folders
+
+
+def _static_path(node: Any) -> str | None:
+    """A path written as a literal, ``os.pardir``, ``os.curdir`` or os.path.join of those."""
+    import ast
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Attribute) and ast.unparse(node) in ("os.pardir", "os.curdir"):
+        return ".." if node.attr == "pardir" else "."
+    if isinstance(node, ast.Call) and ast.unparse(node.func) == "os.path.join":
+        parts = [_static_path(a) for a in node.args]
+        return os.path.join(*parts) if parts and all(p is not None for p in parts) else None  # type: ignore[arg-type]
+    return None
 
 
 def import_paths(submission: str | Path) -> list[str]:
@@ -237,8 +262,9 @@ def import_paths(submission: str | Path) -> list[str]:
         if file in seen_files:
             continue
         seen_files.add(file)
-        for name in sorted(_imported(file) - set(found)):
-            where = _locate(name, near, path) or (
+        names, added = _imported(file)
+        for name in sorted(names - set(found)):
+            where = _locate(name, [*near, *added], path) or (
                 None if name in sys.stdlib_module_names or name == "numpy"
                 else _locate(name, far, path))
             if where is None:

@@ -39,6 +39,8 @@ class LoadedSubmission:
     notes: list[str] = field(default_factory=list)
     #: Contract name -> why it could not be loaded (its module did not import), per name.
     unavailable: dict[str, str] = field(default_factory=dict)
+    #: The rubric's [options] (families read theirs, e.g. dropout's ``dropout_p``).
+    options: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str) -> Any:
         obj = self.names.get(name)

@@ -28,6 +28,7 @@ __all__ = [
     "kill_cgroup",
     "kill_tree",
     "reap",
+    "sweep",
 ]
 
 #: The name of a worker's cgroup (v1 pids and v2), by the pid the grader started.
@@ -224,3 +225,20 @@ def end_cgroups(pids_v1: str, v2: str, pid: int, wait: float = 2.0) -> None:
                 break
             except OSError:
                 time.sleep(0.005)
+
+
+def sweep(parent: str, older_than: float = 60.0) -> None:
+    """Remove worker cgroups under ``parent`` that are empty and older than ``older_than``
+    seconds: left by a grader that was killed before it could remove its workers' cgroups."""
+    import time
+
+    if not parent:
+        return
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(parent):
+            if not entry.name.startswith(GROUP.format(pid="")):
+                continue
+            with contextlib.suppress(OSError):
+                if now - entry.stat().st_mtime > older_than and not _members(entry.path):
+                    os.rmdir(entry.path)

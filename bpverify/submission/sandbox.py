@@ -237,6 +237,8 @@ def detect() -> Support:
     if root and (pids / "cgroup.procs").exists() and os.access(pids, os.W_OK):
         cgroup = str(pids)
     cgroup2, cgroup2_pids = reaper.cgroup2_parent()
+    for parent in (cgroup, cgroup2):  # what killed graders left behind
+        reaper.sweep(parent)
     return Support(system, abi, root, namespaces, cgroup, tuple(why), cgroup2, cgroup2_pids)
 
 

@@ -458,5 +458,6 @@ def _contract_error(message: str, facts: dict[str, Any]) -> ContractError:
     where = facts.get("where")
     return ContractError(message, where=where if isinstance(where, str) else "",
                          returned_none=facts.get("returned_none") is True,
+                         only_none=facts.get("only_none") is True,
                          returned_count=count(facts.get("returned_count")),
                          expected_count=count(facts.get("expected_count")))

@@ -36,10 +36,12 @@ ITEMS: tuple[Item, ...] = (
     Item("max_pool_forward_naive", CATEGORY, ("max_pool_forward_naive",)),
     Item("max_pool_backward_naive", CATEGORY,
          ("max_pool_forward_naive", "max_pool_backward_naive")),
+    Item(CONV_NET, NET_CATEGORY, (CONV_NET,)),
 )
 
 #: Where an assignment 2 folder defines them.
 CS231N_MODULES: dict[str, tuple[str, ...]] = {
     "cs231n.layers": ("conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
                       "max_pool_backward_naive"),
+    "cs231n.classifiers.cnn": (CONV_NET,),
 }

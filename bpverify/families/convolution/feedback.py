@@ -219,9 +219,61 @@ def _values(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     return None
 
 
+# --- ThreeLayerConvNet: the L2 term --------------------------------------------------------
+
+
+def _net_l2(check: CheckResult) -> Diagnosis | None:
+    """The L2 term left out for some weights, taken without its 0.5, or put on the biases."""
+    exp, got, ex = dict(check.expected or {}), dict(check.got or {}), dict(check.example or {})
+    params, reg = ex.get("params"), ex.get("reg")
+    if not isinstance(params, dict) or not isinstance(reg, (int, float)) or reg <= 0:
+        return None
+    wrong = wrong_values(check, exp, got)
+    weights = [k for k in ("W1", "W2", "W3") if k in params]
+    missing = [k for k in wrong if k in weights
+               and match(got[k], np.asarray(exp[k]) - reg * np.asarray(params[k]))]
+    if missing and all(k in missing for k in wrong if k != "loss"):
+        return found("missing-regularization", f"{' and '.join(missing)} "
+                     f"{'lacks' if len(missing) == 1 else 'lack'} the gradient reg·W of the L2 "
+                     "term", subject=" and ".join(missing))
+    doubled = [k for k in wrong if k in weights
+               and match(got[k], np.asarray(exp[k]) + reg * np.asarray(params[k]))]
+    if doubled and all(k in doubled for k in wrong if k != "loss"):
+        return found("regularization-factor", f"{' and '.join(doubled)} carr"
+                     f"{'ies' if len(doubled) == 1 else 'y'} 2·reg·W, the gradient of "
+                     "reg·ΣW² without its 0.5", subject=" and ".join(doubled))
+    biases = [k for k in wrong if k.startswith("b") and k in params
+              and match(got[k], np.asarray(exp[k]) + reg * np.asarray(params[k]))]
+    if biases:
+        return found("regularized-biases", f"{' and '.join(biases)} carr"
+                     f"{'ies' if len(biases) == 1 else 'y'} reg·b: the biases were "
+                     "regularized too", subject=" and ".join(biases))
+    if wrong == ["loss"]:
+        l2 = {k: 0.5 * reg * float(np.sum(np.square(params[k]))) for k in weights}
+        e, g = float(np.asarray(exp["loss"])), arr(got.get("loss"))
+        if g is None:
+            return None
+        for k, term in l2.items():
+            if match(g, e - term):
+                return found("missing-regularization", f"the loss leaves {k} out of the L2 "
+                             "term 0.5·reg·ΣW²", subject="loss")
+        if match(g, e - sum(l2.values())):
+            return found("missing-regularization", "the loss has no L2 term", subject="loss")
+        if match(g, e + sum(l2.values())):
+            return found("regularization-factor", "the loss adds reg·ΣW², twice 0.5·reg·ΣW²",
+                         subject="loss")
+    return None
+
+
 def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     """The family's mistakes behind a failed check; None leaves it to the shared rules."""
     if item.category == NET_CATEGORY:
+        if check.kind == "wrong-values" and check.name == "regularization":
+            return _net_l2(check)
+        if check.kind == "numerical":
+            reg = next((c for c in item.checks if c.status == "failed"
+                        and c.name == "regularization"), None)
+            return diagnose(reg, item) if reg is not None else None
         return None
     if check.kind == "wrong-shape":
         return _shape(check, item)

@@ -66,6 +66,7 @@ ENGINE_OPS: dict[str, EngineOp] = {
         EngineOp("Value r-", "-", ("cv",), ("__rsub__",), "{a} - {b}"),
         EngineOp("Value r*", "*", ("cv",), ("__rmul__",), "{a} * {b}"),
         EngineOp("Value r/", "/", ("cv",), ("__rtruediv__",), "{a} / {b}"),
+        EngineOp("Value r**", "rpow", ("cv",), ("__rpow__",), "{a} ** {b}"),
         EngineOp("Value neg", "neg", ("v",), ("__neg__",), "-{a}"),
         EngineOp("Value relu", "relu", ("v",), ("relu",), "{a}.relu()"),
         EngineOp("Value tanh", "tanh", ("v",), ("tanh",), "{a}.tanh()"),

@@ -19,6 +19,7 @@ node's local rule and whether it adds to a gradient or overwrites it.
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 import threading
@@ -65,7 +66,7 @@ def _apply(op: str, args: Sequence[Any]) -> Any:
         return a * args[1]
     if op == "/":
         return a / args[1]
-    if op == "**":
+    if op in ("**", "rpow"):  # rpow: a constant base, so Python calls the value's __rpow__
         return a ** args[1]
     if op == "neg":
         return -a
@@ -306,20 +307,40 @@ def _run(cls: type, program: dict[str, Any], names: list[str], upstreams: list[f
                 continue
             fn = originals.get(id(n)) or getattr(n, closure, None)
             if callable(fn):
-                _call(f"{names[k]}.{closure}() (node {names[k]} = "
-                      f"{node.get('code', node['op'])})", fn)
+                # PyTorch-style closures are handed their node's gradient: _grad_fn(grad).
+                args = [getattr(n, grad)] if _wants_upstream(fn) else []
+                _call(f"{names[k]}.{closure}({f'{names[k]}.{grad}' if args else ''}) (node "
+                      f"{names[k]} = {node.get('code', node['op'])})", fn, *args)
         replay.append({"upstream": up,
                        "after": [number_of(getattr(o, grad, None)) for o in operands]})
     reply["replay"] = replay
     return reply
 
 
-def _recorder(node: Any, k: int, grad: str, fn: Callable[[], Any], order: list[int],
-              received: dict[int, float | None]) -> Callable[[], Any]:
-    def closure() -> Any:
+def _wants_upstream(fn: Callable[..., Any]) -> bool:
+    """The closure takes its node's gradient as an argument (``_grad_fn(grad)``)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    try:
+        sig.bind()
+        return False
+    except TypeError:
+        try:
+            sig.bind(1.0)
+            return True
+        except TypeError:
+            return False
+
+
+def _recorder(node: Any, k: int, grad: str, fn: Callable[..., Any], order: list[int],
+              received: dict[int, float | None]) -> Callable[..., Any]:
+    # Whatever the engine passes its closure (``_grad_fn(grad)`` in some engines) passes on.
+    def closure(*args: Any, **kwargs: Any) -> Any:
         order.append(k)
         received.setdefault(k, number_of(getattr(node, grad, None)))
-        return fn()
+        return fn(*args, **kwargs)
 
     return closure
 

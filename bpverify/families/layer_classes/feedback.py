@@ -47,6 +47,8 @@ IDEAS: dict[str, str] = {
                  "dx = dout·y and dy = dout·x, with this call's x and y, never a constant",
     "blame": "a net is a chain of layers, each right on its own inputs: the first layer that is "
              "wrong on the values it received is the one to fix",
+    "layer-op": "an add layer outputs x + y and hands dout to both inputs; a multiply layer "
+                "outputs x·y and switches its inputs in backward",
     "softmax-rows": "softmax turns each example's scores into probabilities: on a batch, exp "
                     "and its sum run along each row (axis=1), so every row sums to 1",
 }
@@ -67,6 +69,8 @@ MISTAKES: tuple[KnownMistake, ...] = (
                  "output"),
     KnownMistake("constant-for-input", "mul-cache",
                  "used a constant in {what} where an input belongs", "a gradient"),
+    KnownMistake("other-operation", "layer-op",
+                 "computed the other layer's operation in {what}.forward", "a layer"),
     KnownMistake("softmax-over-batch", "softmax-rows",
                  "normalized softmax over the whole batch instead of each row"),
     KnownMistake("wrong-layer-in-net", "blame",
@@ -169,6 +173,25 @@ def _affine(ex: dict[str, Any], exp: dict[str, Any], got: dict[str, Any],
     return None
 
 
+def _other_operation(name: str, ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
+    """MulLayer.forward that adds, or AddLayer.forward that multiplies (seen where the two
+    differ)."""
+    x, y = arr(ex.get("x")), arr(ex.get("y"))
+    if x is None or y is None:
+        return None
+    product, total = x * y, x + y
+    other, sign = (total, "x + y") if name == "MulLayer" else (product, "x * y")
+    if match(got.get("out"), other) and not match(product, total):
+        return found("other-operation", f"{name}.forward returned {sign}", subject=name)
+    return None
+
+
+#: Said when an example cannot tell a loss summed over the batch from a softmax normalized over
+#: the whole batch (equal scores give both N·log C).
+_EITHER = ("; or softmax was normalized over the whole batch (np.sum without an axis): this "
+           "example cannot tell the two apart")
+
+
 def _whole_batch_softmax(ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
     """The loss (or dx) of a softmax normalized over the whole batch, not row by row: chapter
     3's one-example softmax (np.sum without axis) given a batch."""
@@ -194,6 +217,17 @@ def _whole_batch_softmax(ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis |
                  subject="softmax")
 
 
+def _hedged(d: Diagnosis | None, ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
+    """A loss N times too large, said with the other mistake that gives it on this example."""
+    x, t = arr(ex.get("x")), arr(ex.get("t"))
+    if d is None or d.mistake != "not-averaged" or x is None or t is None or x.ndim != 2 \
+            or t.shape != x.shape or x.shape[0] < 2:
+        return d
+    e = np.exp(x - x.max())
+    loss = float(-np.sum(t * np.log(e / e.sum() + 1e-7)) / x.shape[0])
+    return replace(d, saw=d.saw + _EITHER) if match(got.get("loss"), loss) else d
+
+
 def _softmax(check: CheckResult, item: ItemResult, n: int | None, exp: dict[str, Any],
              got: dict[str, Any], wrong: list[str]) -> Diagnosis | None:
     whole = _whole_batch_softmax(dict(check.example or {}), got)
@@ -204,7 +238,7 @@ def _softmax(check: CheckResult, item: ItemResult, n: int | None, exp: dict[str,
             whole = _whole_batch_softmax(dict(other.example or {}), dict(other.got))
             if whole is not None:
                 return whole
-    d = generic(exp, got, wrong, n)
+    d = _hedged(generic(exp, got, wrong, n), dict(check.example or {}), got)
     if d is None or d.mistake != "not-averaged" or "loss" not in wrong:
         return d
     backward = next((c for c in item.checks if c.name == "backward"), None)
@@ -237,7 +271,13 @@ def _values(check: CheckResult, item: ItemResult) -> Diagnosis | None:
         first = _sigmoid_mask(ex, got)
         if first is not None:
             return first
-    zeros = [w for w in wrong if (g := arr(got.get(w))) is not None and g.size and not g.any()]
+    if name in ("MulLayer", "AddLayer") and wrong == ["out"]:
+        other = _other_operation(name, ex, got)
+        if other is not None:
+            return other
+    # A gradient of all zeros (a forward value of 0 says nothing about gradients).
+    zeros = [w for w in wrong if w.startswith("d")
+             and (g := arr(got.get(w))) is not None and g.size and not g.any()]
     if zeros and zeros == wrong:
         # Near 0 every pattern "matches" (σ(-30)·dout is 3e-13): say only what was seen.
         return found("gradient-dropped", f"{zeros[0]} is all zeros where a gradient flows",
@@ -273,6 +313,16 @@ def _shape_rule(value: str, got: tuple[int, ...], exp: tuple[int, ...]) -> Diagn
     return None
 
 
+def _loss_input(ex: dict[str, Any]) -> dict[str, Any]:
+    """What the net's SoftmaxWithLoss was given in example ``ex``: the scores and t."""
+    p, x = ex.get("params") or {}, arr(ex.get("x"))
+    try:
+        h = np.maximum(x @ arr(p["W1"]) + arr(p["b1"]), 0.0)  # type: ignore[operator]
+        return {"x": h @ arr(p["W2"]) + arr(p["b2"]), "t": ex.get("t")}
+    except (KeyError, TypeError, ValueError):
+        return {}
+
+
 def _net(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     f = check.facts
     if check.kind == "raised":  # the call that raised names its class: "Affine (layer 1)"
@@ -293,7 +343,9 @@ def _net(check: CheckResult, item: ItemResult) -> Diagnosis | None:
         own = found("no-return", "backward returned None, so its return statement is missing",
                     subject=cls)
     elif f.value == "loss" and "loss" in exp and "loss" in got:
-        own = generic({"loss": exp["loss"]}, {"loss": got["loss"]}, ["loss"], n)
+        given = _loss_input(dict(check.example or {}))
+        own = _whole_batch_softmax(given, {"loss": got["loss"]}) or _hedged(generic(
+            {"loss": exp["loss"]}, {"loss": got["loss"]}, ["loss"], n), given, got)
     elif cls == "Affine" and f.value in ("dW", "db") and k:
         key = f.value[1:] + k  # the net's name for it: dW of Affine2 is W2
         e, g = arr(exp.get(key)), arr(got.get(key))

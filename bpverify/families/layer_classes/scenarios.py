@@ -92,13 +92,19 @@ def _backward(name: str, layer: Any, dout: Any, label: str = "") -> Any:
 
 
 def _param_grads(spec: LayerClassSpec, layer: Any) -> dict[str, Any]:
-    """The instance's dW and db after backward (self.dw is accepted for self.dW)."""
+    """The instance's dW and db after backward (self.dw is accepted for self.dW), or, in the
+    second volume's style, its ``self.grads = [dW, db]`` in the order of ``self.params``."""
     out: dict[str, Any] = {}
     own = vars(layer) if hasattr(layer, "__dict__") else {}
-    for p in spec.params:
+    listed = own.get("grads")
+    if not isinstance(listed, (list, tuple)) or len(listed) != len(spec.params):
+        listed = None
+    for i, p in enumerate(spec.params):
         value = own.get(p)
         if value is None:
             value = next((v for k, v in own.items() if k.lower() == p.lower()), None)
+        if value is None and listed is not None:
+            value = listed[i]
         out[p] = plain(value)
     return out
 

@@ -34,7 +34,6 @@ from bpverify.grading.checks.base import (
     Case,
     Check,
     CheckFailed,
-    expect_finite,
     expect_shape,
     judge,
     judge_unmodified,
@@ -121,7 +120,11 @@ class UpdateChecks:
                    got: dict[str, Any]) -> None:
         got_w, got_config = got["next_w"], got["config"]
         expect_shape(got_w, np.shape(w), "next_w", where, "next_w has the shape of w")
-        expect_finite(got_w, "next_w", where)
+        bad = ~np.isfinite(np.asarray(got_w, dtype=np.float64))
+        if bad.any():  # (not expect_finite: its advice is about exp overflowing)
+            raise CheckFailed("not-finite", f"{where} returned next_w containing nan or inf "
+                              f"({int(bad.sum())} of {bad.size} elements): a division by 0?",
+                              facts=Facts(where=where, value="next_w"))
         tol = tolerance_for(working_dtype(got_w))
         exp_w, state = step(self.name, w, dw, config)
         valid = [exp_w] + ([adam_paper(w, dw, config)] if self.name == "adam" else [])

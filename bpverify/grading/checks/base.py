@@ -98,7 +98,7 @@ def contract_failed(exc: ContractError) -> CheckFailed:
     """A value of the wrong form, as a verdict with the contract's facts."""
     return CheckFailed("bad-return", str(exc), facts=Facts(
         where=exc.where, returned_none=exc.returned_none, returned_count=exc.returned_count,
-        expected_count=exc.expected_count))
+        expected_count=exc.expected_count, only_none=exc.only_none))
 
 
 def student_failed(exc: StudentError) -> CheckFailed:
@@ -134,8 +134,10 @@ def rounded(v: Any, dtype: np.dtype[Any]) -> Any:
     return np.asarray(v).astype(dtype).astype(np.float64)
 
 
-def expect_shape(value: Any, shape: tuple[int, ...], name: str, where: str, hint: str) -> None:
-    check_numeric(value, f"{where} ({name})")
+def expect_shape(value: Any, shape: tuple[int, ...], name: str, where: str, hint: str, *,
+                 named: bool = False) -> None:
+    """``named``: as :func:`~bpverify.contract.check_numeric` says (one of several values)."""
+    check_numeric(value, f"{where} ({name})", named=named)
     got = np.shape(value)
     if got != shape:
         raise CheckFailed(

@@ -19,6 +19,7 @@ import numpy as np
 
 from bpverify.closeness import scale_of, tolerance_for, working_dtype
 from bpverify.gradcheck import check_gradient
+from bpverify.gradcheck.numerics import DEFAULT_ELEMENTWISE_LIMIT
 from bpverify.grading.checks.base import (
     Case,
     CheckFailed,
@@ -36,13 +37,19 @@ BUDGET = 160
 
 
 def judge_on_budget(where: str, names: Sequence[str], f: Callable[..., Any],
-                    args: Sequence[Any], grads: Sequence[Any], case: Case) -> None:
-    """Compare ``grads`` with centred differences of ``f`` at ``args``; raise CheckFailed."""
+                    args: Sequence[Any], grads: Sequence[Any], case: Case, *,
+                    elementwise_limit: int = DEFAULT_ELEMENTWISE_LIMIT) -> None:
+    """Compare ``grads`` with centred differences of ``f`` at ``args``; raise CheckFailed.
+
+    ``elementwise_limit``: with at most this many elements, each is judged on its own (about
+    two evaluations each) instead of along random directions (see check_gradient).
+    """
     dtype = working_dtype(*grads)
     precision = None if dtype == np.float64 else str(dtype)
     f_many = f.many if isinstance(f, ScenarioForward) else None
     result = check_gradient(f, list(args), list(grads), seed=case_seed(case),
-                            precision=precision, f_many=f_many, max_evaluations=BUDGET)
+                            precision=precision, f_many=f_many, max_evaluations=BUDGET,
+                            elementwise_limit=elementwise_limit)
     tol = tolerance_for(dtype)
     scale = max((scale_of(g) for g in grads), default=0.0)
     real = [m for m in result.mismatches

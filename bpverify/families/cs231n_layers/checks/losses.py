@@ -56,7 +56,7 @@ def loss_checks(name: str) -> list[Check]:
 
     def judge_loss(case: Case, value: Any) -> None:
         where = f"{name}(scores, y)"
-        check_numeric(value, f"{where} (loss)")
+        check_numeric(value, f"{where} (loss)", named=True)
         expect_shape(np.squeeze(value) if np.size(value) == 1 else value, (), "loss", where,
                       "the loss is a scalar averaged over the batch")
         expect_finite(value, "loss", where)

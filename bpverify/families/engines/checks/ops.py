@@ -30,6 +30,7 @@ from bpverify.families.engines.checks.judging import (
 )
 from bpverify.families.engines.checks.oracle import local_grads, program_oracle
 from bpverify.families.engines.checks.programs import (
+    BASES,
     LEAF,
     NICE,
     POWERS,
@@ -238,23 +239,28 @@ def _swapped(failed: CheckFailed, p: Program, got: Any) -> CheckFailed:
     said in the facts' name relation (the code computed got_name where expected_name belongs).
     """
     node = p.nodes[0]
-    if node["form"] != "cv" or node["op"] not in ("-", "/"):
+    if node["form"] != "cv" or node["op"] not in ("-", "/", "rpow"):
         return failed
     (_, c), (_, i) = node["args"]
-    swapped = local_value(node["op"], [p.values[i], c]) if c else math.nan
+    # Swapped, ``2.0 ** a`` computes ``a ** 2.0``: the same operation with its operands turned.
+    plain = "**" if node["op"] == "rpow" else node["op"]
+    try:
+        swapped = local_value(plain, [p.values[i], c]) if c else math.nan
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return failed
     value = local_value(node["op"], [c, p.values[i]])
     if not near(got, swapped) or near(swapped, value):
         return failed
     r = failed.result
     return CheckFailed.of(replace(r, facts=replace(
-        r.facts, got_name=f"{p.names[i]} {node['op']} {fmt_const(c)}", expected_name=node["code"])))
+        r.facts, got_name=f"{p.names[i]} {plain} {fmt_const(c)}", expected_name=node["code"])))
 
 
 
 
 def _op_cases(op: EngineOp) -> st.SearchStrategy[Case]:
     ups = st.integers(-24, 24).filter(lambda k: abs(k) not in (0, 8)).map(lambda k: k / 8)
-    consts = st.sampled_from(POWERS if op.op == "**" else NICE)
+    consts = st.sampled_from(BASES if op.op == "rpow" else POWERS if op.op == "**" else NICE)
     return st.builds(lambda f, a, b, c, u: _op_case(op, a, b, c, u, f),
                      st.sampled_from(op.forms), LEAF, LEAF, consts, ups)
 

@@ -19,6 +19,7 @@ from bpverify.families.engines.contract import EngineOp
 from bpverify.operations import MATH, OPERATIONS
 
 __all__ = [
+    "BASES",
     "LEAF",
     "NICE",
     "POWERS",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 NICE = (2.0, -3.0, 0.5, 1.5, -0.5, 3.0, -2.0, 4.0, -1.5, 2.5)
+#: Bases of a constant raised to a value (``2 ** a``): positive, so its gradient log(c) exists.
+BASES = (2.0, 0.5, 3.0, 1.5)
 POWERS = (2, 3, -1, 0.5, 2.5, -2)
 
 
@@ -106,6 +109,12 @@ def safe_at(op: str, xs: Sequence[float]) -> bool:
         return False
     if op == "sigmoid" and abs(a) > 30:
         return False
+    # The lecture's tanh, (e^2x - 1) / (e^2x + 1) with math.exp, overflows from |x| ~ 355:
+    # graph items stay where its formula holds (extreme inputs are not what they test).
+    if op == "tanh" and abs(a) > 20:
+        return False
+    if op == "rpow" and (a <= 0.25 or abs(b) > 20):
+        return False
     try:
         v = local_value(op, xs)
     except (ValueError, ZeroDivisionError, OverflowError):
@@ -160,6 +169,8 @@ def _choices(ops: Sequence[EngineOp], pick: int, form_pick: int, need: str = ""
 
 
 def _const(op: EngineOp, pick: int) -> Any:
+    if op.op == "rpow":
+        return BASES[pick % len(BASES)]
     return POWERS[pick % len(POWERS)] if op.op == "**" else NICE[pick % len(NICE)]
 
 

@@ -84,8 +84,9 @@ def _cases(name: str, *, large: bool = False) -> st.SearchStrategy[Case]:
         return strategies.gate_cases("MultiplyGate")
     if name == "AddLayer":
         return strategies.gate_cases("AddGate")
-    if name == "Sigmoid":
-        return strategies.gate_cases("SigmoidGate", large=large, smallest=STABLE_FROM)
+    if name == "Sigmoid":  # a layer of a net: arrays, never a bare float (x[mask] must work)
+        return strategies.gate_cases("SigmoidGate", large=large, smallest=STABLE_FROM).map(
+            lambda c: {k: np.atleast_1d(np.asarray(v, dtype=np.float64)) for k, v in c.items()})
     if name == "Relu":
         return strategies.relu_cases()
     if name == "Affine":
