@@ -60,6 +60,7 @@ __all__ = [
     "auto_rubrics",
     "batchable",
     "builtin_rubrics",
+    "cs231n_finders",
     "cs231n_modules",
     "default_items",
     "explainer",
@@ -88,6 +89,8 @@ FAMILY_PACKAGES: tuple[str, ...] = (
     "bpverify.families.update_rules",
     "bpverify.families.recurrent",
     "bpverify.families.convolution",
+    "bpverify.families.normalization",
+    "bpverify.families.dropout",
 )
 
 #: The role modules a family folder may have (see the module docstring).
@@ -245,6 +248,13 @@ def load_worker_side() -> None:
 def finders() -> list[Callable[[Sequence[Mapping[str, Any]], Any], None]]:
     """Every family's finder, in registry order."""
     return [m.find for _, m in _each("finder")]
+
+
+def cs231n_finders() -> list[Callable[[Sequence[Mapping[str, Any]], Any], None]]:
+    """The finders of the families that grade CS231n modules (``CS231N_MODULES``): a CS231n
+    folder's modules are shown to these only."""
+    return [m.find for f, m in _each("finder")
+            if getattr(role(f, "contract"), "CS231N_MODULES", None)]
 
 
 def checks_module(category: str) -> ModuleType | None:

@@ -11,6 +11,7 @@ from .convolution import (
     max_pool_backward_naive,
     max_pool_forward_naive,
 )
+from .dropout import dropout_backward, dropout_forward
 from .gates import (
     AddConstGate,
     AddGate,
@@ -37,6 +38,17 @@ from .linear_classifiers import (
     svm_loss_vectorized,
 )
 from .nets import ThreeLayerNet, TwoLayerNet
+from .normalization import (
+    batchnorm_backward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+    spatial_groupnorm_backward,
+    spatial_groupnorm_forward,
+)
 from .optim import adam, rmsprop, sgd, sgd_momentum
 from .recurrent import (
     lstm_backward,
@@ -71,8 +83,15 @@ __all__ = [
     "adam",
     "affine_backward",
     "affine_forward",
+    "batchnorm_backward",
+    "batchnorm_backward_alt",
+    "batchnorm_forward",
     "conv_backward_naive",
     "conv_forward_naive",
+    "dropout_backward",
+    "dropout_forward",
+    "layernorm_backward",
+    "layernorm_forward",
     "lstm_backward",
     "lstm_forward",
     "lstm_step_backward",
@@ -91,6 +110,10 @@ __all__ = [
     "softmax_loss",
     "softmax_loss_naive",
     "softmax_loss_vectorized",
+    "spatial_batchnorm_backward",
+    "spatial_batchnorm_forward",
+    "spatial_groupnorm_backward",
+    "spatial_groupnorm_forward",
     "svm_loss",
     "svm_loss_naive",
     "svm_loss_vectorized",

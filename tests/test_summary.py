@@ -113,10 +113,12 @@ def test_an_unknown_tag_is_shown_as_it_is() -> None:
 
 def test_every_diagnosis_tag_has_a_phrase() -> None:
     """Every mistake diagnose can name is in the catalogue, with a phrase and an idea."""
-    source = "".join((ROOT / "bpverify" / "feedback" / f).read_text(encoding="utf-8")
-                     for f in ("diagnose.py", "patterns.py", "families.py"))
+    files = [ROOT / "bpverify" / "feedback" / f for f in ("diagnose.py", "patterns.py")]
+    files += sorted((ROOT / "bpverify" / "families").glob("*/feedback.py"))
+    source = "".join(f.read_text(encoding="utf-8") for f in files)
     tags = set(re.findall(r'found\(\s*"([a-z0-9-]+)"', source))
     assert len(tags) > 30
+    mistakes.add_families()  # the families' own mistakes join the catalogue
     missing = sorted(tags - set(mistakes.MISTAKES))
     assert not missing, f"add {missing} to MISTAKES in bpverify/feedback/mistakes.py"
     assert all(m.phrase and m.phrase != m.id for m in mistakes.MISTAKES.values())

@@ -5,14 +5,16 @@
 ``EXPECT`` maps every item that must fail to one check of it that must fail.  Optional dicts:
 ``ONLY_CHECKS`` maps an item to the exact set of its checks that fail (for mistakes that must
 be caught by one property and no other, e.g. an in-place update caught only by hygiene), and
-``KINDS`` maps an item to the failure kind its EXPECT check must report (the diagnosis).
+``KINDS`` maps an item to the failure kind its EXPECT check must report, and
+``DIAGNOSES`` to the catalogue id of the mistake its EXPECT check must be diagnosed as.
 
 Cost: a mistake is graded on the items that use a name it redefines (its *affected* items).
 Every other item runs the very same reference objects, on the same seeded examples, as grading
 the reference itself (which tests/test_reference.py does), so grading them again per file would
 only repeat that result, at ~10 s of CPU per file (the two nets dominate).  The few mistakes in
 ``ALWAYS_FULL`` (in-place mutation, state on the class: the ones that could leak into other
-items) are graded on every item, and ``BPVERIFY_ZOO_FULL=1`` grades every mistake on every item.
+items) are graded on every item of the core contract, and ``BPVERIFY_ZOO_FULL=1`` grades
+every mistake on every item.
 
 A file may also state ``DIAGNOSIS``, the catalogue id its first EXPECT check must be
 diagnosed as (tests/test_diagnose.py), instead of an entry in that test's table.
@@ -150,6 +152,7 @@ def test_mistake_file_is_well_formed(path: Path) -> None:
     for item, checks in only.items():
         assert expect[item] in checks, f"{item}: EXPECT's check must be among ONLY_CHECKS"
     assert set(lits.get("KINDS", {})) <= set(expect), "KINDS may only refine EXPECT's items"
+    assert set(lits.get("DIAGNOSES", {})) <= set(expect), "DIAGNOSES may only refine EXPECT's"
     assert set(expect) <= set(_affected(path)), (
         "an item can only fail if the file redefines a name it uses"
     )
@@ -164,6 +167,7 @@ def test_mistake_is_caught_exactly_where_expected(path: Path) -> None:
     expect: dict[str, str] = lits["EXPECT"]
     only: dict[str, tuple[str, ...]] = lits.get("ONLY_CHECKS", {})
     kinds: dict[str, str] = lits.get("KINDS", {})
+    diagnoses: dict[str, str] = lits.get("DIAGNOSES", {})
     graded = (DEFAULT_ITEMS if FULL else ITEM_NAMES if path.stem in ALWAYS_FULL
               else _affected(path))
     result = _grade(path, None if graded == DEFAULT_ITEMS else graded)
@@ -185,6 +189,12 @@ def test_mistake_is_caught_exactly_where_expected(path: Path) -> None:
             assert check.kind == kinds[item_name], (
                 f"{item_name} / {check_name}: kind {check.kind!r}, expected "
                 f"{kinds[item_name]!r}: {check.message[:300]}"
+            )
+        if item_name in diagnoses:
+            seen = check.diagnosis.mistake if check.diagnosis else None
+            assert seen == diagnoses[item_name], (
+                f"{item_name} / {check_name}: diagnosed as {seen!r}, expected "
+                f"{diagnoses[item_name]!r}: {check.message[:300]}"
             )
     for item_name, checks in only.items():
         failing = {c.name for c in result.item(item_name).checks if c.status == "failed"}

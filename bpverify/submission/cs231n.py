@@ -320,6 +320,8 @@ def load_cs231n(sub: LoadedSubmission, options: dict[str, Any] | None = None) ->
             sub.unavailable.setdefault(contract_name, why)
     sub.modules = list(modules.values())
     _names(sub, modules, options)
+    for finder in registry.cs231n_finders():
+        finder([vars(m) for m in sub.modules], sub)
     for name in list(sub.unavailable):
         if name in sub.names:
             del sub.unavailable[name]

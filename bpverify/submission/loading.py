@@ -66,7 +66,7 @@ def load_submission(
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r}; expected one of {', '.join(LAYOUTS)}")
     path = Path(path).resolve()
-    sub = LoadedSubmission(path=path)
+    sub = LoadedSubmission(path=path, options=dict(options or {}))
     if layout == "cs231n":
         load_cs231n(sub, options)
         return sub

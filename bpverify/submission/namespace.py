@@ -42,6 +42,8 @@ class LoadedSubmission:
     #: Contract name -> why it is not part of this submission at all (a CS231n folder of
     #: assignment 2 has no rnn_layers.py): such an item is out of the total, not missing.
     elsewhere: dict[str, str] = field(default_factory=dict)
+    #: The rubric's [options] (families read theirs, e.g. dropout's ``dropout_p``).
+    options: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str) -> Any:
         obj = self.names.get(name)
