@@ -44,7 +44,7 @@ from bpverify import operations
 from bpverify.contract import CIRCUITS, GATES
 
 __all__ = ["CACHE_ENV", "affine", "cache_dir", "circuit", "float64", "gate", "jax_math", "loss",
-           "net", "relu", "warm"]
+           "net", "relu", "softmax_data_loss", "svm_data_loss", "warm"]
 
 #: Environment variable: where compiled oracles are cached on disk; "off" (or "0") disables it.
 CACHE_ENV = "BPVERIFY_JAX_CACHE"
@@ -315,13 +315,15 @@ def _relu(x: Any, dout: Any) -> tuple[Any, tuple[Any]]:
     return np.asarray(out)[:size].reshape(shape), (np.asarray(dx)[:size].reshape(shape),)
 
 
-def _softmax_data_loss(scores: Array, y: Array, rows: Array) -> Array:
+def softmax_data_loss(scores: Array, y: Array, rows: Array) -> Array:
+    """Mean cross-entropy over the rows marked 1 in ``rows`` (padded batches), in JAX."""
     log_probs = jax.nn.log_softmax(scores, axis=1)
     picked = jnp.take_along_axis(log_probs, y[:, None], axis=1)[:, 0]
     return -jnp.sum(picked * rows) / jnp.sum(rows)
 
 
-def _svm_data_loss(scores: Array, y: Array, rows: Array, classes: Array) -> Array:
+def svm_data_loss(scores: Array, y: Array, rows: Array, classes: Array) -> Array:
+    """Mean multiclass hinge loss over the marked rows and classes (padded batches), in JAX."""
     correct = jnp.take_along_axis(scores, y[:, None], axis=1)
     margins = scores - correct + 1.0
     not_y = jnp.arange(scores.shape[1])[None, :] != y[:, None]
@@ -334,8 +336,8 @@ def _loss_fn(name: str) -> Any:
     def run(scores: Array, y: Array, rows: Array, classes: Array) -> Any:
         if name == "softmax_loss":
             masked = lambda s: jnp.where(classes[None, :] > 0, s, _MASKED)  # noqa: E731
-            return jax.value_and_grad(lambda s: _softmax_data_loss(masked(s), y, rows))(scores)
-        return jax.value_and_grad(lambda s: _svm_data_loss(s, y, rows, classes))(scores)
+            return jax.value_and_grad(lambda s: softmax_data_loss(masked(s), y, rows))(scores)
+        return jax.value_and_grad(lambda s: svm_data_loss(s, y, rows, classes))(scores)
 
     return jax.jit(run)
 
@@ -364,7 +366,7 @@ def _net_fn(layers: int) -> Any:
 
     def loss_of(params: dict[str, Array], X: Array, y: Array, reg: Array, rows: Array,
                 classes: Array) -> Array:
-        data = _softmax_data_loss(scores_of(params, X, classes), y, rows)
+        data = softmax_data_loss(scores_of(params, X, classes), y, rows)
         l2 = sum(jnp.sum(params[f"W{i}"] ** 2) for i in range(1, layers + 1))
         return data + 0.5 * reg * l2
 
