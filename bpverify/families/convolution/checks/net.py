@@ -137,8 +137,9 @@ class ConvNetChecks:
     @staticmethod
     def judged(judging: Any, dtype: np.dtype[Any]) -> None:
         """``judging(params_dtype)`` with the params rounded as the inputs (None), then, if that
-        fails, to float32: the course's net keeps its params in float32 (its default dtype),
-        yet float64 data promotes every value it returns to float64."""
+        fails, to float32 and judged with float32's tolerance: the course's net keeps its
+        params in float32 (its default dtype), yet float64 data promotes every value it
+        returns to float64, while its L2 term stays a float32 sum."""
         try:
             judging(None)
         except CheckFailed:
@@ -181,7 +182,7 @@ class ConvNetChecks:
         dtype = _dtype(res)
         self.judged(lambda at: judge(
             self.where, ["loss"], [np.squeeze(value)], [self.expected(case, dtype, at)[1]],
-            tolerance_for(dtype), "softmax loss + 0.5*reg*sum(W**2)"), dtype)
+            tolerance_for(dtype if at is None else at), "softmax loss + 0.5*reg*sum(W**2)"), dtype)
 
     def judge_grads(self, case: Case, res: NetReply, what: str) -> None:
         grads = res["grads"]
@@ -203,7 +204,7 @@ class ConvNetChecks:
         def judging(at: np.dtype[Any] | None) -> None:
             exp = self.expected(case, dtype, at)[2]
             judge(self.where, keys, [grads[k] for k in keys], [exp[k] for k in keys],
-                  tolerance_for(dtype), what)
+                  tolerance_for(dtype if at is None else at), what)
 
         self.judged(judging, dtype)
 
@@ -217,7 +218,8 @@ class ConvNetChecks:
         expect_shape(res["scores"], (n, c), "scores", where, "(N, C) class scores")
         dtype = working_dtype(res["scores"])
         self.judged(lambda at: judge(where, ["scores"], [res["scores"]],
-                                     [self.expected(case, dtype, at)[0]], tolerance_for(dtype),
+                                     [self.expected(case, dtype, at)[0]],
+                                     tolerance_for(dtype if at is None else at),
                                      "the oracle's scores"), dtype)
 
     def loss(self, ex: Executor, case: Case) -> None:
