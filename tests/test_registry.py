@@ -112,6 +112,26 @@ def test_every_registered_family_is_a_folder_of_role_modules() -> None:
             assert load_rubric(family.rubric).item_names
 
 
+def test_feedback_hooks_take_the_check_and_the_item() -> None:
+    """The core calls a family's ``diagnose`` and ``wrong_values`` as ``(check, item)``: a
+    feedback module must not export another function under those names (one that imported
+    the shared ``patterns.wrong_values(check, exp, got)`` as is crashed every diagnosis of
+    its family's wrong values)."""
+    import inspect
+
+    for family in registry.families():
+        feedback = registry.role(family, "feedback")
+        for hook in ("diagnose", "wrong_values"):
+            fn = getattr(feedback, hook, None)
+            if fn is None:
+                continue
+            params = list(inspect.signature(fn).parameters.values())
+            required = [p for p in params if p.default is inspect.Parameter.empty]
+            assert len(required) == 2 and len(params) >= 2, (
+                f"{family.name}/feedback.py: {hook}{inspect.signature(fn)}; expected "
+                f"{hook}(check, item)")
+
+
 def test_a_family_is_one_folder_plus_one_registry_line(doubling: str, tmp_path: Path) -> None:
     assert registry.item_named("double").category == "doubling"
     rubric = load_rubric("default")
