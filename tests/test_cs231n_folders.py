@@ -114,3 +114,13 @@ def test_skipped_and_advisory_checks_cost_nothing(graded: dict[str, SubmissionRe
     assert relu.check("hygiene").status == "failed"
     assert relu.status == "passed" and relu.score == relu.max_score
     assert "advisory, costs no points under the cs231n rubric: hygiene" in relu.message
+
+
+def test_dropout_p_is_read_as_each_generation_wrote_it(graded: dict[str, SubmissionResult]
+                                                      ) -> None:
+    """The 2017 starter's docstring says p drops a unit; a folder without one is read as the
+    2018-2024 starters' keep probability."""
+    notes = "\n".join(graded["2017_assignment2_bn_no_mean_path_pool_whole_window"].notes)
+    assert "probability of dropping a unit (from the docstring of dropout_forward)" in notes
+    notes = "\n".join(graded["2023_assignment2_correct_keywords"].notes)
+    assert "probability of keeping a unit" in notes

@@ -12,3 +12,33 @@ def affine_relu_backward(dout, cache):
   fc_cache, relu_cache = cache
   da = relu_backward(dout, relu_cache)
   return affine_backward(da, fc_cache)
+
+
+def conv_relu_forward(x, w, b, conv_param):
+  a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+  out, relu_cache = relu_forward(a)
+  cache = (conv_cache, relu_cache)
+  return out, cache
+
+
+def conv_relu_backward(dout, cache):
+  conv_cache, relu_cache = cache
+  da = relu_backward(dout, relu_cache)
+  dx, dw, db = conv_backward_fast(da, conv_cache)
+  return dx, dw, db
+
+
+def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
+  a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+  s, relu_cache = relu_forward(a)
+  out, pool_cache = max_pool_forward_fast(s, pool_param)
+  cache = (conv_cache, relu_cache, pool_cache)
+  return out, cache
+
+
+def conv_relu_pool_backward(dout, cache):
+  conv_cache, relu_cache, pool_cache = cache
+  ds = max_pool_backward_fast(dout, pool_cache)
+  da = relu_backward(ds, relu_cache)
+  dx, dw, db = conv_backward_fast(da, conv_cache)
+  return dx, dw, db

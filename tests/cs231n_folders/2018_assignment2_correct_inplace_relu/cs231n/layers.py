@@ -105,3 +105,176 @@ def batchnorm_backward(dout, cache):
     dxhat = dout * gamma
     dx = (N * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (N * std)
     return dx, dgamma, dbeta
+
+
+def batchnorm_backward_alt(dout, cache):
+    xhat, gamma, std = cache
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * xhat).sum(axis=0)
+    dx = (gamma / std) * (dout - dbeta / N - xhat * dgamma / N)
+    return dx, dgamma, dbeta
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    """
+    Forward pass for layer normalization: batch normalization of the transposed
+    data, with no running averages.
+
+    Input:
+    - x: Data of shape (N, D)
+    - gamma: Scale parameter of shape (D,)
+    - beta: Shift paremeter of shape (D,)
+    - ln_param: Dictionary with the following keys:
+        - eps: Constant for numeric stability
+    """
+    eps = ln_param.get('eps', 1e-5)
+    xt = x.T
+    mu = xt.mean(axis=0)
+    std = np.sqrt(xt.var(axis=0) + eps)
+    xhat_t = (xt - mu) / std
+    out = gamma * xhat_t.T + beta
+    cache = (xhat_t, gamma, std)
+    return out, cache
+
+
+def layernorm_backward(dout, cache):
+    xhat_t, gamma, std = cache
+    D = xhat_t.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * xhat_t.T).sum(axis=0)
+    dxhat_t = (dout * gamma).T
+    dx_t = (D * dxhat_t - dxhat_t.sum(axis=0) - xhat_t * (dxhat_t * xhat_t).sum(axis=0)) / (D * std)
+    return dx_t.T, dgamma, dbeta
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    """
+    - x: Input data of shape (N, C, H, W)
+    - w: Filter weights of shape (F, C, HH, WW)
+    - b: Biases, of shape (F,)
+    - conv_param: A dictionary with the keys 'stride' and 'pad'
+    """
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = conv_param['stride'], conv_param['pad']
+    Ho = 1 + (H + 2 * pad - HH) // stride
+    Wo = 1 + (W + 2 * pad - WW) // stride
+    xp = np.pad(x, ((0,), (0,), (pad,), (pad,)), mode='constant')
+    out = np.zeros((N, F, Ho, Wo))
+    for n in range(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                patch = xp[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                out[n, :, i, j] = np.sum(patch[None] * w, axis=(1, 2, 3)) + b
+    cache = (x, w, b, conv_param)
+    return out, cache
+
+
+def conv_backward_naive(dout, cache):
+    x, w, b, conv_param = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = conv_param['stride'], conv_param['pad']
+    _, _, Ho, Wo = dout.shape
+    xp = np.pad(x, ((0,), (0,), (pad,), (pad,)), mode='constant')
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    db = np.sum(dout, axis=(0, 2, 3))
+    for n in range(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                hs, ws = i * stride, j * stride
+                g = dout[n, :, i, j]
+                dw += g[:, None, None, None] * xp[n, :, hs:hs + HH, ws:ws + WW][None]
+                dxp[n, :, hs:hs + HH, ws:ws + WW] += np.sum(g[:, None, None, None] * w, axis=0)
+    dx = dxp[:, :, pad:pad + H, pad:pad + W]
+    return dx, dw, db
+
+
+def max_pool_forward_naive(x, pool_param):
+    N, C, H, W = x.shape
+    ph, pw, stride = pool_param['pool_height'], pool_param['pool_width'], pool_param['stride']
+    Ho, Wo = 1 + (H - ph) // stride, 1 + (W - pw) // stride
+    out = np.zeros((N, C, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            out[:, :, i, j] = window.reshape(N, C, -1).max(axis=2)
+    cache = (x, pool_param)
+    return out, cache
+
+
+def max_pool_backward_naive(dout, cache):
+    x, pool_param = cache
+    N, C, H, W = x.shape
+    ph, pw, stride = pool_param['pool_height'], pool_param['pool_width'], pool_param['stride']
+    _, _, Ho, Wo = dout.shape
+    dx = np.zeros_like(x)
+    for i in range(Ho):
+        for j in range(Wo):
+            window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            flat = window.reshape(N, C, -1)
+            first = flat.argmax(axis=2)
+            onehot = np.zeros_like(flat)
+            np.put_along_axis(onehot, first[:, :, None], 1, axis=2)
+            dx[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw] += \
+                onehot.reshape(window.shape) * dout[:, :, i, j][:, :, None, None]
+    return dx
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """
+    - x: Input data of shape (N, C, H, W)
+    - gamma: Scale parameter, of shape (C,)
+    - beta: Shift parameter, of shape (C,)
+    """
+    N, C, H, W = x.shape
+    x2 = np.moveaxis(x, 1, -1).reshape(-1, C)
+    out2, cache = batchnorm_forward(x2, gamma, beta, bn_param)
+    out = np.moveaxis(out2.reshape(N, H, W, C), -1, 1)
+    return out, cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    d2 = np.moveaxis(dout, 1, -1).reshape(-1, C)
+    dx2, dgamma, dbeta = batchnorm_backward(d2, cache)
+    dx = np.moveaxis(dx2.reshape(N, H, W, C), -1, 1)
+    return dx, dgamma, dbeta
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    """
+    Computes the forward pass for spatial group normalization.
+
+    Inputs:
+    - x: Input data of shape (N, C, H, W)
+    - gamma: Scale parameter, of shape (C,)
+    - beta: Shift parameter, of shape (C,)
+    - G: Integer mumber of groups to split into, should be a divisor of C
+    - gn_param: Dictionary with the following keys:
+      - eps: Constant for numeric stability
+    """
+    eps = gn_param.get('eps', 1e-5)
+    N, C, H, W = x.shape
+    xg = x.reshape(N * G, -1)
+    mu = xg.mean(axis=1, keepdims=True)
+    std = np.sqrt(xg.var(axis=1, keepdims=True) + eps)
+    xhat = ((xg - mu) / std).reshape(N, C, H, W)
+    out = gamma.reshape(1, C, 1, 1) * xhat + beta.reshape(1, C, 1, 1)
+    cache = (xhat, gamma, std, G)
+    return out, cache
+
+
+def spatial_groupnorm_backward(dout, cache):
+    xhat, gamma, std, G = cache
+    N, C, H, W = dout.shape
+    dbeta = dout.sum(axis=(0, 2, 3))
+    dgamma = (dout * xhat).sum(axis=(0, 2, 3))
+    dxhat = (dout * gamma.reshape(1, C, 1, 1)).reshape(N * G, -1)
+    xh = xhat.reshape(N * G, -1)
+    M = xh.shape[1]
+    dx = (M * dxhat - dxhat.sum(axis=1, keepdims=True)
+          - xh * (dxhat * xh).sum(axis=1, keepdims=True)) / (M * std)
+    return dx.reshape(N, C, H, W), dgamma, dbeta

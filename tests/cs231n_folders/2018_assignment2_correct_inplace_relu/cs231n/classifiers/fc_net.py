@@ -61,6 +61,8 @@ class FullyConnectedNet(object):
         self.bn_params = []
         if self.normalization == 'batchnorm':
             self.bn_params = [{'mode': 'train'} for i in range(self.num_layers - 1)]
+        if self.normalization == 'layernorm':
+            self.bn_params = [{} for i in range(self.num_layers - 1)]
         for k, v in self.params.items():
             self.params[k] = v.astype(dtype)
 
@@ -78,6 +80,9 @@ class FullyConnectedNet(object):
             W, b = self.params['W%d' % i], self.params['b%d' % i]
             if self.normalization == 'batchnorm':
                 h, cache = affine_bn_relu_forward(h, W, b, self.params['gamma%d' % i],
+                                                  self.params['beta%d' % i], self.bn_params[i - 1])
+            elif self.normalization == 'layernorm':
+                h, cache = affine_ln_relu_forward(h, W, b, self.params['gamma%d' % i],
                                                   self.params['beta%d' % i], self.bn_params[i - 1])
             else:
                 a, fc_cache = affine_forward(h, W, b)
@@ -103,6 +108,9 @@ class FullyConnectedNet(object):
                 dout = dropout_backward(dout, do_cache)
             if self.normalization == 'batchnorm':
                 dout, dW, db, dgamma, dbeta = affine_bn_relu_backward(dout, cache)
+                grads['gamma%d' % i], grads['beta%d' % i] = dgamma, dbeta
+            elif self.normalization == 'layernorm':
+                dout, dW, db, dgamma, dbeta = affine_ln_relu_backward(dout, cache)
                 grads['gamma%d' % i], grads['beta%d' % i] = dgamma, dbeta
             else:
                 dout, dW, db = affine_relu_backward(dout, cache)
