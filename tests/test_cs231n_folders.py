@@ -6,6 +6,36 @@ implemented``, with the words the output must say (the named cause).  The items 
 folder lacks (another assignment's) must be "not implemented".  The folders are graded through
 the command line, the door an instructor uses, and every item's verdict is compared with the
 stated one.
+
+The starter generations, read from the starters' own files (their layers.py, fc_net.py, cnn.py,
+optim.py, layer_utils.py, rnn_layers.py and classifiers/rnn.py; years whose files and
+signatures match are one generation), and the folders written in each one's layout:
+
+Assignment 2:
+
+- 2016: Python 2 (print statements, two-space indents), absolute imports; layers.py without
+  layer norm or group norm, dropout's docstring "We drop each neuron output with probability
+  p"; ``FullyConnectedNet(..., dropout=0, use_batchnorm=False)``; ``rmsprop(x, dx)`` and
+  ``adam(x, dx)``. Complete: 2016_assignment2_correct (also 2016_assignment2_py2_fc_net).
+- 2017: as 2016 in Python 3 (``from builtins import range``), Adam's default ``t = 1``.
+  Complete: 2017_assignment2_bn_no_mean_path_pool_whole_window.
+- 2018-2020: layer norm and spatial group norm (gamma of shape ``(C,)`` in the docstring),
+  dropout's p the keep probability, ``FullyConnectedNet(..., dropout=1, normalization=None)``,
+  ``rmsprop(w, dw)``, ``adam(w, dw)`` with ``t = 0``; 2020 imports relatively. Complete:
+  2018_assignment2_correct_inplace_relu (also 2019_..., 2020_...).
+- 2021-2024: TwoLayerNet moves to assignment 1, ``FullyConnectedNet(...,
+  dropout_keep_ratio=1, normalization=None)``, group norm's gamma ``(1, C, 1, 1)``, relative
+  imports. Complete: 2023_assignment2_correct_keywords (also 2024_...).
+
+Assignment 3 (rnn_layers.py's signatures are the same in every year):
+
+- 2016: Python 2, layers.py beside rnn_layers.py: 2016_assignment3_py2_xrange.
+- 2017-2020: ``from builtins import range``, layers.py beside rnn_layers.py, absolute imports
+  (relative in 2020): 2017_assignment3_lstm_gates_ifgo.
+- 2021-2024: no layers.py, rnn_layers.py holds affine_forward and affine_backward itself,
+  classifiers/rnn.py imports ``from ..rnn_layers import *``:
+  2024_assignment3_embedding_assigned_rnn_dwx_overwritten (and 2021_assignment3_correct,
+  with a layers.py of its own).
 """
 
 from __future__ import annotations
