@@ -17,6 +17,7 @@ from bpverify.submission.namespace import LoadedSubmission
 __all__ = [
     "LEAF_FLAGS",
     "data_attr",
+    "dtype_of",
     "engine_class",
     "find",
     "find_engine",
@@ -69,8 +70,10 @@ def find_engine(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) 
         if all(callable(getattr(cls, a, None)) for a in op.attrs):
             sub.names[name] = getattr(cls, op.attrs[0])
     has = [n[len("Value "):] for n in ENGINE_OPS if n in sub.names]
+    dtype = dtype_of(probe)
+    kept = "" if dtype == "float64" else f", kept in {dtype}: judged in {dtype}'s precision"
     sub.notes.append(f"autograd engine: class {cls.__name__} (value in .{data}, gradient in "
-                     f".{grad_attr(probe)}) with {' '.join(has) or 'no operations'}")
+                     f".{grad_attr(probe)}{kept}) with {' '.join(has) or 'no operations'}")
 
 
 #: Constructor flags that make a leaf keep its gradient (PyTorch's spelling and its cousins).
@@ -111,6 +114,15 @@ def engine_class(cls: type) -> type:
 def data_attr(v: Any) -> str | None:
     """The attribute in which ``v`` (built as ``Value(1.5)``) keeps its number, or None."""
     return next((a for a in DATA_ATTRS if number_of(getattr(v, a, None)) == 1.5), None)
+
+
+def dtype_of(v: Any) -> str:
+    """The precision ``v`` keeps its number in: the numpy dtype's name (``float32``) of a numpy
+    value, else float64 (Python floats, and anything without a floating dtype)."""
+    x = getattr(v, data_attr(v) or "data", None)
+    dtype = getattr(x, "dtype", None)
+    kind = getattr(dtype, "kind", "")
+    return str(getattr(dtype, "name", "float64")) if kind == "f" else "float64"
 
 
 def grad_attr(v: Any) -> str | None:
