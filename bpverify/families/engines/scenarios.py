@@ -26,7 +26,9 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from bpverify.families.engines.contract import METHODS_ITEM
 from bpverify.families.engines.finder import (
+    CHILDREN_ATTRS,
     data_attr,
     dtype_of,
     engine_class,
@@ -37,12 +39,11 @@ from bpverify.families.engines.finder import (
 from bpverify.submission.namespace import LoadedSubmission
 from bpverify.submission.namespace import call_student as _call
 
-__all__ = ["SCENARIOS", "deep", "engine_forward", "engine_info", "engine_program", "find_engine"]
+__all__ = ["SCENARIOS", "deep", "engine_forward", "engine_info", "engine_methods", "engine_program",
+           "find_engine"]
 
 #: Where engines keep a node's closure and its operands (micrograd: ``_backward``, ``_prev``).
 CLOSURE_ATTRS = ("_backward", "_backward_fn", "backward_fn", "_grad_fn", "grad_fn", "backward")
-CHILDREN_ATTRS = ("_prev", "_children", "children", "_parents", "parents", "prev", "_inputs",
-                  "inputs", "_operands")
 #: Recursive topological sorts are legitimate: the 200-step chain is up to ~600 nodes deep (an
 #: operation built from others adds nodes), more than Python's default 1000 frames allow with
 #: two frames a level.  Higher costs time when an operator calls itself forever (each
@@ -59,6 +60,8 @@ _T = TypeVar("_T")
 
 def _apply(op: str, args: Sequence[Any]) -> Any:
     a = args[0]
+    if op.startswith("."):  # a method the engine adds: ".softplus" runs a.softplus(*rest)
+        return getattr(a, op[1:])(*args[1:])
     if op == "+":
         return a + args[1]
     if op == "-":
@@ -387,8 +390,14 @@ def engine_info(sub: LoadedSubmission) -> dict[str, Any]:
     return {"dtype": dtype_of(_call("Value(1.5)", sub.get("Value"), 1.5))}
 
 
+def engine_methods(sub: LoadedSubmission) -> list[dict[str, Any]]:
+    """The methods the engine adds beyond the usual operations, as the finder found them."""
+    return [dict(m) for m in sub.names.get(METHODS_ITEM) or ()]
+
+
 SCENARIOS: dict[str, Callable[..., Any]] = {
     "engine_info": engine_info,
+    "engine_methods": engine_methods,
     "engine_program": engine_program,
     "engine_forward": engine_forward,
 }

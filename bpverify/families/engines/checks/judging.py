@@ -154,7 +154,8 @@ def compare_numerical(where: str, names: Sequence[str], got: Sequence[Any],
     comment = f"{names[k]}: centred differences give {num(numeric[k])}, got {num(got[k])}"
     raise CheckFailed(
         "numerical",
-        f"{where}: {', '.join(names[b] for b in bad)} disagree with centred differences of "
+        f"{where}: {', '.join(names[b] for b in bad)} disagree{'s' if len(bad) == 1 else ''} "
+        "with centred differences of "
         f"your own forward; {comment}.\n{program.code(comment)}",
         expected={n: float(v) for n, v in zip(names, numeric)},
         got={n: (float(g) if isinstance(g, (int, float)) else None) for n, g in zip(names, got)},

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -80,7 +80,7 @@ def survey(ex: Executor) -> Survey:
     return found
 
 
-def _survey(ex: Executor, names: Sequence[str]) -> Survey:
+def _survey(ex: Executor, names: Collection[str]) -> Survey:
     ops: list[EngineOp] = []
     calls: dict[str, tuple[str, ...]] = {}
     for name, op in ENGINE_OPS.items():
