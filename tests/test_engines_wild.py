@@ -2,9 +2,12 @@
 small engine of our own under tests/engines/wild/, gets the right verdict."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bpverify import check_submission
+from bpverify.cli import main
+from bpverify.model import SubmissionResult
 
 WILD = Path(__file__).parent / "engines" / "wild"
 
@@ -92,3 +95,52 @@ def test_an_engine_without_added_methods_has_the_item_out_of_the_total(tmp_path:
                               only=["Value methods"])
     assert result.item("Value methods").status == "not implemented"
     assert result.max_score == 0
+
+
+def test_the_lectures_tanh_gets_advice_at_extreme_inputs_not_a_lower_grade() -> None:
+    """(e^2x - 1) / (e^2x + 1) overflows at a = 400: reported as advice (weight 0), in the
+    lecture's terms, and the item keeps every point."""
+    result = check_submission(WILD / "lecture_tanh.py", profile="ci", max_examples=10,
+                              only=["Value tanh", "Value exp"])
+    tanh = result.item("Value tanh")
+    extremes = {c.name: c for c in tanh.checks}["extremes"]
+    assert extremes.status == "failed"
+    assert "OverflowError" in extremes.message and "advice, not graded" in extremes.message
+    assert "math.tanh(x)" in extremes.message
+    assert tanh.score == tanh.max_score and result.score == result.max_score
+    assert {c.name: c.status for c in result.item("Value exp").checks}["extremes"] == "passed"
+
+
+def _script(tmp_path: Path, flag: str) -> Path:
+    engine = tmp_path / "micrograd.py"
+    engine.write_text((WILD / "lecture_tanh.py").read_text().replace(
+        f"{flag} = False", f"{flag} = True"))
+    return engine
+
+
+def test_a_script_that_plots_at_import_loads_with_a_drawing_stand_in(tmp_path: Path) -> None:
+    """plt.subplots(), ax.plot(...), plt.style.context(...), plt.show() at import: matplotlib
+    is not installed where bpverify grades, and its stand-in accepts any call."""
+    js = tmp_path / "r.json"
+    assert main(["grade", str(_script(tmp_path, "PLOTS")), "--profile", "ci", "--examples", "5",
+                 "--only", "Value tanh", "--json", str(js)]) == 0
+    result = SubmissionResult.from_dict(json.loads(js.read_text()))
+    assert result.load_error == ""
+    assert any("imports matplotlib" in n and "accepts any call" in n for n in result.notes), \
+        result.notes
+    assert result.item("Value tanh").status == "passed"
+
+
+def test_a_script_that_trains_too_long_at_import_says_so_and_names_timeout(
+        tmp_path: Path) -> None:
+    """The import runs out of time: the autograd rubric is still chosen (from the source), and
+    every item says the import took too long and that --timeout gives it more time."""
+    js = tmp_path / "r.json"
+    main(["grade", str(_script(tmp_path, "TRAINS")), "--profile", "ci", "--timeout", "1",
+          "--json", str(js)])
+    result = SubmissionResult.from_dict(json.loads(js.read_text()))
+    assert result.rubric == "autograd"
+    assert any("read from its source, since it did not import" in n for n in result.notes)
+    assert "did not finish importing within 4 s (--timeout 1 plus 3 s" in result.load_error
+    assert "--timeout SECONDS" in result.load_error and "__main__" in result.load_error
+    assert {i.status for i in result.items} == {"not implemented"}

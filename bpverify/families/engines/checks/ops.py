@@ -19,6 +19,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from bpverify.families.engines.checks.blame import program_trace
+from bpverify.families.engines.checks.extremes import EXTREME_OPS, extreme_check
 from bpverify.families.engines.checks.judging import (
     compare,
     compare_numerical,
@@ -283,6 +284,7 @@ def op_checks(name: str) -> list[Check]:
 
         return judge
 
+    extremes = [extreme_check(op)] if op.op in EXTREME_OPS else []
     return [
         Check("forward", cases, run("forward"), f"{op.code.format(a='a', b='b')} computes the "
               "right value and returns a Value"),
@@ -290,4 +292,5 @@ def op_checks(name: str) -> list[Check]:
               "an upstream gradient that is not 1"),
         Check("numerical", cases, run("numerical"), "its gradients match centred differences "
               "of your own forward"),
+        *extremes,
     ]
