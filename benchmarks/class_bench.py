@@ -62,11 +62,16 @@ def rubric_items(python: str, cwd: Path) -> list[str]:
 
 
 class PeakRSS:
-    """Samples the resident memory of a process and its descendants until :meth:`stop`."""
+    """Samples a process and its descendants until :meth:`stop`: the largest sum of their
+    resident memory, and the CPU time of the processes in a PID namespace (the sandboxed
+    workers), which ``getrusage(RUSAGE_CHILDREN)`` never sees: their parent, the worker's outer
+    process, is killed before it reaps them.  Each is counted as last sampled (it may have
+    used up to one interval more)."""
 
-    def __init__(self, pid: int, every: float = 0.2) -> None:
+    def __init__(self, pid: int, every: float = 0.1) -> None:
         self.pid, self.every = pid, every
         self.peak = 0  #: bytes
+        self._namespaced: dict[tuple[int, int], float] = {}  #: (pid, start) -> CPU seconds
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="peak-rss")
         self._thread.start()
@@ -77,12 +82,29 @@ class PeakRSS:
         self._thread.join()
         return self.peak / 2**20
 
+    @property
+    def namespaced_cpu(self) -> float:
+        """CPU seconds of the namespaced processes seen (call after :meth:`stop`)."""
+        return sum(self._namespaced.values())
+
     def _run(self) -> None:
         while not self._done.wait(self.every):
-            self.peak = max(self.peak, _tree_rss(self.pid))
+            rss = 0
+            for pid, stat in _tree(self.pid):
+                rss += _rss(pid)
+                if _namespaced(pid):  # utime + stime (fields 14, 15), by pid and start time
+                    self._namespaced[(pid, int(stat[19]))] = (
+                        int(stat[11]) + int(stat[12])) / _TICKS
+            self.peak = max(self.peak, rss)
 
 
-def _tree_rss(root: int) -> int:
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree(root: int) -> list[tuple[int, list[bytes]]]:
+    """The pids of ``root`` and its descendants, each with its /proc stat fields after the
+    command name (field 3 on)."""
+    stats: dict[int, list[bytes]] = {}
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -93,14 +115,32 @@ def _tree_rss(root: int) -> int:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2:].split()
+        stats[int(entry.name)] = fields
         children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, todo = 0, [root]
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
-        try:
-            with open(f"/proc/{pid}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * _PAGE
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
+        if pid in stats:
+            found.append((pid, stats[pid]))
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _namespaced(pid: int) -> bool:
+    """Whether the process is in a PID namespace below ours (NSpid lists two pids or more)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"NSpid:"):
+                    return len(line.split()) > 2
+    except OSError:
+        pass
+    return False

@@ -3,16 +3,21 @@
     python benchmarks/grade_bench.py                      # this checkout only
     python benchmarks/grade_bench.py --against c7d9dd0    # and a git revision, interleaved
     python benchmarks/grade_bench.py --against /path/to/venv/bin/python --rounds 3
+    python benchmarks/grade_bench.py --against 0242ba7 --rounds 1 --only "class of"
 
 Every case runs as a fresh process, exactly as a user runs it (``python -m bpverify grade ...``
 or ``python -m pytest --bpverify-submission ...``).  With ``--against`` the two versions run
 interleaved (new, old, new, old, ...) so that both see the same machine load; the table shows
 medians and the ratio new/old of wall-clock time and of CPU time (user + system of the process
-and everything it waited for: the isolated worker, the ``--jobs`` pool).  On a shared machine
-CPU time is the steadier number.  Examples are counted from the JSON results (``examples_run``
-of every check).  A git revision is built once into a virtualenv under
-``$XDG_CACHE_HOME/bpverify/bench`` (``git archive`` + ``pip install``; the working tree is never
-touched).  This is not a test and is not collected by pytest.
+and everything it waited for: the ``--jobs`` pool, the helpers, the workers' outer processes;
+plus the sandboxed workers in their PID namespace, which no parent reaps, as sampled from
+/proc every 0.1 s: class_bench.py), and the peak memory of the whole process tree.  On a
+shared machine CPU time is the steadier number.  The class-of-N cases (class_bench.py) also
+give per-submission figures and a class of ``--project`` submissions projected from them.
+Examples are counted from the JSON results (``examples_run`` of every check).  A git
+revision is built once into a virtualenv under ``$XDG_CACHE_HOME/bpverify/bench`` (``git
+archive`` + ``pip install``; the working tree is never touched).  This is not a test and is
+not collected by pytest.
 """
 
 from __future__ import annotations
@@ -255,7 +260,7 @@ def run_once(case: Case, version: Version, scratch: Path, warm_cache: Path) -> R
         proc.wait()
         peak_mb = peak.stop()
         wall = time.perf_counter() - start
-        cpu = _cpu_of_children()
+        cpu = _cpu_of_children() + peak.namespaced_cpu
         log.seek(0)
         out = log.read()
     if case.cold:
