@@ -19,7 +19,8 @@ import numpy as np
 from bpverify.families.convolution import maths
 from bpverify.families.convolution.contract import NET_CATEGORY
 from bpverify.feedback.mistakes import KnownMistake, found
-from bpverify.feedback.patterns import arr, match, wrong_values
+from bpverify.feedback.patterns import arr, match
+from bpverify.feedback.patterns import wrong_values as wrong_names
 from bpverify.model import CheckResult, Diagnosis, ItemResult
 
 __all__ = ["IDEAS", "MISTAKES", "diagnose"]
@@ -208,7 +209,7 @@ def _values(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if not exp or not got:
         return None
     ex = dict(check.example or {})
-    wrong = wrong_values(check, exp, got)
+    wrong = wrong_names(check, exp, got)
     if item.name in _CONV:
         first = _flipped(ex, got, wrong, item.name == "conv_forward_naive")
         if first is None and "db" in wrong:
@@ -228,7 +229,7 @@ def _net_l2(check: CheckResult) -> Diagnosis | None:
     params, reg = ex.get("params"), ex.get("reg")
     if not isinstance(params, dict) or not isinstance(reg, (int, float)) or reg <= 0:
         return None
-    wrong = wrong_values(check, exp, got)
+    wrong = wrong_names(check, exp, got)
     weights = [k for k in ("W1", "W2", "W3") if k in params]
     missing = [k for k in wrong if k in weights
                and match(got[k], np.asarray(exp[k]) - reg * np.asarray(params[k]))]

@@ -19,7 +19,8 @@ import numpy as np
 
 from bpverify.families.layer_classes.contract import CATEGORY, NET_CATEGORY, NET_LAYERS
 from bpverify.feedback.mistakes import KnownMistake, found
-from bpverify.feedback.patterns import arr, gate_rules, generic, match, sigmoid, wrong_values
+from bpverify.feedback.patterns import arr, gate_rules, generic, match, sigmoid
+from bpverify.feedback.patterns import wrong_values as wrong_names
 from bpverify.model import CheckResult, Diagnosis, ItemResult
 
 __all__ = ["CATEGORIES", "IDEAS", "MISTAKES", "diagnose"]
@@ -253,7 +254,7 @@ def _values(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if not exp or not got:
         return None
     ex = dict(check.example or {})
-    wrong = wrong_values(check, exp, got)
+    wrong = wrong_names(check, exp, got)
     x = arr(ex.get("x"))
     n = int(x.shape[0]) if x is not None and x.ndim else None
     name = item.name

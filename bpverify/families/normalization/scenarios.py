@@ -2,9 +2,12 @@
 
 A forward gets a fresh copy of its param dict on every call, so that the running averages it
 stores back (in place or as new arrays) are read from that dict after the call.  Spatial group
-norm's gamma and beta had two shapes across the starters, ``(C,)`` (2018) and ``(1, C, 1, 1)``
-(later): the grader sends ``(C,)`` and the scenario hands the submission the shape its own
-docstring names (``(1, C, 1, 1)`` when it names none), saying which in its reply.
+norm's gamma and beta had two shapes across the starters, ``(C,)`` and ``(1, C, 1, 1)``: the
+grader sends ``(C,)`` and the scenario hands the submission the shape its own docstring names
+(``(1, C, 1, 1)`` when it names none), saying which in its reply.  The 2018-2020 starters name
+``(C,)`` in the docstring while their notebook checks with ``(1, C, 1, 1)``, so students wrote
+for either: when the forward fails on a probe with the docstring's shape and works with the
+other, the other is used.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 
 from bpverify.contract import ContractError
 from bpverify.submission.namespace import LoadedSubmission, call_student
+from bpverify.submission.protocol import StudentError
 from bpverify.submission.scenarios import copied, plain
 
 __all__ = ["BATCHABLE", "SCENARIOS", "gamma_shape_of"]
@@ -45,11 +49,38 @@ def _pair(value: Any, where: str) -> tuple[Any, Any]:
     return value[0], value[1]
 
 
+#: The gamma shape each group-norm forward works with ("C" or "1C11"), probed once per function.
+_PROBED: dict[int, str] = {}
+
+
+def _works_with(fn: Any, shape: str) -> bool:
+    """Whether ``fn`` returns an output of x's shape on a probe with gamma of ``shape``."""
+    x = np.random.default_rng(0).normal(size=(2, 4, 3, 5))
+    g = np.ones(4) if shape == "C" else np.ones((1, 4, 1, 1))
+    try:
+        out = call_student("spatial_groupnorm_forward", fn, x, g, np.zeros_like(g), 2,
+                           {"eps": 1e-5})
+        return bool(np.shape(out[0]) == x.shape)
+    except (StudentError, TypeError, IndexError, KeyError):  # out is not a pair of arrays
+        return False
+
+
+def _group_gamma_shape(fn: Any, c: int) -> tuple[int, ...]:
+    """The docstring's gamma shape, or the other one when only the other works on a probe."""
+    named = gamma_shape_of(fn, c)
+    if id(fn) not in _PROBED:
+        first = "C" if named == (c,) else "1C11"
+        other = "1C11" if first == "C" else "C"
+        _PROBED[id(fn)] = (other if not _works_with(fn, first) and _works_with(fn, other)
+                           else first)
+    return (c,) if _PROBED[id(fn)] == "C" else (1, c, 1, 1)
+
+
 def _inputs(sub: LoadedSubmission, forward: str, inputs: list[Any]) -> list[Any]:
     """x, gamma, beta as the submission takes them (gamma and beta reshaped for group norm)."""
     ins = [copied(v) for v in inputs]
     if forward == "spatial_groupnorm_forward":
-        shape = gamma_shape_of(sub.get(forward), int(np.shape(ins[1])[0]))
+        shape = _group_gamma_shape(sub.get(forward), int(np.shape(ins[1])[0]))
         ins[1], ins[2] = np.reshape(ins[1], shape), np.reshape(ins[2], shape)
     return ins
 
