@@ -31,7 +31,8 @@ def _cells(a: np.ndarray) -> tuple[tuple[str, ...], ...]:
 
 def figure(item: ItemResult, check: CheckResult) -> Figure | None:
     """The pooling plane of the largest error, or None for another item or missing values."""
-    if item.name != "max_pool_backward_naive" or check.name not in ("backward", "ties"):
+    if item.name != "max_pool_backward_naive" or check.name not in ("backward", "ties",
+                                                                    "overlap"):
         return None
     ex = dict(check.example or {})
     x, dout, param = arr(ex.get("x")), arr(ex.get("dout")), ex.get("pool_param")

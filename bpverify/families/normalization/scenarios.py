@@ -2,12 +2,12 @@
 
 A forward gets a fresh copy of its param dict on every call, so that the running averages it
 stores back (in place or as new arrays) are read from that dict after the call.  Spatial group
-norm's gamma and beta had two shapes across the starters, ``(C,)`` and ``(1, C, 1, 1)``: the
-grader sends ``(C,)`` and the scenario hands the submission the shape its own docstring names
-(``(1, C, 1, 1)`` when it names none), saying which in its reply.  The 2018-2020 starters name
-``(C,)`` in the docstring while their notebook checks with ``(1, C, 1, 1)``, so students wrote
-for either: when the forward fails on a probe with the docstring's shape and works with the
-other, the other is used.
+norm's gamma and beta had two shapes across the starters' docstrings, ``(C,)`` (2018-2020) and
+``(1, C, 1, 1)`` (later), while every starter's notebook checks with ``(1, C, 1, 1)``: the grader
+sends ``(C,)`` and the scenario hands the submission ``(1, C, 1, 1)``, or ``(C,)`` when its own
+docstring names ``(C,)`` and, on a probe, its forward fails with the notebook's shape and works
+with the docstring's.  Its reply says which shape it used, and the docstring's: dgamma and
+dbeta may come back in either.
 """
 
 from __future__ import annotations
@@ -66,13 +66,11 @@ def _works_with(fn: Any, shape: str) -> bool:
 
 
 def _group_gamma_shape(fn: Any, c: int) -> tuple[int, ...]:
-    """The docstring's gamma shape, or the other one when only the other works on a probe."""
-    named = gamma_shape_of(fn, c)
+    """The notebook's (1, C, 1, 1); (C,) when the docstring names it and only (C,) works."""
     if id(fn) not in _PROBED:
-        first = "C" if named == (c,) else "1C11"
-        other = "1C11" if first == "C" else "C"
-        _PROBED[id(fn)] = (other if not _works_with(fn, first) and _works_with(fn, other)
-                           else first)
+        docstring_c = gamma_shape_of(fn, c) == (c,)
+        _PROBED[id(fn)] = ("C" if docstring_c and not _works_with(fn, "1C11")
+                           and _works_with(fn, "C") else "1C11")
     return (c,) if _PROBED[id(fn)] == "C" else (1, c, 1, 1)
 
 
@@ -107,6 +105,8 @@ def norm_layer(sub: LoadedSubmission, forward: str, backward: str | None, inputs
     out, cache = _forward(sub, forward, ins, extra, own)
     reply: dict[str, Any] = {"out": plain(out), "inputs_after_forward": plain(ins),
                              "param_after": _running(own), "gamma_shape": list(np.shape(ins[1]))}
+    if forward == "spatial_groupnorm_forward":  # the docstring's shape, which dgamma may take too
+        reply["gamma_named"] = list(gamma_shape_of(sub.get(forward), int(np.size(ins[1]))))
     if backward is not None:
         d = copied(dout)
         reply["grads"] = plain(call_student(backward, sub.get(backward), d, cache))

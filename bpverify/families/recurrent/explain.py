@@ -7,6 +7,12 @@ stands beside the right one.  When the diagnosis says the carried gradient was n
 the wires that should have carried it are dashed and the last step that lost a non-zero one is
 ringed.
 
+``lstm_step_backward``: one LSTM cell for the hidden unit of the largest error, every wire a
+number as in the lecture's circuits: the gates i, f, o (σ) and g (tanh) of a = x·Wx + h·Wh + b,
+next_c = f·prev_c + i·g and next_h = o·tanh(next_c).  next_c leaves the cell too, so its
+gradient is dnext_c plus what comes back through tanh; when the diagnosis says dnext_c was
+dropped, next_c is ringed.
+
 ``CaptioningRNN``: the course's loss as a chain of layer calls (the image features projected to
 h0, the words embedded, the recurrence, the vocabulary scores, the temporal softmax loss).
 The blame judged each traced call on its own inputs; the call it found guilty is ringed, or,
@@ -30,6 +36,8 @@ def figure(item: ItemResult, check: CheckResult) -> Figure | None:
     """The drawing of a failed check of a recurrent item, or None."""
     if item.name == "rnn_backward" and check.name == "backward":
         return _unrolled(item, check)
+    if item.name == "lstm_step_backward" and check.name == "backward":
+        return _lstm_cell(item, check)
     if item.name == CAPTIONING and check.name in ("loss", "gradients"):
         return _captioning(item, check)
     return None
@@ -91,6 +99,77 @@ def _unrolled(item: ItemResult, check: CheckResult) -> Figure | None:
         intro=(f"The recurrence h_t = tanh(x_t·Wx + h_(t-1)·Wh + b) unrolled over {steps} "
                f"steps for example {row}: each wire h_t with its value and the gradient it "
                "collects, dh[:, t] plus what step t+1 sends back."),
+    )
+
+
+# --- one LSTM cell ------------------------------------------------------------------------------
+
+#: The lane of each wire of the cell: the cell state on top, the gates below it.
+_LSTM_ROWS = {"f": 1, "i": 2, "g": 3, "o": 4, "fc": 0, "ig": 2, "c": 1, "tc": 1, "h": 2}
+_LSTM_RINGS = {"lstm-dropped-dc": ("c", "dnext_c dropped"),
+               "lstm-gate-order": ("a", "gates sliced in another order")}
+
+
+def _lstm_cell(item: ItemResult, check: CheckResult) -> Figure | None:
+    names = ("x", "prev_h", "prev_c", "Wx", "Wh", "b", "dnext_h", "dnext_c")
+    v = variants.as_arrays(dict(check.example or {}), names)
+    if v is None or v["prev_h"].ndim != 2 or v["dnext_c"].shape != v["prev_c"].shape:
+        return None
+    x, h, c, wx, wh, b, dh, dc = (v[k] for k in names)
+    hidden = h.shape[1]
+    where = next((m.index for m in check.mismatches if len(m.index) == 2
+                  and m.value in ("dprev_c", "dprev_h", "dx")), None)
+    n = where[0] if where else 0
+    j = where[1] if where and check.mismatches[0].value == "dprev_c" else 0
+    a = x @ wx + h @ wh + b
+    sig = 1 / (1 + np.exp(-a))
+    i, f, o = (sig[:, k * hidden:(k + 1) * hidden] for k in range(3))
+    g = np.tanh(a[:, 3 * hidden:])
+    next_c = f * c + i * g
+    tc = np.tanh(next_c)
+    next_h = o * tc
+    d_tc = dh * o
+    d_c = dc + d_tc * (1 - tc ** 2)
+    vals = {"i": i, "f": f, "o": o, "g": g, "fc": f * c, "ig": i * g, "c": next_c, "tc": tc,
+            "h": next_h}
+    grads = {"i": d_c * g, "f": d_c * c, "o": dh * tc, "g": d_c * i, "fc": d_c, "ig": d_c,
+             "c": d_c, "tc": d_tc, "h": dh}
+    mistake = check.diagnosis.mistake if check.diagnosis is not None else ""
+    ringed, tag = _LSTM_RINGS.get(mistake, ("", ""))
+
+    def stage(key: str, label: str, *inputs: str) -> Stage:
+        return Stage(key, label, inputs, value=numbers(vals[key][n, j]),
+                     grad=numbers(grads[key][n, j]), ring=key == ringed,
+                     tag=tag if key == ringed else "", row=_LSTM_ROWS[key])
+
+    exp, got = dict(check.expected or {}), dict(check.got or {})
+    e, y = arr(exp.get("dprev_c")), arr(got.get("dprev_c"))
+    if e is None or y is None or not e.shape == c.shape == y.shape:
+        e = y = None
+    stages = [
+        Stage("prev_c", "prev_c", value=numbers(c[n, j]), grad=numbers((d_c * f)[n, j]),
+              got=numbers(y[n, j]) if y is not None else "", row=0),
+        Stage("a", "a = x·Wx + h·Wh + b", ring=ringed == "a", tag=tag if ringed == "a" else "",
+              value="", row=2),
+        stage("f", "σ f", "a"), stage("i", "σ i", "a"), stage("g", "tanh g", "a"),
+        stage("o", "σ o", "a"),
+        stage("fc", "×", "prev_c", "f"), stage("ig", "×", "i", "g"),
+        stage("c", "+", "fc", "ig"), stage("tc", "tanh", "c"), stage("h", "×", "o", "tc"),
+    ]
+    callout = [f"next_c = {numbers(next_c[n, j])} leaves the cell too: its gradient is "
+               f"dnext_c = {numbers(dc[n, j])} plus {numbers((d_tc * (1 - tc ** 2))[n, j])} "
+               f"back through tanh, {numbers(d_c[n, j])} in all"]
+    if e is not None and y is not None:
+        callout.append(f"dprev_c[{n}, {j}] = f·dc: yours {numbers(y[n, j])}, the chain rule's "
+                       f"{numbers(e[n, j])}")
+    return Figure(
+        title=f"{item.name}, {check.name}: one LSTM cell, example {n}, hidden unit {j}",
+        parts=(Graph(tuple(stages), output="next_h"),),
+        callout=tuple(callout),
+        intro=(f"One LSTM step at the minimal example, example {n} and hidden unit {j}: "
+               "the gates of a = x·Wx + prev_h·Wh + b (i, f, o through σ, g through tanh), "
+               "next_c = f·prev_c + i·g and next_h = o·tanh(next_c), each wire's value and "
+               "gradient."),
     )
 
 
