@@ -307,8 +307,55 @@ def test_no_ring_without_evidence(curriculum: dict[str, SubmissionResult]) -> No
         page = to_html(replace(result, items=(replace(item, checks=bare),)))
         section = _section(page, check_name)
         assert '<figure class="teach"' in section, name
-        for ring in ('class="node ring"', 'class="line ring"', "data-lost"):
+        for ring in ('class="node ring"', 'class="line ring"', 'class="leafring"', "data-lost"):
             assert ring not in section, (name, ring)
+
+
+def _rings(svg: str) -> set[str]:
+    """What a drawing rings: stages and inputs by key, formula lines by their code."""
+    found = set(re.findall(r'<g class="node ring" data-stage="([^"]+)"', svg))
+    found |= set(re.findall(r'<rect class="leafring" data-stage="([^"]+)"', svg))
+    for line in re.findall(r'<g class="line ring">(.*?)</g>', svg):
+        found |= set(re.findall(r'class="code"[^>]*>([^<]*)<', line))
+    return found
+
+
+#: More zoo mistakes: (file, item, drawn check, what its drawing must ring and nothing else)
+RINGED = [
+    ("lstm_step_drops_dnext_c", "lstm_step_backward", "backward", {"c"}),
+    ("net_skips_relu_backward", "TwoLayerNet", "gradients", {"r1"}),
+    ("net_missing_reg_loss", "ThreeLayerNet", "regularization", {"loss"}),
+    ("svm_naive_counts_correct_class", "svm_loss_naive", "loss",
+     {"hinge_ij = max(0, s_j - s_y + 1), j ≠ y_i"}),
+    ("dropout_not_rescaled", "dropout_forward", "train mode", {"mask = keep / q"}),
+    ("batchnorm_test_mode_batch_stats", "batchnorm_forward", "test mode", {"mu", "var"}),
+    ("layernorm_over_batch", "layernorm_backward", "backward", {"mu", "var"}),
+    ("momentum_sign", "sgd_momentum", "update", {"v = μ·v - lr·dw"}),
+    ("rnn_step_tanh_from_input", "rnn_step_backward", "backward", {"next_h"}),
+    ("conv_net_W1_not_regularized", "ThreeLayerConvNet", "regularization", {"loss"}),
+]
+
+
+@pytest.mark.parametrize(("name", "item", "check", "rings"), RINGED, ids=[r[0] for r in RINGED])
+def test_each_family_rings_the_diagnosed_stage(name: str, item: str, check: str,
+                                               rings: set[str]) -> None:
+    result = bpverify.check_submission(ZOO_MISTAKES / f"{name}.py", profile="ci", only=[item])
+    failed = result.item(item).check(check)
+    assert failed.status == "failed" and failed.diagnosis is not None
+    svg = _figure_of(to_html(result), check)
+    assert _rings(svg) == rings
+    assert "<desc>" in svg and 'role="img"' in svg
+
+
+def test_word_embedding_rows_ring_where_repeated_words_lost_gradient() -> None:
+    result = bpverify.check_submission(ZOO_MISTAKES / "word_embedding_fancy_add.py",
+                                       profile="ci", only=["word_embedding_backward"])
+    check = result.item("word_embedding_backward").check("backward")
+    svg = _figure_of(to_html(result), "backward")
+    assert "x: word indices (repeated in bold)" in svg and "dW: yours" in svg
+    exp, got = check.expected["dW"], check.got["dW"]
+    differs = sum(e != g for er, gr in zip(exp, got) for e, g in zip(er, gr))
+    assert differs and svg.count('class="cell ring"') == differs
 
 
 def test_figures_have_their_words_and_survive_the_json_round_trip(

@@ -40,6 +40,7 @@ monospace;font-size:12.5px}
 .bp-figure .node rect{fill:#fff;stroke:#24292f;stroke-width:1.6}
 .bp-figure .node .op{font-weight:700;fill:#24292f}
 .bp-figure .node.ring rect{fill:#ffebe9;stroke:#cf222e;stroke-width:3.5}
+.bp-figure .leafring{fill:none;stroke:#cf222e;stroke-width:2.5}
 .bp-figure .tag{fill:#cf222e;font-weight:700;font-size:11px}
 .bp-figure .cell rect{fill:#fff;stroke:#d0d7de;stroke-width:1}
 .bp-figure .cell.marked text{font-weight:800;text-decoration:underline}
@@ -115,7 +116,9 @@ def _graph(g: Graph, x0: float) -> _Drawn:
     row_h = max(float(ROW_H), above + below + 10)
     top = TOP + above - 10
     # column x: room for the widest node and the widest wire label leaving the column
-    lead = max([_w(s.label) for s in g.stages if s.leaf] or [0.0]) + 12
+    lead = max([_w(s.label) for s in g.stages if s.leaf]
+               + [_w(s.tag or "guilty") * 0.9 for s in g.stages if s.leaf and s.ring]
+               or [0.0]) + 12
     xs = [x0 + lead]
     widths = []
     for c in range(ncols):
@@ -191,7 +194,11 @@ def _graph(g: Graph, x0: float) -> _Drawn:
         for k, (t, cls) in enumerate(_below(s)):
             labels.append(_t(x, y + 17 + k * LINE_H, t, cls))
         if s.leaf and s.ring:
-            labels.append(_t(left[s.key] - 6, y - 14, s.tag or "guilty", "tag", "end"))
+            lw = _w(s.label) + 12
+            parts.append(f'<rect class="leafring" data-stage="{escape(s.key)}" '
+                         f'x="{left[s.key] - lw - 2:.1f}" y="{y - 11:.1f}" width="{lw:.1f}" '
+                         'height="22" rx="8"/>')
+            labels.append(_t(left[s.key] - 6, y - 16, s.tag or "guilty", "tag", "end"))
             ring = ring or (left[s.key] - 20, y + 10)
     width = out_x + (_w(g.output) + 16 if g.output else 10) - x0
     height = max(ys.values()) + below + NODE_H / 2 + 14

@@ -1,6 +1,7 @@
 """The layers' arithmetic in plain numpy, float64: what the diagnoses compare a submission's
 values with (a flipped filter, the whole window) and the pooling windows the subgradient rule
-reads.  The oracle that grades is JAX's (checks/oracle.py); these are patterns, not verdicts.
+reads.  The oracle that grades is JAX's (bpverify/grading/conv_oracles.py); these are
+patterns, not verdicts.
 
 Numpy only: a family's checks and feedback both use it.
 """

@@ -34,6 +34,7 @@ _RINGS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...], str]] = {
     "bn-wrong-axis": (("mu", "var"), (), "wrong axis"),
     "ln-batch-axis": (("mu", "var"), (), "wrong axis"),
     "spatial-no-transpose": (("mu", "var"), (), "channels mixed"),
+    "bn-test-batch-stats": (("mu", "var"), (), "yours: the batch's"),
 }
 
 
@@ -78,13 +79,15 @@ def _gamma(name: str, gamma: np.ndarray, x: np.ndarray, where: tuple[int, ...],
 
 
 def _stages(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
-            dout: np.ndarray | None) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """Each stage's value and, given dout, the gradient on its output (Kratzert's graph)."""
+            dout: np.ndarray | None, running: tuple[float, float] | None = None
+            ) -> dict[str, tuple[Any, Any]]:
+    """Each stage's value and, given dout, the gradient on its output (Kratzert's graph);
+    ``running``: test mode's (running_mean, running_var) in place of the batch's."""
     n = x.size
-    mu = x.mean()
+    mu = x.mean() if running is None else running[0]
     xmu = x - mu
     sq = xmu ** 2
-    var = sq.mean()
+    var = sq.mean() if running is None else running[1]
     vpe = var + eps
     std = np.sqrt(vpe)
     ivar = 1.0 / std
@@ -137,7 +140,10 @@ def figure(item: ItemResult, check: CheckResult) -> Figure | None:
         return None
     eps = float(ex.get("eps", 1e-5))
     d = _group(spec.base, dout, where, groups)[0] if dout is not None else None
-    st = _stages(xs, gm, bt, eps, d)
+    running = _running(spec.base, ex, where) if check.name == "test mode" else None
+    if check.name == "test mode" and running is None:
+        return None
+    st = _stages(xs, gm, bt, eps, d, running)
     mistake = check.diagnosis.mistake if check.diagnosis is not None else ""
     rings, lost, tag = _RINGS.get(mistake, ((), (), ""))
     yours = _group(spec.base, g, where, groups)[0]
@@ -159,6 +165,9 @@ def figure(item: ItemResult, check: CheckResult) -> Figure | None:
         stage("ivar", "1/x", "std"), stage("xhat", "×", "xmu", "ivar"),
         stage("gx", "×γ", "xhat"), stage("out", "+β", "gx"),
     ]
+    if running is not None:  # test mode: the statistics are the running averages
+        stages = [stages[0], _leaf(stage("mu", "running_mean")), stages[2],
+                  _leaf(stage("var", "running_var"), row=2), *stages[5:]]
     if not backward:  # the forward's own output, as the check saw it
         stages[-1] = Stage("out", "+β", ("gx",), value=numbers(st["out"][0]), row=0)
     graph = Graph(tuple(stages), output="out")
@@ -175,6 +184,22 @@ def figure(item: ItemResult, check: CheckResult) -> Figure | None:
                + (", and the gradient the chain rule sends back along it." if backward
                   else ".")),
     )
+
+
+def _leaf(s: Stage, row: int | None = None) -> Stage:
+    """``s`` as an input of the graph (test mode's running averages)."""
+    return Stage(s.key, s.label, (), value=s.value, ring=s.ring, tag=s.tag,
+                 row=s.row if row is None else row)
+
+
+def _running(base: str, ex: dict[str, Any], where: tuple[int, ...]) -> tuple[float, float] | None:
+    """(running_mean, running_var) of the drawn feature or channel, from the example."""
+    rm, rv = arr(ex.get("running_mean")), arr(ex.get("running_var"))
+    if rm is None or rv is None or base not in ("batchnorm", "spatial_batchnorm"):
+        return None
+    k = where[1] if len(where) > 1 else 0
+    rm, rv = rm.reshape(-1), rv.reshape(-1)
+    return (float(rm[k]), float(rv[k])) if k < rm.size and k < rv.size else None
 
 
 def _story(mistake: str, st: dict[str, tuple[Any, Any]], n: int) -> list[str]:

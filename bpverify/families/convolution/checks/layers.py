@@ -33,9 +33,9 @@ from hypothesis import strategies as st
 from bpverify.closeness import tolerance_for, working_dtype
 from bpverify.contract import as_gradients
 from bpverify.families.convolution import maths
-from bpverify.families.convolution.checks import oracle
 from bpverify.families.convolution.checks.cases import conv_cases, pool_cases
 from bpverify.families.convolution.checks.numerical import judge_on_budget
+from bpverify.grading import conv_oracles as oracle
 from bpverify.grading.checks.base import (
     Case,
     Check,
