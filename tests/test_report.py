@@ -331,6 +331,8 @@ RINGED = [
     ("batchnorm_test_mode_batch_stats", "batchnorm_forward", "test mode", {"mu", "var"}),
     ("layernorm_over_batch", "layernorm_backward", "backward", {"mu", "var"}),
     ("momentum_sign", "sgd_momentum", "update", {"v = μ·v - lr·dw"}),
+    ("rnn_step_tanh_from_input", "rnn_step_backward", "backward", {"next_h"}),
+    ("conv_net_W1_not_regularized", "ThreeLayerConvNet", "regularization", {"loss"}),
 ]
 
 
@@ -343,6 +345,17 @@ def test_each_family_rings_the_diagnosed_stage(name: str, item: str, check: str,
     svg = _figure_of(to_html(result), check)
     assert _rings(svg) == rings
     assert "<desc>" in svg and 'role="img"' in svg
+
+
+def test_word_embedding_rows_ring_where_repeated_words_lost_gradient() -> None:
+    result = bpverify.check_submission(ZOO_MISTAKES / "word_embedding_fancy_add.py",
+                                       profile="ci", only=["word_embedding_backward"])
+    check = result.item("word_embedding_backward").check("backward")
+    svg = _figure_of(to_html(result), "backward")
+    assert "x: word indices (repeated in bold)" in svg and "dW: yours" in svg
+    exp, got = check.expected["dW"], check.got["dW"]
+    differs = sum(e != g for er, gr in zip(exp, got) for e, g in zip(er, gr))
+    assert differs and svg.count('class="cell ring"') == differs
 
 
 def test_figures_have_their_words_and_survive_the_json_round_trip(

@@ -295,7 +295,7 @@ def check_submission(
     try:
         inv = executor.call("inventory")
         if rubric is None:  # no rubric named: choose by what the submission defines
-            chosen, why = choose_rubric(path, inv["names"])
+            chosen, why = choose_rubric(path, inv["names"], failed=bool(inv["load_errors"]))
             if chosen != rules.name:
                 executor.close()
                 rules = load_rubric(chosen)

@@ -1,10 +1,16 @@
-"""The drawing of a failed max-pooling backward: where the gradient should go, where it went.
+"""Drawings of failed convolutional items: max pooling's windows, ThreeLayerConvNet's calls.
+
+Max pooling: where the gradient should go, where it went.
 
 One plane of the minimal example (the example and channel of the largest error): x with its
 pooling windows outlined and each window's max in bold, dout (one number per window), the dx a
 max gate routes (each window's dout to its max, 0 to the others) and the submission's dx, with
 the cells where it differs ringed.  Every number is the check's: x and dout from its example,
 both dx from its expected and got values.
+
+ThreeLayerConvNet: its loss as the chain of layer calls the course builds (conv - relu - 2x2 max
+pool - affine - relu - affine - softmax, + the L2 term), the L2 term ringed when the diagnosis
+says the loss or the gradients got it wrong.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from bpverify.families.convolution.contract import NET_CATEGORY
 from bpverify.families.convolution.maths import pool_dims, pool_windows
 from bpverify.feedback.patterns import arr
 from bpverify.feedback.words import num
 from bpverify.model import CheckResult, ItemResult
-from bpverify.teaching.figures import Figure, Grid
+from bpverify.teaching.figures import Figure, Graph, Grid, Stage, numbers
 
 __all__ = ["figure"]
 
@@ -29,8 +36,44 @@ def _cells(a: np.ndarray) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(num(v) for v in row) for row in a)
 
 
+#: A diagnosis of the L2 term -> what the ringed stage says.
+_L2 = {"missing-regularization": "L2 term missing", "regularization-factor": "twice the L2",
+       "regularized-biases": "biases regularized"}
+_NET_CHAIN = ("conv_forward", "relu_forward", "max_pool_forward (2×2)", "affine_forward",
+              "relu_forward", "affine_forward", "softmax_loss")
+
+
+def _net(item: ItemResult, check: CheckResult) -> Figure | None:
+    """ThreeLayerConvNet's loss as layer calls, its L2 term ringed on the diagnosis."""
+    ex = dict(check.example or {})
+    X, reg = arr(ex.get("X")), ex.get("reg")
+    if X is None or not isinstance(reg, int | float):
+        return None
+    mistake = check.diagnosis.mistake if check.diagnosis is not None else ""
+    stages = [Stage("X", "X", value=f"shape {tuple(X.shape)}")]
+    for k, call in enumerate(_NET_CHAIN):
+        stages.append(Stage(f"c{k}", call, (stages[-1].key,)))
+    stages.append(Stage("loss", "+ ½·reg·ΣW²", (stages[-1].key,), ring=mistake in _L2,
+                        tag=_L2.get(mistake, "")))
+    callout = [f"{m.value}{list(m.index) if m.index else ''}: yours {numbers(m.got)}, "
+               f"expected {numbers(m.expected)}" for m in check.mismatches[:2]]
+    if mistake in _L2:
+        callout.append(f"the L2 term is 0.5·reg·(ΣW1² + ΣW2² + ΣW3²), reg = {reg:g}; its "
+                       "gradient reg·Wk goes into each grads['Wk']")
+    return Figure(
+        title=f"{item.name}, {check.name}: the loss as a chain of layer calls",
+        parts=(Graph(tuple(stages), output="loss"),),
+        callout=tuple(callout),
+        intro=("ThreeLayerConvNet.loss as the course builds it: conv - relu - 2x2 max pool - "
+               "affine - relu - affine - softmax, plus the L2 term of the three weights."),
+    )
+
+
 def figure(item: ItemResult, check: CheckResult) -> Figure | None:
-    """The pooling plane of the largest error, or None for another item or missing values."""
+    """The pooling plane of the largest error, ThreeLayerConvNet's chain of calls, or None."""
+    if item.category == NET_CATEGORY and check.name in ("loss", "gradients",
+                                                         "regularization"):
+        return _net(item, check)
     if item.name != "max_pool_backward_naive" or check.name not in ("backward", "ties",
                                                                     "overlap"):
         return None
