@@ -270,8 +270,9 @@ class Interface(NamedTuple):
     """What differs from the book's interface, as plain facts ("" everywhere when nothing).
 
     ``kind`` tags it ("misspelled-method", "nested-method", "method-outside-class",
-    "missing-method", "interface", "unwritten": a placeholder class with no methods); ``method`` is the method concerned; ``found`` is what the
-    class has instead (a name or a signature), ``expected`` what the book's has.
+    "missing-method", "interface", "unwritten": a placeholder class with no methods);
+    ``method`` is the method concerned; ``found`` is what the class has instead (a name or a
+    signature), ``expected`` what the book's has.
     """
 
     problem: str = ""
