@@ -313,9 +313,9 @@ def test_the_reference_book_layers_pass_every_item(tmp_path: Path) -> None:
     code = main(["grade", str(Path(__file__).resolve().parents[1] / "reference" /
                              "book_layers.py"), "--rubric", "layer-classes", "--in-process",
                  "--profile", PROFILE, "--examples", str(FEW), "--json", str(js),
-                 *(a for n in CHAPTER7 + ["Affine"] for a in ("--only", n))])
+                 *(a for n in [*CHAPTER7, "Affine"] for a in ("--only", n))])
     result = SubmissionResult.from_dict(json.loads(js.read_text()))
-    assert code == 0 and [i.name for i in result.items] == ["Affine"] + CHAPTER7
+    assert code == 0 and [i.name for i in result.items] == ["Affine", *CHAPTER7]
     assert all(i.status == "passed" for i in result.items), [
         (i.name, i.first_failure.message) for i in result.items if i.first_failure]
 
