@@ -339,3 +339,30 @@ def test_chapter7_as_found_a_placeholder_is_not_written_and_swapped_sides_fail()
                                         max_examples=FEW)
     assert swapped.items[0].status == "failed"
     assert swapped.items[0].check("forward").status == "failed"
+
+
+def test_chapter7_as_found_spatial_batchnorm_learners_names_and_a_nan_without_exp() -> None:
+    """Field-test patterns: eps = 1e-7 read from the forward, a batchnorm normalizing 4-D input
+    per channel, a backward dividing by var where forward divides by var + eps (only the
+    low-variance check, with eps's diagnosis), dweight and dbias; a pooling whose col2im
+    divides by a count that is 0 gives nan: said as a division by zero, never an internal
+    error or an overflow."""
+    wild = HERE / "wild" / "chapter7"
+    result = bpverify.check_submission(wild / "spatial_named.py", profile=PROFILE,
+                                       rubric="layer-classes",
+                                       only=["BatchNormalization", "Convolution"],
+                                       max_examples=FEW)
+    bn, conv = result.item("BatchNormalization"), result.item("Convolution")
+    assert conv.status == "passed", conv.first_failure
+    failed = [c for c in bn.checks if c.status == "failed"]
+    assert [c.name for c in failed] == ["low variance"], [(c.name, c.message) for c in failed]
+    assert failed[0].diagnosis is not None and failed[0].diagnosis.mistake == "book-bn-eps"
+    assert bn.check("4-d input").status == "passed"
+    pooling = bpverify.check_submission(wild / "col2im_count.py", profile=PROFILE,
+                                        rubric="layer-classes", only=["Pooling"],
+                                        max_examples=FEW).items[0]
+    assert pooling.status == "failed"
+    assert not [c for c in pooling.checks if c.kind == "internal-error"]
+    nan = [c for c in pooling.checks if c.kind == "not-finite"]
+    assert nan and all(c.diagnosis is not None and c.diagnosis.mistake == "book-not-finite"
+                       for c in nan)

@@ -196,8 +196,9 @@ def _dropout(check: CheckResult, ex: dict[str, Any], got: dict[str, Any]) -> Dia
 def _batchnorm(check: CheckResult, ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
     if check.kind == "not-finite" and check.name == "low variance":
         return found("book-bn-eps", f"{check.facts.value or 'out'} is not finite where a "
-                     "feature has one value in the batch: its variance is 0 and x_hat divides "
-                     "by sqrt(var) without eps", subject=check.facts.value or "out")
+                     "feature has one value in the batch: its variance is 0, and a division "
+                     "by the variance (or its square root) without eps is 0 / 0",
+                     subject=check.facts.value or "out")
     if check.name in ("backward", "4-d input") and "dx" in got:
         for mistake, dx in _bn_variants(ex).items():
             if match(got["dx"], dx):
