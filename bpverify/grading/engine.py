@@ -10,26 +10,20 @@ import contextlib
 import functools
 import threading
 import time
-import traceback
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import hypothesis
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis.errors import Flaky, UnsatisfiedAssumption
-
 from bpverify import registry
-from bpverify.contract import ContractError, Item
+from bpverify.contract import Item
 from bpverify.feedback.diagnose import diagnose_item
 from bpverify.grading import oracles
-from bpverify.grading.checks import Check, CheckFailed, checks_for, fixed_checks, plain_case
-from bpverify.grading.checks.base import contract_failed, student_failed
-from bpverify.grading.draws import strategies_only
+from bpverify.grading.checks import checks_for, fixed_checks
 from bpverify.grading.parallel import grade_items
+from bpverify.grading.replay import Replays
 from bpverify.grading.rubric import Rubric, choose_rubric, load_rubric
+from bpverify.grading.runs import run_check
 from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
 from bpverify.options import (
     DEFAULT_SEED,
@@ -40,7 +34,7 @@ from bpverify.options import (
     resolve_profile,
 )
 from bpverify.registry import all_items, item_named
-from bpverify.submission import Executor, InProcessExecutor, LoadSpec, StudentError, load_submission
+from bpverify.submission import Executor, InProcessExecutor, LoadSpec, load_submission
 from bpverify.version import __version__
 
 __all__ = [
@@ -58,94 +52,6 @@ __all__ = [
 ]
 
 
-def _check_seed(seed: int, item: str, check: str) -> int:
-    return zlib.crc32(f"{seed}:{item}:{check}".encode())
-
-
-def run_check(
-    item: str, check: Check, executor: Executor, *, seed: int, max_examples: int
-) -> CheckResult:
-    """Run one check under Hypothesis; a failure is shrunk to a minimal example."""
-    check_seed = _check_seed(seed, item, check.name)
-    state: dict[str, Any] = {"runs": 0, "rejected": 0, "judged": 0, "case": None}
-
-    def prop(case: Any) -> None:
-        state["runs"] += 1
-        state["case"] = case
-        try:
-            judged = check.run(executor, case)
-        except UnsatisfiedAssumption:  # set aside by the check's assume (at a ReLU kink, ...)
-            state["rejected"] += 1
-            raise
-        except StudentError as exc:
-            raise student_failed(exc) from None
-        except ContractError as exc:
-            raise contract_failed(exc) from None
-        if judged is not False:
-            state["judged"] += 1
-
-    test = hypothesis.seed(check_seed)(
-        settings(
-            max_examples=max_examples,
-            database=None,
-            deadline=None,
-            derandomize=False,
-            report_multiple_bugs=False,
-            verbosity=Verbosity.quiet,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        )(given(check.strategy)(prop))
-    )
-    base: dict[str, Any] = {"name": check.name, "seed": check_seed}
-    try:
-        with strategies_only():  # the same draws in every process, whatever it has loaded
-            test()
-    except CheckFailed as exc:
-        return _failed(base, exc, state)
-    except Flaky as exc:  # a failure that did not repeat: report the first one seen
-        inner = _find(exc, CheckFailed)
-        if inner is not None:
-            return _failed(base, inner, state, note=" (this failure did not always repeat)")
-        return CheckResult(status="failed", kind="flaky", message=str(exc)[:2000],
-                           **_counts(state), **base)
-    except hypothesis.errors.Unsatisfiable:
-        return CheckResult(status="skipped", message="no valid example could be generated",
-                           **_counts(state), **base)
-    except Exception:  # a bug in bpverify itself: say so, never blame the submission
-        return CheckResult(
-            status="failed", kind="internal-error",
-            message="bpverify internal error (please report it):\n" + traceback.format_exc(),
-            example=plain_case(state["case"]), **_counts(state), **base,
-        )
-    if state["judged"] == 0:
-        return CheckResult(
-            status="skipped", **_counts(state),
-            message=f"not judged: {check.unjudged}", **base,
-        )
-    return CheckResult(status="passed", **_counts(state), **base)
-
-
-def _counts(state: dict[str, Any]) -> dict[str, Any]:
-    return {"examples_run": state["runs"], "examples_rejected": state["rejected"]}
-
-
-def _find(exc: BaseException, kind: type[CheckFailed]) -> CheckFailed | None:
-    if isinstance(exc, kind):
-        return exc
-    for sub in getattr(exc, "exceptions", ()):
-        found = _find(sub, kind)
-        if found is not None:
-            return found
-    return _find(exc.__cause__, kind) if exc.__cause__ is not None else None
-
-
-def _failed(base: dict[str, Any], exc: CheckFailed, state: dict[str, Any],
-            note: str = "") -> CheckResult:
-    # The check filled in its verdict; the run adds the example, the counts and the name.
-    return replace(exc.result, message=exc.message + note, example=plain_case(state["case"]),
-                   **_counts(state), **base)
-
-
 def check_names(item: Item) -> list[str]:
     """The names of an item's checks, in the order they run (a circuit adds "lecture values",
     a check run once on fixed values)."""
@@ -153,8 +59,9 @@ def check_names(item: Item) -> list[str]:
 
 
 def run_named_check(item: Item, name: str, executor: Executor, *, seed: int,
-                    max_examples: int) -> CheckResult:
-    """Run the check of ``item`` called ``name`` (one of :func:`check_names`), diagnosed."""
+                    max_examples: int, replays: Replays | None = None) -> CheckResult:
+    """Run the check of ``item`` called ``name`` (one of :func:`check_names`), diagnosed
+    (``replays``: a batch's examples, as :func:`run_check` takes them)."""
     fixed = fixed_checks(item)
     if name in fixed:
         result = fixed[name](executor)
@@ -163,7 +70,8 @@ def run_named_check(item: Item, name: str, executor: Executor, *, seed: int,
         if check is None:
             raise ValueError(f"{item.name} has no check {name!r}; expected one of "
                              f"{', '.join(check_names(item))}")
-        result = run_check(item.name, check, executor, seed=seed, max_examples=max_examples)
+        result = run_check(item.name, check, executor, seed=seed, max_examples=max_examples,
+                           replays=replays)
     alone = ItemResult(name=item.name, category=item.category, status=result.status,
                        checks=(result,))
     return diagnose_item(alone).checks[0]
@@ -189,12 +97,14 @@ def check_item(
     max_examples: int | None = None,
     available: Iterable[str] | None = None,
     load_error: str = "",
+    replays: Replays | None = None,
 ) -> ItemResult:
     """Check one contract item (by name or :class:`Item`) of a submission.
 
     ``submission`` is a path (loaded and run in-process) or an executor to run scenarios with.
     ``available`` names what the submission defines (an item needing anything else is "not
-    implemented"); ``load_error`` says why its import failed, if it did.
+    implemented"); ``load_error`` says why its import failed, if it did.  ``replays``: a
+    batch's examples (:mod:`bpverify.grading.replay`), which change nothing in the result.
     """
     if isinstance(submission, (str, Path)):
         loaded = load_submission(submission)
@@ -212,7 +122,8 @@ def check_item(
                               message=missing)
     n = max_examples or resolve_profile(profile).max_examples
     executor.begin_item(item.name)  # an isolated executor gives each item its own time budget
-    results = [run_named_check(item, name, executor, seed=seed, max_examples=n)
+    results = [run_named_check(item, name, executor, seed=seed, max_examples=n,
+                               replays=replays)
                for name in check_names(item)]
     status: Status = "failed" if any(r.status == "failed" for r in results) else "passed"
     unwritten = _unwritten(results)
@@ -306,12 +217,13 @@ def _start_executor(path: Path, rules: Rubric,
 
 
 def _grade_item(name: str, executor: Executor, inv: Mapping[str, Any], *, seed: int,
-                max_examples: int) -> ItemResult:
+                max_examples: int, replays: Replays | None = None) -> ItemResult:
     """One item of the submission whose inventory is ``inv``: the same in every process."""
     item = item_named(name)
     return check_item(item, executor, seed=seed, max_examples=max_examples,
                       available=inv["names"],
-                      load_error=_load_error_of(item, inv, "; ".join(inv["load_errors"])))
+                      load_error=_load_error_of(item, inv, "; ".join(inv["load_errors"])),
+                      replays=replays)
 
 
 @contextlib.contextmanager
@@ -343,6 +255,7 @@ def check_submission(
     executor_factory: Callable[[Path, LoadSpec], Executor] | None = None,
     progress: Callable[[str], None] | None = None,
     jobs: int = 1,
+    replays: Replays | None = None,
 ) -> SubmissionResult:
     """Grade the submission at ``path`` (a .py file or a folder) by a rubric.
 
@@ -357,6 +270,8 @@ def check_submission(
     with spawned processes, a script that passes ``jobs > 1`` keeps its work under
     ``if __name__ == "__main__":`` (a helper imports the script's main module again).
     ``progress(name)`` names an item being graded, whenever one starts or finishes.
+    ``replays`` is a batch's record of examples (:class:`~bpverify.grading.replay.Replays`),
+    shared by the submissions one process grades: it saves work, never changes a result.
     """
     start = time.perf_counter()
     path = Path(path)
@@ -380,7 +295,7 @@ def check_submission(
     try:
         inv = executor.call("inventory")
         if rubric is None:  # no rubric named: choose by what the submission defines
-            chosen, why = choose_rubric(path, inv["names"])
+            chosen, why = choose_rubric(path, inv["names"], failed=bool(inv["load_errors"]))
             if chosen != rules.name:
                 executor.close()
                 rules = load_rubric(chosen)
@@ -398,7 +313,7 @@ def check_submission(
         graded = grade_items(
             wanted,
             functools.partial(_grade_item, executor=executor, inv=inv, seed=seed,
-                              max_examples=n_examples),
+                              max_examples=n_examples, replays=replays),
             functools.partial(_helper_grader, path, executor_factory, rules, dict(inv), seed,
                               n_examples),
             jobs=min(jobs, busy), progress=progress)
