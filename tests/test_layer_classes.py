@@ -139,11 +139,13 @@ def test_the_zoo_covers_every_mistake_of_the_issue() -> None:
                     "transposed", "not-summed-over-batch", "not-averaged", "misspelled-method",
                     "interface-differs", "misnamed-attribute", "missing-numpy-import",
                     "misplaced-method", "no-forward-return"}
-    # Chapters 6 and 7: every mistake of the family's catalogue but the flipped filter (its
-    # rule is tested in test_a_flipped_filter_is_named) and the scaling done twice.
+    # Chapters 6 and 7: every mistake of the family's catalogue but a nan without exp (a wild
+    # fixture's, test_chapter7_as_found_...), and the flipped filter, the scaling done twice and
+    # the other paths left out of batchnorm's backward, whose rules have no fixture yet.
     from bpverify.families.layer_classes.chapter7 import MISTAKES7
     assert seen >= {m.id for m in MISTAKES7} - {"book-conv-flipped", "book-dropout-scaled-twice",
-                                                "book-bn-no-var-path", "book-bn-stats-constant"}
+                                                "book-bn-no-var-path", "book-bn-stats-constant",
+                                                "book-not-finite"}
 
 
 def test_a_misspelled_method_fails_its_item_with_that_message_only() -> None:
