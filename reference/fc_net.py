@@ -78,7 +78,8 @@ class FullyConnectedNet:
         for i in range(1, self.num_layers):
             h, c_aff = affine_forward(h, self.params[f"W{i}"], self.params[f"b{i}"])
             c_norm = None
-            gamma, beta = self.params.get(f"gamma{i}"), self.params.get(f"beta{i}")
+            gamma = self.params.get(f"gamma{i}", np.ones(1))
+            beta = self.params.get(f"beta{i}", np.zeros(1))
             if self.normalization == "batchnorm":
                 h, c_norm = batchnorm_forward(h, gamma, beta, self.bn_params[i - 1])
             elif self.normalization == "layernorm":
