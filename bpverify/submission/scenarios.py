@@ -120,7 +120,7 @@ def traced_calls(sub: LoadedSubmission, owner: Any, names: Sequence[str],
             record: TracedCall = {"fn": name}
             calls.append(record)
             values = _in_order(fn, args, kw)
-            if name.endswith("_backward") and len(values) >= 2:
+            if "_backward" in name and len(values) >= 2:
                 record["dout"] = plain(values[0])
                 record["forward"] = producer.get(id(values[-1]), -1)
             else:
@@ -130,7 +130,7 @@ def traced_calls(sub: LoadedSubmission, owner: Any, names: Sequence[str],
             if modes:
                 record["mode"] = modes[0]
             result = fn(*args, **kw)
-            if name.endswith("_forward") and isinstance(result, tuple) and len(result) == 2:
+            if "_forward" in name and isinstance(result, tuple) and len(result) == 2:
                 producer[id(result[1])] = len(calls) - 1
                 keep.append(result[1])
                 record["out"] = plain(result[0])

@@ -98,12 +98,12 @@ class _Replay:
         self.layer: dict[int, int] = {}
         counts: dict[str, int] = {}
         for i, c in enumerate(self.calls):
-            if c["fn"].endswith("_forward"):
+            if "_forward" in c["fn"]:
                 counts[c["fn"]] = counts.get(c["fn"], 0) + 1
                 self.layer[i] = counts[c["fn"]]
         for i, c in enumerate(self.calls):
             j = c.get("forward", -1)
-            if c["fn"].endswith("_backward") and j in self.layer:
+            if "_backward" in c["fn"] and j in self.layer:
                 self.layer[i] = self.layer[j]
 
     def at(self, i: int) -> str:
@@ -144,7 +144,7 @@ class _Replay:
                 return Blame(fn, "loss", f"{fn}: the loss differs from the mean cross-entropy")
             if not close(pair[1], dscores):
                 return Blame(fn, "dx", f"{fn}: dx differs from (softmax - one-hot) / N")
-        elif fn.endswith("_backward"):
+        elif "_backward" in fn:
             return self._backward(c, at)
         return None
 
@@ -198,7 +198,7 @@ def _mode(replay: _Replay, test: bool) -> Blame | None:
     want = "test" if test else "train"
     for i, c in enumerate(replay.calls):
         mode = c.get("mode")
-        if c["fn"].endswith("_forward") and mode is not None and mode != want:
+        if "_forward" in c["fn"] and mode is not None and mode != want:
             param = "dropout_param" if c["fn"] == "dropout_forward" else "bn_param"
             when = "at test time (loss(X), y is None)" if test else "in train mode (loss(X, y))"
             return Blame(NET, f"{param}['mode']", f"{NET} runs {replay.at(i)} in {mode} mode "
