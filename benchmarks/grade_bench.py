@@ -3,16 +3,21 @@
     python benchmarks/grade_bench.py                      # this checkout only
     python benchmarks/grade_bench.py --against c7d9dd0    # and a git revision, interleaved
     python benchmarks/grade_bench.py --against /path/to/venv/bin/python --rounds 3
+    python benchmarks/grade_bench.py --against 0242ba7 --rounds 1 --only "class of"
 
 Every case runs as a fresh process, exactly as a user runs it (``python -m bpverify grade ...``
 or ``python -m pytest --bpverify-submission ...``).  With ``--against`` the two versions run
 interleaved (new, old, new, old, ...) so that both see the same machine load; the table shows
 medians and the ratio new/old of wall-clock time and of CPU time (user + system of the process
-and everything it waited for: the isolated worker, the ``--jobs`` pool).  On a shared machine
-CPU time is the steadier number.  Examples are counted from the JSON results (``examples_run``
-of every check).  A git revision is built once into a virtualenv under
-``$XDG_CACHE_HOME/bpverify/bench`` (``git archive`` + ``pip install``; the working tree is never
-touched).  This is not a test and is not collected by pytest.
+and everything it waited for: the ``--jobs`` pool, the helpers, the workers' outer processes;
+plus the sandboxed workers in their PID namespace, which no parent reaps, as sampled from
+/proc every 0.1 s: class_bench.py), and the peak memory of the whole process tree.  On a
+shared machine CPU time is the steadier number.  The class-of-N cases (class_bench.py) also
+give per-submission figures and a class of ``--project`` submissions projected from them.
+Examples are counted from the JSON results (``examples_run`` of every check).  A git
+revision is built once into a virtualenv under ``$XDG_CACHE_HOME/bpverify/bench`` (``git
+archive`` + ``pip install``; the working tree is never touched).  This is not a test and is
+not collected by pytest.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from class_bench import PeakRSS, class_argv, rubric_items
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
@@ -58,6 +65,7 @@ class Version:
 class Run:
     wall: float
     cpu: float
+    peak_mb: float = math.nan  #: the process tree's largest resident memory (class_bench.py)
     examples: dict[str, Examples] = field(default_factory=dict)
     failed: bool = False
 
@@ -68,6 +76,7 @@ class Case:
     #: (version, scratch dir, fresh cache dir) -> (argv, cwd, json paths to count examples in)
     argv: Callable[[Version, Path], tuple[list[str], Path, list[Path]]]
     cold: bool = False  #: run with an empty compilation cache (else a warmed, shared one)
+    submissions: int = 1  #: how many the case grades: the table adds per-submission figures
 
 
 def _cache_root() -> Path:
@@ -151,9 +160,20 @@ def _cs231n_target() -> Path:
     return folders[-1] if folders else CS231N
 
 
-def cases(batch: int) -> list[Case]:
+def cases(batch: int, class_size: int = 40, older: tuple[str, list[str]] | None = None,
+          ) -> list[Case]:
+    """The cases; ``older``: the other version's label and its default rubric's items, for
+    the class of N restricted to them (class_bench.py)."""
     ref = str(REFERENCE)
-    return [
+    classes = [Case(f"class of {class_size}, each version's default rubric",
+                    lambda v, d: class_argv(v.python, d, REFERENCE, class_size, None),
+                    submissions=class_size)]
+    if older is not None:
+        label, items = older
+        classes.append(Case(f"class of {class_size}, {label}'s {len(items)} items (--only)",
+                            lambda v, d: class_argv(v.python, d, REFERENCE, class_size, items),
+                            submissions=class_size))
+    return [*classes,
         Case("grade reference (isolated, dev, warm cache)", lambda v, d: _grade(v, d, ref)),
         Case("  first run, cold cache", lambda v, d: _grade(v, d, ref), cold=True),
         Case("grade reference --in-process", lambda v, d: _grade(v, d, ref, "--in-process")),
@@ -234,11 +254,15 @@ def run_once(case: Case, version: Version, scratch: Path, warm_cache: Path) -> R
         env[CACHE_ENV] = str(warm_cache)
     start = time.perf_counter()
     _cpu_of_children()
-    proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, check=False)
-    wall = time.perf_counter() - start
-    cpu = _cpu_of_children()
-    out = proc.stdout
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        peak = PeakRSS(proc.pid)
+        proc.wait()
+        peak_mb = peak.stop()
+        wall = time.perf_counter() - start
+        cpu = _cpu_of_children() + peak.namespaced_cpu
+        log.seek(0)
+        out = log.read()
     if case.cold:
         shutil.rmtree(env[CACHE_ENV], ignore_errors=True)
     # pytest exits 1 when a test failed; "passed" in its summary says it ran at all.
@@ -247,8 +271,8 @@ def run_once(case: Case, version: Version, scratch: Path, warm_cache: Path) -> R
         tail = out.decode(errors="replace")[-1500:]
         print(f"{case.name} with {version.label} failed ({proc.returncode}):\n{tail}",
               file=sys.stderr)
-        return Run(wall=wall, cpu=cpu, failed=True)
-    return Run(wall=wall, cpu=cpu, examples=_examples(outputs))
+        return Run(wall=wall, cpu=cpu, peak_mb=peak_mb, failed=True)
+    return Run(wall=wall, cpu=cpu, peak_mb=peak_mb, examples=_examples(outputs))
 
 
 _LAST_CHILDREN = [0.0]
@@ -291,18 +315,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="submissions in the batch case")
     parser.add_argument("--only", action="append", metavar="WORDS",
                         help="run only the cases whose name contains WORDS (repeatable)")
+    parser.add_argument("--class-size", type=_positive, default=40, metavar="N",
+                        help="submissions in the class-of-N cases (default 40)")
+    parser.add_argument("--project", type=_positive, default=500, metavar="N",
+                        help="the class size the class-of-N figures are projected to")
     args = parser.parse_args(argv)
 
     new = Version(label="this checkout", python=sys.executable)
-    chosen = [c for c in cases(args.batch)
-              if not args.only or any(w in c.name for w in args.only)]
-    if not chosen:
-        parser.error(f"--only {' '.join(args.only)}: no case's name contains that; the cases "
-                     f"are: {'; '.join(c.name.strip() for c in cases(args.batch))}")
     try:
         versions = [new] + ([resolve_version(args.against)] if args.against else [])
     except BenchError as exc:
         parser.error(str(exc))
+    older = None
+    if len(versions) == 2:
+        with tempfile.TemporaryDirectory(prefix="bpverify-bench-") as tmp:
+            older = (versions[1].label, rubric_items(versions[1].python, Path(tmp)))
+    every = cases(args.batch, args.class_size, older)
+    chosen = [c for c in every if not args.only or any(w in c.name for w in args.only)]
+    if not chosen:
+        parser.error(f"--only {' '.join(args.only)}: no case's name contains that; the cases "
+                     f"are: {'; '.join(c.name.strip() for c in every)}")
     _cpu_of_children()
     started = _machine()
     results: dict[tuple[str, str], list[Run]] = {}
@@ -317,11 +349,13 @@ def main(argv: list[str] | None = None) -> int:
                     run = run_once(case, version, root / f"v{v_index}", warm)
                     results.setdefault((case.name, version.label), []).append(run)
                     print(f"{case.name} [{version.label}] round {r + 1}: {run.wall:.2f} s wall, "
-                          f"{run.cpu:.2f} s CPU, {_valid_total(run.examples)} valid examples",
+                          f"{run.cpu:.2f} s CPU, {_valid_total(run.examples)} valid examples, "
+                          f"peak {run.peak_mb:.0f} MB",
                           file=sys.stderr)
     print(f"measured: {started}; finished with load average "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     _table(chosen, versions, results)
+    _per_submission(chosen, versions, results, args.project)
     return 0
 
 
@@ -329,7 +363,8 @@ def _table(chosen: list[Case], versions: list[Version],
            results: dict[tuple[str, str], list[Run]]) -> None:
     head = ["case"]
     for v in versions:
-        head += [f"{v.label} wall s", f"{v.label} CPU s", f"{v.label} examples"]
+        head += [f"{v.label} wall s", f"{v.label} CPU s", f"{v.label} examples",
+                 f"{v.label} peak MB"]
     if len(versions) == 2:
         head += ["wall new/old", "CPU new/old", "checks with fewer valid examples"]
     print("| " + " | ".join(head) + " |")
@@ -340,14 +375,15 @@ def _table(chosen: list[Case], versions: list[Version],
         for v in versions:
             runs = [r for r in results[(case.name, v.label)] if not r.failed]
             if not runs:
-                row += ["failed", "failed", "-"]
+                row += ["failed", "failed", "-", "-"]
                 med.append((math.nan, math.nan, {}))
                 continue
             wall = statistics.median(r.wall for r in runs)
             cpu = statistics.median(r.cpu for r in runs)
             ex = runs[-1].examples
             med.append((wall, cpu, ex))
-            row += [f"{wall:.2f}", f"{cpu:.2f}", _valid_total(ex)]
+            peak = max(r.peak_mb for r in runs)
+            row += [f"{wall:.2f}", f"{cpu:.2f}", _valid_total(ex), f"{peak:.0f}"]
         if len(versions) == 2:
             (wn, cn, en), (wo, co, eo) = med
             below = _below(en, eo)
@@ -357,6 +393,29 @@ def _table(chosen: list[Case], versions: list[Version],
             row += [f"{wn / wo:.2f}", f"{cn / co:.2f}",
                     (f"{len(below)} of {len(eo)}" if eo else "-")]
         print("| " + " | ".join(row) + " |")
+
+
+def _per_submission(chosen: list[Case], versions: list[Version],
+                    results: dict[tuple[str, str], list[Run]], project: int) -> None:
+    """The class cases per submission, and a class of ``project`` projected linearly from them
+    (the start-up each run pays once is spread over more submissions, so this errs high)."""
+    classes = [c for c in chosen if c.submissions > 1]
+    if not classes:
+        return
+    print(f"\n| case | version | wall s per submission | CPU s per submission | "
+          f"projected wall for {project} | projected CPU for {project} | peak MB |")
+    print("|---|---|---|---|---|---|---|")
+    for case in classes:
+        for v in versions:
+            runs = [r for r in results[(case.name, v.label)] if not r.failed]
+            if not runs:
+                continue
+            n = case.submissions
+            wall = statistics.median(r.wall for r in runs) / n
+            cpu = statistics.median(r.cpu for r in runs) / n
+            print(f"| {case.name.strip()} | {v.label} | {wall:.2f} | {cpu:.2f} | "
+                  f"{wall * project / 60:.1f} min | {cpu * project / 60:.1f} min | "
+                  f"{max(r.peak_mb for r in runs):.0f} |")
 
 
 def _machine() -> str:

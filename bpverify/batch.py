@@ -5,12 +5,19 @@ The ``grade`` command's engine room: :func:`grade` grades one submission as a
 grades many with a status line or a progress bar, several submissions at a time in spawned
 processes (results cross as JSON), each of those grading its items one at a time, so that
 ``jobs`` processes grade in all.
+
+A batch does once what every submission would repeat: each grading process is set up once
+(JAX, the rubric's checks, the compiled oracles), draws each check's examples once and replays
+them to every submission it grades (:mod:`bpverify.grading.replay`: Hypothesis runs again only
+where a submission's outcome differs, so every result is the one a grade alone gives), and keeps
+the oracle's expected values for those examples (:mod:`bpverify.grading.memo`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -27,13 +34,29 @@ from rich.progress import (
 )
 from rich.status import Status
 
+from bpverify.grading import memo
 from bpverify.grading.engine import check_submission
+from bpverify.grading.replay import Replays
 from bpverify.model import SubmissionResult
 from bpverify.options import GradeOptions
 from bpverify.submission import Executor
 from bpverify.submission.worker import WorkerExecutor
 
-__all__ = ["grade", "grade_all"]
+__all__ = ["MAX_DEFAULT_JOBS", "default_jobs", "grade", "grade_all"]
+
+#: The most processes a grade starts when ``--jobs`` is not given.  Each grading process holds
+#: about 260 MB (JAX, Hypothesis, the compiled oracles, a batch's examples) and its worker some
+#: 60 MB more: four stay under 1.5 GB, and past four a single submission gains little (its
+#: longest items bound it, and each helper first spends ~1.2 s importing).
+MAX_DEFAULT_JOBS = 4
+
+#: In a batch's grading process: the examples drawn so far, replayed to its next submissions.
+_REPLAYS: list[Replays] = []
+
+
+def default_jobs() -> int:
+    """``--jobs`` when it is not given: every core, at most :data:`MAX_DEFAULT_JOBS`."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_JOBS))
 
 
 def grade_all(paths: list[Path], options: GradeOptions,
@@ -52,16 +75,22 @@ def grade_all(paths: list[Path], options: GradeOptions,
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task(f"grading, {jobs} at a time", total=len(paths))
         if jobs == 1:
-            for n, path in enumerate(paths):
-                show = functools.partial(_show_task, bar, task, path.name)
-                results[n] = grade(path, options, progress=show)
-                bar.advance(task)
+            replays = Replays()
+            memo.remember(True)
+            try:
+                for n, path in enumerate(paths):
+                    show = functools.partial(_show_task, bar, task, path.name)
+                    results[n] = grade(path, options, progress=show, replays=replays)
+                    bar.advance(task)
+            finally:
+                memo.remember(False)
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             # Spawned, not forked: the grader holds JAX's threads.  Results come back as JSON.
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_start_batch_process) as pool:
                 futures = {pool.submit(_grade_one, str(p), options): n
                            for n, p in enumerate(paths)}
                 for future in as_completed(futures):
@@ -81,9 +110,11 @@ def _show_task(bar: Progress, task: TaskID, label: str, item: str) -> None:
 
 
 def grade(path: str | Path, options: GradeOptions,
-           progress: Callable[[str], None] | None = None) -> SubmissionResult:
+          progress: Callable[[str], None] | None = None,
+          replays: Replays | None = None) -> SubmissionResult:
     """Grade one submission as ``options`` say: in this process or in isolated workers, its
-    items ``options.jobs`` at a time."""
+    items ``options.jobs`` at a time (``replays``: a batch's examples, which save work and
+    change nothing in the result)."""
     factory: Callable[..., Executor] | None = None
     if not options.in_process:
         factory = functools.partial(WorkerExecutor, timeout=options.worker_timeout,
@@ -91,11 +122,18 @@ def grade(path: str | Path, options: GradeOptions,
     return check_submission(path, seed=options.seed, profile=options.profile,
                             max_examples=options.examples, only=options.only,
                             rubric=options.rubric, executor_factory=factory, progress=progress,
-                            jobs=options.jobs)
+                            jobs=options.jobs, replays=replays)
+
+
+def _start_batch_process() -> None:
+    """Set up a process that grades a batch's submissions one after another: its record of
+    examples, and the oracle's kept values."""
+    _REPLAYS.append(Replays())
+    memo.remember(True)
 
 
 def _grade_one(path: str, options: GradeOptions) -> str:
     """One submission, in a pool process: the result model as JSON text.  Its items are
     graded one at a time: the pool already keeps ``options.jobs`` processes busy."""
-    return grade(path, replace(options, jobs=1)).to_json()
+    return grade(path, replace(options, jobs=1), replays=_REPLAYS[-1]).to_json()
 

@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from bpverify import registry
-from bpverify.batch import grade_all
+from bpverify.batch import MAX_DEFAULT_JOBS, default_jobs, grade_all
 from bpverify.grading.engine import DEFAULT_SEED, PROFILE_ENV, PROFILES
 from bpverify.grading.rubric import RubricError, load_rubric
 from bpverify.model import SubmissionResult
@@ -165,8 +165,9 @@ def _check_grade_args(args: argparse.Namespace, paths: list[Path]) -> GradeOptio
 def _folder_names(paths: list[Path]) -> list[str]:
     """One results folder name per submission: its name, made unique with its parent's."""
     names = [p.stem if p.is_file() else p.name for p in paths]
+    shared = {n for n in names if names.count(n) > 1}  # (decided before any is renamed)
     for i, path in enumerate(paths):
-        if names.count(names[i]) > 1:
+        if names[i] in shared:
             names[i] = f"{path.resolve().parent.name}-{names[i]}"
     counts = {n: names.count(n) for n in names}
     seen: dict[str, int] = {}
@@ -317,9 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="which items and how many points: a built-in rubric (default, "
                        "cs231n: a CS231n assignment folder as it is, ...) or a TOML file; "
                        "without it, bpverify chooses by what the submission defines and says so")
-    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+    grade.add_argument("--jobs", type=int, default=default_jobs(), metavar="N",
                        help="grade in N processes at a time: N submissions of a batch, or "
-                       "one submission's items (same results; default: all cores)")
+                       "one submission's items (same results; default: every core, at most "
+                       f"{MAX_DEFAULT_JOBS})")
     grade.add_argument("--sandbox", choices=SANDBOX_MODES, default="auto",
                        help="confine the worker in a sandbox: auto (where the system offers "
                        "one, the default), require (refuse to grade without one), off "

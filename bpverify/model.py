@@ -97,6 +97,8 @@ class Facts:
     exc_type: str = ""
     #: numpy refused to turn a whole array into one bool (Python's max or an if on arrays).
     array_truth_value: bool = False
+    #: numpy refused int() or float() of a one-element array (an error since numpy 2).
+    array_to_scalar: bool = False
     #: The name relation: the code used ``got_name`` where ``expected_name`` belongs (a method
     #: "foward" for "forward", an attribute self.w for self.W); an undefined name alone ("np").
     got_name: str = ""

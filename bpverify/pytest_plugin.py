@@ -143,6 +143,16 @@ def _loaded(config: pytest.Config) -> tuple[Executor, InventoryReply]:
     return config.stash[_LOADED]
 
 
+def _reproduce(config: pytest.Config, item_name: str) -> str:
+    """The CLI command that grades this item as this run did (rubric and profile included)."""
+    options = _options(config)
+    words = [f"bpverify grade {_submission(config)} --only '{item_name}' --seed {options.seed}"]
+    if options.rubric != "default":
+        words.append(f"--rubric {options.rubric}")
+    words.append(f"--profile {resolve_profile(options.profile).name}")
+    return " ".join(words)
+
+
 class BpverifyFailure(Exception):
     """A failed check, already explained."""
 
@@ -178,8 +188,7 @@ class CheckItem(pytest.Item):
                 lines.append(f"diagnosis: {result.diagnosis.text}")
             if result.example is not None:
                 lines.append(f"minimal example: {example_text(result.example)}"[:2000])
-            lines.append(f"reproduce: bpverify grade {_submission(self.config)} "
-                         f"--only '{self.item_name}' --seed {options.seed}")
+            lines.append(f"reproduce: {_reproduce(self.config, self.item_name)}")
             raise BpverifyFailure("\n".join(lines))
         if result.status == "skipped":
             pytest.skip(result.message)

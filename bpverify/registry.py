@@ -27,7 +27,10 @@ other family lives (Django's apps are the model)::
                     (every part optional)
     explain.py      compare(hand, executor, source) -> EngineComparison: the lecture's circuit
                     of an expression built with the submission's objects, beside the hand walk
-                    (``bpverify explain --engine``; optional, grader side)
+                    (``bpverify explain --engine``; optional, grader side);
+                    figure(item, check) -> Figure | None: the drawing of a failed check in the
+                    reports (:mod:`bpverify.teaching.figures`), from its example, values,
+                    facts and diagnosis, never its message (optional)
     rubric.toml     the family's own built-in rubric, named by ``Family.rubric`` (optional)
     rubric-<name>.toml
                     items this family adds to the built-in rubric <name> (``default``,
@@ -66,6 +69,7 @@ __all__ = [
     "explainer",
     "families",
     "family_of",
+    "figure_maker",
     "finders",
     "item_named",
     "load_worker_side",
@@ -273,6 +277,13 @@ def explainer(category: str) -> ModuleType | None:
     """The ``explain`` module of the family of ``category`` (grader side), or None."""
     family = family_of(category)
     return role(family, "explain") if family is not None else None
+
+
+def figure_maker(category: str) -> Callable[..., Any] | None:
+    """The ``figure(item, check)`` of the family of ``category`` (its ``explain`` role), or
+    None when it draws none."""
+    module = explainer(category)
+    return getattr(module, "figure", None) if module is not None else None
 
 
 def feedback_modules() -> list[ModuleType]:

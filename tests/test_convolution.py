@@ -164,4 +164,6 @@ def test_the_default_rubric_charges_for_ties(tmp_path: Path) -> None:
     (pool,) = bpverify.check_submission(layers, profile=PROFILE, max_examples=6,
                                         only=["max_pool_backward_naive"]).items
     assert pool.check("ties").status == "failed"
-    assert pool.score == pytest.approx(pool.max_score * (3 + 2 + 1) / (3 + 1 + 2 + 1))
+    # backward 3, overlap 1, numerical 2, hygiene 1 of backward, ties, overlap, numerical,
+    # hygiene
+    assert pool.score == pytest.approx(pool.max_score * (3 + 1 + 2 + 1) / (3 + 1 + 1 + 2 + 1))

@@ -221,6 +221,7 @@ ZOO_DIAGNOSES: dict[str, set[str]] = {
     "exp_missing_upstream": {"upstream-not-multiplied", "sign-or-upstream"},
     "exp_returns_x_times_dz": {"wrong-local-gradient"},
     "max_forward_builtin_max": {"python-max-on-arrays"},
+    "max_pool_int_of_where": {"array-to-scalar"},
     "max_routes_to_smaller": {"routed-to-smaller"},
     "multiply_missing_upstream": {"upstream-not-multiplied", "sign-or-upstream"},
     "multiply_state_on_class": {"shared-state"},

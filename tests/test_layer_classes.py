@@ -30,13 +30,16 @@ pytest_plugins = ["pytester"]
 
 HERE = Path(__file__).resolve().parent / "layer_classes"
 MISTAKES_DIR = HERE / "mistakes"
-ZOO = sorted(p for p in MISTAKES_DIR.glob("*.py") if p.stem != "ok_layers")
+#: The zoo's mistakes; ok_*.py and im2col_layers.py are the right classes they change.
+ZOO = sorted(p for p in MISTAKES_DIR.glob("*.py")
+             if not p.stem.startswith("ok_") and p.stem != "im2col_layers")
 PROFILE = "ci"
 #: Examples per check where the point is a verdict on a known mistake (seeded, so repeatable).
 FEW = 8
 LAYER_ITEMS = ["MulLayer", "AddLayer", "Relu", "Sigmoid", "Affine", "SoftmaxWithLoss",
                "TwoLayerNet (layers)"]
 NET = "TwoLayerNet (layers)"
+CHAPTER7 = ["Dropout", "BatchNormalization", "Convolution", "Pooling"]
 
 
 def _literal(path: Path, name: str) -> Any:
@@ -52,11 +55,13 @@ def test_correct_layers_pass_every_check_and_the_rubric_is_chosen_by_itself() ->
     assert result.rubric == "layer-classes"
     assert any("layer classes in the style of Deep Learning from Scratch" in n
                for n in result.notes)
-    assert [i.name for i in result.items] == LAYER_ITEMS
+    assert [i.name for i in result.items] == LAYER_ITEMS + CHAPTER7
     failed = {i.name: i.first_failure.message for i in result.items if i.first_failure}
     assert not failed
     assert all(c.status == "passed" and c.diagnosis is None
                for i in result.items for c in i.checks)
+    # A chapter-5 file is complete: the chapter 6-7 classes are optional, out of the total.
+    assert all(i.status == "not implemented" and not i.required for i in result.items[7:])
     assert result.score == result.max_score
 
 
@@ -64,8 +69,8 @@ def test_learners_spellings_and_a_typo_are_found_with_notes() -> None:
     result = bpverify.check_submission(HERE / "variants" / "names.py", profile=PROFILE,
                                        max_examples=FEW)
     assert result.rubric == "layer-classes"
-    assert [i.name for i in result.items] == LAYER_ITEMS
-    assert all(i.status == "passed" for i in result.items), [
+    assert [i.name for i in result.items] == LAYER_ITEMS + CHAPTER7
+    assert all(i.status == "passed" for i in result.items[:7]), [
         (i.name, i.first_failure.message) for i in result.items if i.first_failure]
     notes = " | ".join(result.notes)
     assert "class Sigmiod is a letter or two off, so it was graded as Sigmoid" in notes
@@ -83,7 +88,8 @@ def test_a_chapter_folder_imports_common_in_the_isolated_worker(tmp_path: Path) 
     result = SubmissionResult.from_dict(json.loads(js.read_text()))
     assert result.rubric == "layer-classes" and "in-process" not in result.sandbox
     # MulLayer and AddLayer live in the chapter's other file, layer_naive.py.
-    assert [i.status for i in result.items] == ["not implemented"] * 2 + ["passed"] * 5
+    assert [i.status for i in result.items] == (["not implemented"] * 2 + ["passed"] * 5
+                                                + ["not implemented"] * 4)
     data = json.loads(out.read_text())
     tests = {t["name"].split(":")[0]: t for t in data["tests"]}
     relu = next(t for name, t in tests.items() if name.startswith("Relu"))
@@ -133,6 +139,11 @@ def test_the_zoo_covers_every_mistake_of_the_issue() -> None:
                     "transposed", "not-summed-over-batch", "not-averaged", "misspelled-method",
                     "interface-differs", "misnamed-attribute", "missing-numpy-import",
                     "misplaced-method", "no-forward-return"}
+    # Chapters 6 and 7: every mistake of the family's catalogue but the flipped filter (its
+    # rule is tested in test_a_flipped_filter_is_named) and the scaling done twice.
+    from bpverify.families.layer_classes.chapter7 import MISTAKES7
+    assert seen >= {m.id for m in MISTAKES7} - {"book-conv-flipped", "book-dropout-scaled-twice",
+                                                "book-bn-no-var-path", "book-bn-stats-constant"}
 
 
 def test_a_misspelled_method_fails_its_item_with_that_message_only() -> None:
@@ -273,3 +284,36 @@ def test_an_example_that_cannot_tell_two_mistakes_apart_says_so() -> None:
     check = result.item(NET).check("loss")
     assert check.status == "failed" and check.diagnosis is not None
     assert "this example cannot tell the two apart" in check.diagnosis.text
+
+
+# --- chapters 6 and 7 ----------------------------------------------------------------------
+
+
+def test_chapter7_classes_written_otherwise_than_the_book_pass() -> None:
+    """Inverted dropout, a float32 BatchNorm with eps = 1e-5 and a flag called is_training,
+    a convolution through sliding windows, a pooling that splits dout among tied maxima (all
+    under other names), and im2col-based Convolution and Pooling."""
+    result = bpverify.check_submission(HERE / "correct" / "chapter7_variants.py",
+                                       profile=PROFILE, rubric="layer-classes", only=CHAPTER7,
+                                       max_examples=FEW)
+    assert all(i.status == "passed" for i in result.items), [
+        (i.name, i.first_failure.message) for i in result.items if i.first_failure]
+    assert result.score == result.max_score > 0
+    notes = " | ".join(result.notes)
+    assert "Conv as Convolution" in notes and "MaxPooling as Pooling" in notes
+    im2col = bpverify.check_submission(MISTAKES_DIR / "im2col_layers.py", profile=PROFILE,
+                                       rubric="layer-classes", only=["Convolution", "Pooling"],
+                                       max_examples=FEW)
+    assert all(i.status == "passed" for i in im2col.items), [
+        (i.name, i.first_failure.message) for i in im2col.items if i.first_failure]
+
+
+def test_the_reference_book_layers_pass_every_item(tmp_path: Path) -> None:
+    js = tmp_path / "r.json"
+    code = main(["grade", str(Path(__file__).resolve().parents[1] / "reference" /
+                             "book_layers.py"), "--rubric", "layer-classes", "--in-process",
+                 "--profile", PROFILE, "--examples", str(FEW), "--json", str(js)])
+    result = SubmissionResult.from_dict(json.loads(js.read_text()))
+    assert code == 0 and [i.name for i in result.items] == LAYER_ITEMS + CHAPTER7
+    assert all(i.status == "passed" for i in result.items), [
+        (i.name, i.first_failure.message) for i in result.items if i.first_failure]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
+
+from bpverify.cli import main
 
 pytest_plugins = ["pytester"]
 
@@ -57,6 +60,22 @@ def test_failures_name_the_item_and_the_example(pytester: pytest.Pytester) -> No
         "*minimal example: {'x': *",
         "*reproduce: bpverify grade * --only 'MultiplyGate' --seed 0*",
     ])
+
+
+def test_the_reproduce_line_names_the_rubric_and_reproduces(
+        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    sub = Path(__file__).parent / "layer_classes" / "mistakes" / "add_multiplies.py"
+    result = pytester.runpytest_subprocess(
+        "--bpverify-submission", str(sub), "--bpverify-rubric", "layer-classes",
+        "--bpverify-examples", "5", "-k", "AddLayer",
+    )
+    line = next(ln for ln in result.stdout.lines if "reproduce: bpverify grade" in ln)
+    command = line.split("reproduce: ", 1)[1].strip()
+    assert "--rubric layer-classes" in command and "--profile " in command
+    argv = shlex.split(command)[1:]  # the CLI without its program name
+    assert main(argv) == 0  # grading completed, whatever the score
+    out = capsys.readouterr().out
+    assert "0/1 items passed" in out and "add layer outputs x + y" in out
 
 
 def test_works_under_xdist(pytester: pytest.Pytester, reference_path: Path) -> None:

@@ -14,11 +14,12 @@ import pytest
 import bpverify
 from bpverify import cli
 from bpverify.model import CheckResult, ElementMismatch, GateStep, ItemResult, SubmissionResult
-from bpverify.output.html import to_html
-from bpverify.output.svg import circuit_svg
+from bpverify.output.html import to_html, to_html_fragment
+from bpverify.output.svg import circuit_svg, num
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "reports" / "report-screenshot.png"
+FIGURES_SCREENSHOT = ROOT / "reports" / "figures-screenshot.png"
 
 #: A student whose 1/x gate drops the minus sign: the sigmoid neuron fails at its last gate,
 #: and every gate before it only receives the wrong gradient.
@@ -192,3 +193,184 @@ def test_report_renders_in_headless_chromium(graded: SubmissionResult, tmp_path:
     shot = _run_chromium(exe, tmp_path / "profile-shot", f"--screenshot={SCREENSHOT}",
                          "--window-size=1280,1500", page.as_uri())
     assert shot.returncode == 0 and SCREENSHOT.stat().st_size > 20_000, shot.stderr[-2000:]
+
+
+# --- the curriculum's families: teaching figures from their explain role ----------------------
+
+ZOO_MISTAKES = ROOT / "tests" / "zoo" / "mistakes"
+#: zoo file -> (item, its failing check that is drawn)
+DRAWN = {
+    "batchnorm_backward_no_mean_path": ("batchnorm_backward", "backward"),
+    "max_pool_whole_window": ("max_pool_backward_naive", "backward"),
+    "rnn_backward_no_carry": ("rnn_backward", "backward"),
+    "adam_no_bias_correction": ("adam", "defaults"),
+    "captioning_mask_from_input": ("CaptioningRNN", "loss"),
+}
+
+
+@pytest.fixture(scope="module")
+def curriculum() -> dict[str, SubmissionResult]:
+    """Zoo mistakes of the curriculum's families, graded on the item each breaks."""
+    return {name: bpverify.check_submission(ZOO_MISTAKES / f"{name}.py", profile="ci",
+                                            only=[item])
+            for name, (item, _) in DRAWN.items()}
+
+
+def _section(page: str, check: str) -> str:
+    """The failure section of ``check`` on a one-item page."""
+    start = page.index(f'<section class="failure" data-check="{check}"')
+    return page[start:page.index("</section>", start)]
+
+
+def _figure_of(page: str, check: str) -> str:
+    section = _section(page, check)
+    assert '<figure class="teach"' in section, f"{check} has no teaching figure"
+    return section[section.index('<svg'):section.index("</svg>")]
+
+
+def test_batchnorm_staged_graph_rings_the_mean_whose_path_is_missing(
+        curriculum: dict[str, SubmissionResult]) -> None:
+    result = curriculum["batchnorm_backward_no_mean_path"]
+    check = result.item("batchnorm_backward").check("backward")
+    assert check.diagnosis is not None and check.diagnosis.mistake == "bn-no-mean-path"
+    svg = _figure_of(to_html(result), "backward")
+    stages = re.findall(r'<g class="(node[^"]*)" data-stage="([^"]+)"', svg)
+    assert [k for _, k in stages] == ["mu", "xmu", "sq", "var", "vpe", "std", "ivar", "xhat",
+                                      "gx", "out"]
+    assert [k for cls, k in stages if "ring" in cls] == ["mu"]
+    assert re.findall(r'data-lost="([^"]+)"', svg) == ["x"]  # x → mean: no gradient back
+    # at x, the submission's dx (as the check got it) beside the chain rule's, for the
+    # feature of the largest error
+    j = check.mismatches[0].index[1]
+    got = [row[j] for row in check.got["dx"]]
+    assert f"got [{num(got[0])}" in svg and "should be [" in svg
+    assert 'role="img"' in svg and "<title>" in svg and "<desc>" in svg
+
+
+def test_pooling_figure_shows_where_the_gradient_should_go_and_where_it_went(
+        curriculum: dict[str, SubmissionResult]) -> None:
+    result = curriculum["max_pool_whole_window"]
+    check = result.item("max_pool_backward_naive").check("backward")
+    svg = _figure_of(to_html(result), "backward")
+    for title in ("dx: where it should go", "dx: where yours sent it", "one per window"):
+        assert title in svg
+    # every cell whose dx differs is ringed, no other
+    exp, got = check.expected["dx"][0][0], check.got["dx"][0][0]
+    differs = sum(e != g for er, gr in zip(exp, got) for e, g in zip(er, gr))
+    assert differs and svg.count('class="cell ring"') == differs
+    assert svg.count('class="window"') >= 2  # the window, on x and on both dx
+
+
+def test_unrolled_rnn_rings_the_step_whose_carried_gradient_went_missing(
+        curriculum: dict[str, SubmissionResult]) -> None:
+    result = curriculum["rnn_backward_no_carry"]
+    svg = _figure_of(to_html(result), "backward")
+    stages = re.findall(r'<g class="(node[^"]*)" data-stage="([^"]+)"', svg)
+    steps = [k for _, k in stages]
+    assert steps == [f"h{t}" for t in range(1, len(steps) + 1)] and len(steps) >= 2
+    ringed = [k for cls, k in stages if "ring" in cls]
+    assert len(ringed) == 1 and "carried dh lost" in svg
+    # the wire into the next step is dashed: its dprev_h never came back to the ringed one
+    assert ringed[0] in re.findall(r'data-lost="([^"]+)"', svg)
+
+
+def test_update_rule_formula_rings_the_missing_bias_correction(
+        curriculum: dict[str, SubmissionResult]) -> None:
+    page = to_html(curriculum["adam_no_bias_correction"])
+    svg = _figure_of(page, "defaults")
+    ringed = re.findall(r'<g class="line ring">.*?</g>', svg)
+    assert len(ringed) == 2 and all("missing in yours" in g for g in ringed)
+    assert "m̂ = m / (1 - β₁ᵗ)" in ringed[0] and "v̂ = v / (1 - β₂ᵗ)" in ringed[1]
+
+
+def test_captioning_chain_rings_where_the_blame_points(
+        curriculum: dict[str, SubmissionResult]) -> None:
+    result = curriculum["captioning_mask_from_input"]
+    check = result.item("CaptioningRNN").check("loss")
+    assert (check.facts.where, check.facts.value) == ("CaptioningRNN.loss", "mask")
+    svg = _figure_of(to_html(result), "loss")
+    assert re.findall(r'<g class="node ring" data-stage="([^"]+)"', svg) == ["loss"]
+    assert "temporal_softmax_loss" in svg and "wrong mask fed in" in svg
+
+
+def test_no_ring_without_evidence(curriculum: dict[str, SubmissionResult]) -> None:
+    """The same failures without their diagnosis or blame: drawn, but no stage, call or line
+    ringed (a pooling cell stays ringed where the values differ: the check saw that)."""
+    for name, (item_name, check_name) in DRAWN.items():
+        result = curriculum[name]
+        item = result.item(item_name)
+        bare = tuple(replace(c, diagnosis=None, facts=replace(c.facts, where="", value=""))
+                     if c.name == check_name else c for c in item.checks)
+        if name == "adam_no_bias_correction":  # the update rules read facts.value: keep it
+            bare = tuple(replace(c, diagnosis=None) if c.name == check_name else c
+                         for c in item.checks)
+        page = to_html(replace(result, items=(replace(item, checks=bare),)))
+        section = _section(page, check_name)
+        assert '<figure class="teach"' in section, name
+        for ring in ('class="node ring"', 'class="line ring"', 'class="leafring"', "data-lost"):
+            assert ring not in section, (name, ring)
+
+
+def _rings(svg: str) -> set[str]:
+    """What a drawing rings: stages and inputs by key, formula lines by their code."""
+    found = set(re.findall(r'<g class="node ring" data-stage="([^"]+)"', svg))
+    found |= set(re.findall(r'<rect class="leafring" data-stage="([^"]+)"', svg))
+    for line in re.findall(r'<g class="line ring">(.*?)</g>', svg):
+        found |= set(re.findall(r'class="code"[^>]*>([^<]*)<', line))
+    return found
+
+
+#: More zoo mistakes: (file, item, drawn check, what its drawing must ring and nothing else)
+RINGED = [
+    ("lstm_step_drops_dnext_c", "lstm_step_backward", "backward", {"c"}),
+    ("net_skips_relu_backward", "TwoLayerNet", "gradients", {"r1"}),
+    ("net_missing_reg_loss", "ThreeLayerNet", "regularization", {"loss"}),
+    ("svm_naive_counts_correct_class", "svm_loss_naive", "loss",
+     {"hinge_ij = max(0, s_j - s_y + 1), j ≠ y_i"}),
+    ("dropout_not_rescaled", "dropout_forward", "train mode", {"mask = keep / q"}),
+    ("batchnorm_test_mode_batch_stats", "batchnorm_forward", "test mode", {"mu", "var"}),
+    ("layernorm_over_batch", "layernorm_backward", "backward", {"mu", "var"}),
+    ("momentum_sign", "sgd_momentum", "update", {"v = μ·v - lr·dw"}),
+]
+
+
+@pytest.mark.parametrize(("name", "item", "check", "rings"), RINGED, ids=[r[0] for r in RINGED])
+def test_each_family_rings_the_diagnosed_stage(name: str, item: str, check: str,
+                                               rings: set[str]) -> None:
+    result = bpverify.check_submission(ZOO_MISTAKES / f"{name}.py", profile="ci", only=[item])
+    failed = result.item(item).check(check)
+    assert failed.status == "failed" and failed.diagnosis is not None
+    svg = _figure_of(to_html(result), check)
+    assert _rings(svg) == rings
+    assert "<desc>" in svg and 'role="img"' in svg
+
+
+def test_figures_have_their_words_and_survive_the_json_round_trip(
+        curriculum: dict[str, SubmissionResult]) -> None:
+    for name, (_, check_name) in DRAWN.items():
+        result = curriculum[name]
+        page = to_html(result)
+        section = _section(page, check_name)
+        assert "The drawing in words" in section and "<li>" in section
+        assert to_html(SubmissionResult.from_dict(result.to_dict())) == page
+        assert "<figure" in to_html_fragment(result)  # the notebook's report draws it too
+
+
+def test_curriculum_report_renders_in_headless_chromium(
+        curriculum: dict[str, SubmissionResult], tmp_path: Path) -> None:
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("chromium not found on PATH (apt-get install chromium; .ci/run installs it)")
+    first = curriculum["batchnorm_backward_no_mean_path"]
+    items = tuple(i for r in curriculum.values() for i in r.items)
+    page = tmp_path / "curriculum.html"
+    page.write_text(to_html(replace(first, items=items)), encoding="utf-8")
+    dom = _run_chromium(exe, tmp_path / "profile-dom", "--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('class="bp-figure"') >= len(DRAWN)
+    assert dom.stdout.count('class="node ring"') >= 3 and 'class="cell ring"' in dom.stdout
+    FIGURES_SCREENSHOT.unlink(missing_ok=True)
+    shot = _run_chromium(exe, tmp_path / "profile-shot", f"--screenshot={FIGURES_SCREENSHOT}",
+                         "--window-size=1280,1400", page.as_uri())
+    assert shot.returncode == 0 and FIGURES_SCREENSHOT.stat().st_size > 20_000, \
+        shot.stderr[-2000:]

@@ -238,3 +238,62 @@ def test_read_result_round_trips_a_written_result(tmp_path: Path) -> None:
     path = tmp_path / "bpverify.json"
     path.write_text(json.dumps(result.to_dict()))
     assert read_result(path) == result
+
+
+#: A student whose batchnorm_backward leaves out the path through the mean, and whose
+#: batchnorm_backward_alt is the same function: the same mistake on two items of one family.
+TWICE = '''
+import numpy as np
+
+from reference import *  # noqa: F403
+
+
+def batchnorm_backward(dout, cache):
+    x, x_hat, mean, var, inv_std, gamma, eps = cache
+    n = x.shape[0]
+    dx_hat = dout * gamma
+    centred = x - mean
+    dvar = np.sum(dx_hat * centred, axis=0) * -0.5 * (var + eps) ** -1.5
+    dx = dx_hat * inv_std + 2.0 * centred * dvar / n
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+batchnorm_backward_alt = batchnorm_backward
+'''
+
+
+def test_a_family_counts_its_mistakes_across_its_items(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """The normalization family's mistakes over batchnorm_backward and _alt, each submission
+    once per mistake, however many of the family's items show it."""
+    twice = tmp_path / "twice.py"
+    twice.write_text(TWICE)
+    subs = [ROOT / "reference", MISTAKES / "batchnorm_backward_no_mean_path.py",
+            MISTAKES / "batchnorm_backward_alt_no_var_path.py", twice]
+    out = tmp_path / "results"
+    code = main(["grade", *map(str, subs), "--in-process", "--jobs", "1", "--profile", "ci",
+                 "--only", "batchnorm_backward", "--only", "batchnorm_backward_alt",
+                 "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    summary = summarize([read_result(out / p.stem / "bpverify.json") for p in subs],
+                        names=[p.stem for p in subs])
+    [family] = summary.families
+    assert (family.name, family.items, family.graded) == (
+        "normalization", ("batchnorm_backward", "batchnorm_backward_alt"), 4)
+    counts = {m.tag: (m.count, m.submissions) for m in family.mistakes}
+    assert counts == {
+        "bn-no-mean-path": (2, ("batchnorm_backward_no_mean_path", "twice")),
+        "bn-no-var-path": (1, ("batchnorm_backward_alt_no_var_path",)),
+    }
+    # per item, the twice-made mistake counts on each item it shows in
+    by_item = {i.name: {m.tag: m.count for m in i.mistakes} for i in summary.items}
+    assert by_item == {"batchnorm_backward": {"bn-no-mean-path": 2},
+                       "batchnorm_backward_alt": {"bn-no-mean-path": 1, "bn-no-var-path": 1}}
+    assert "normalization: 50% left the path through the mean out of dx" in text
+    html = (out / "summary.html").read_text()
+    families = html[html.index("Mistakes by family"):]
+    assert '<tr data-family="normalization">' in families
+    assert "50% left the path through the mean out of dx" in families
+    assert "25% left the path through the variance out of dx" in families

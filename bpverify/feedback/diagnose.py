@@ -50,6 +50,11 @@ def _shape_check(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if len(got) == 2 and tuple(reversed(got)) == exp and got != exp:
         return found("transposed", f"{name} has shape {got}, the transpose of {exp}",
                      subject=name)
+    if len(got) == len(exp) + 1 and got[1:] == exp and got[0] == 1 and _batch(check) > 1:
+        # Summed over a batch of several, with the summed axis kept (keepdims=True).
+        return found("not-reshaped", f"{name} has shape {got}, the right size but not the "
+                     f"shape {exp}: the sum over the batch kept its axis (keepdims=True); "
+                     "drop it", subject=name)
     if len(got) == len(exp) + 1 and got[1:] == exp:
         what = "per-example losses" if name == "loss" else f"one {name} per example"
         return found("not-summed-over-batch", f"{name} has shape {got}: {what}, not reduced "
@@ -60,6 +65,16 @@ def _shape_check(check: CheckResult, item: ItemResult) -> Diagnosis | None:
         return found("not-reshaped", f"{name} has shape {got}, the right size but not the "
                      f"shape {exp}; reshape it", subject=name)
     return None
+
+
+def _batch(check: CheckResult) -> int:
+    """The batch size N of the check's minimal example (0 when it has no batch input)."""
+    ex = check.example if isinstance(check.example, dict) else {}
+    for key in ("x", "X", "dout", "scores"):
+        a = arr(ex.get(key))
+        if a is not None and a.ndim >= 1:
+            return int(a.shape[0])
+    return 0
 
 
 def _contract_check(check: CheckResult, item: ItemResult) -> Diagnosis | None:
@@ -79,6 +94,9 @@ def _contract_check(check: CheckResult, item: ItemResult) -> Diagnosis | None:
 def _raised_check(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if check.facts.array_truth_value:
         return found("python-max-on-arrays", "Python's max or an if compared whole arrays")
+    if check.facts.array_to_scalar:
+        return found("array-to-scalar", "int() or float() was given a one-element array, "
+                     "which numpy 2 refuses")
     return None
 
 
@@ -124,7 +142,9 @@ def _wrong_values(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     """A wrong-values failure: the family's own rule (its feedback's ``wrong_values``)."""
     family = registry.feedback_module(item.category)
     rule = getattr(family, "wrong_values", None)
-    return rule(check, item) if rule is not None else None
+    if rule is None or family is None or getattr(rule, "__module__", None) != family.__name__:
+        return None  # a helper the module imported under that name is not its rule
+    return rule(check, item)
 
 
 def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:

@@ -65,6 +65,8 @@ IDEAS: dict[str, str] = {
                   "\"dW1\")",
     "elementwise-max": "a max gate works element by element, with np.maximum(x, y) forward "
                        "and np.where to route the gradient",
+    "numpy-scalar": "take the element out first, a.item() or a[0]: numpy 2 no longer turns "
+                    "a one-element array into a number (numpy 1.25 only warned)",
     "scores": "loss(X) is the forward pass alone, so return the scores when y is None",
     "forward-order": "each gate computes its output from its inputs alone, so every gate "
                      "after it works with that wrong value",
@@ -138,6 +140,8 @@ MISTAKES: dict[str, KnownMistake] = {
         KnownMistake("no-return", "return", "left out backward's return statement"),
         KnownMistake("wrong-count", "return", "returned the wrong number of gradients"),
         KnownMistake("wrong-keys", "grads-keys", "returned grads under keys other than params'"),
+        KnownMistake("array-to-scalar", "numpy-scalar",
+                     "took int() or float() of a one-element array"),
         KnownMistake("python-max-on-arrays", "elementwise-max",
                      "used Python's max or if on whole arrays"),
         KnownMistake("no-scores-branch", "scores",

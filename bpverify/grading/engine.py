@@ -29,6 +29,7 @@ from bpverify.grading.checks import Check, CheckFailed, checks_for, fixed_checks
 from bpverify.grading.checks.base import contract_failed, student_failed
 from bpverify.grading.draws import strategies_only
 from bpverify.grading.parallel import grade_items
+from bpverify.grading.replay import Known, Outcome, Replays, Trace, copied, recordable, replay
 from bpverify.grading.rubric import Rubric, choose_rubric, load_rubric
 from bpverify.model import CheckResult, ItemResult, Status, SubmissionResult
 from bpverify.options import (
@@ -63,25 +64,53 @@ def _check_seed(seed: int, item: str, check: str) -> int:
 
 
 def run_check(
-    item: str, check: Check, executor: Executor, *, seed: int, max_examples: int
+    item: str, check: Check, executor: Executor, *, seed: int, max_examples: int,
+    replays: Replays | None = None,
 ) -> CheckResult:
-    """Run one check under Hypothesis; a failure is shrunk to a minimal example."""
+    """Run one check under Hypothesis; a failure is shrunk to a minimal example.
+
+    With ``replays`` (a batch's, :mod:`bpverify.grading.replay`), a check that passed before
+    in the batch is first judged on the examples that run went through; Hypothesis runs only
+    when an example's outcome differs, and the result is the same as without ``replays``.
+    """
     check_seed = _check_seed(seed, item, check.name)
+    key = (check_seed, item, check.name, max_examples)
     state: dict[str, Any] = {"runs": 0, "rejected": 0, "judged": 0, "case": None}
+    known: Known | None = None
+    trace = replays.get(key) if replays is not None else None
+    if replays is not None and trace is not None:
+        same, outcomes = replay(trace, functools.partial(_judge, check, executor))
+        for outcome in outcomes:
+            _count(state, outcome)
+        if same:
+            replays.replayed += 1
+            return _passed(check, state, {"name": check.name, "seed": check_seed})
+        replays.fallbacks += 1
+        known = Known(outcomes)
+        state = {"runs": 0, "rejected": 0, "judged": 0, "case": None}
+    recording: list[Outcome] | None = [] if replays is not None else None
 
     def prop(case: Any) -> None:
+        told = known.next(case) if known is not None else None
+        if told is not None:  # the replay saw this example's outcome: repeat it
+            _count(state, told)
+            if told.error is not None:
+                raise told.error
+            if told.rejected:
+                raise UnsatisfiedAssumption()
+            return
+        if recording is not None:
+            recording.append(Outcome(copied(case)) if recordable(case) else Outcome(None))
         state["runs"] += 1
         state["case"] = case
         try:
-            judged = check.run(executor, case)
+            judged = _judge(check, executor, case)
         except UnsatisfiedAssumption:  # set aside by the check's assume (at a ReLU kink, ...)
             state["rejected"] += 1
+            if recording:
+                recording[-1] = replace(recording[-1], rejected=True, judged=False)
             raise
-        except StudentError as exc:
-            raise student_failed(exc) from None
-        except ContractError as exc:
-            raise contract_failed(exc) from None
-        if judged is not False:
+        if judged:
             state["judged"] += 1
 
     test = hypothesis.seed(check_seed)(
@@ -117,6 +146,34 @@ def run_check(
             message="bpverify internal error (please report it):\n" + traceback.format_exc(),
             example=plain_case(state["case"]), **_counts(state), **base,
         )
+    if replays is not None and recording is not None and known is None \
+            and all(o.case is not None for o in recording):
+        # A passing run from its first example: every later submission replays it.
+        replays.record(key, Trace(tuple(o.case for o in recording),
+                                  tuple(o.rejected for o in recording)))
+    return _passed(check, state, base)
+
+
+def _judge(check: Check, executor: Executor, case: Any) -> bool:
+    """Judge one example (the property Hypothesis runs): True when it was judged, False when
+    the check waved it through; raises CheckFailed to fail, UnsatisfiedAssumption to reject."""
+    try:
+        judged = check.run(executor, case)
+    except StudentError as exc:
+        raise student_failed(exc) from None
+    except ContractError as exc:
+        raise contract_failed(exc) from None
+    return judged is not False
+
+
+def _count(state: dict[str, Any], outcome: Outcome) -> None:
+    state["runs"] += 1
+    state["case"] = outcome.case
+    state["rejected"] += outcome.rejected
+    state["judged"] += outcome.error is None and not outcome.rejected and outcome.judged
+
+
+def _passed(check: Check, state: dict[str, Any], base: dict[str, Any]) -> CheckResult:
     if state["judged"] == 0:
         return CheckResult(
             status="skipped", **_counts(state),
@@ -153,8 +210,9 @@ def check_names(item: Item) -> list[str]:
 
 
 def run_named_check(item: Item, name: str, executor: Executor, *, seed: int,
-                    max_examples: int) -> CheckResult:
-    """Run the check of ``item`` called ``name`` (one of :func:`check_names`), diagnosed."""
+                    max_examples: int, replays: Replays | None = None) -> CheckResult:
+    """Run the check of ``item`` called ``name`` (one of :func:`check_names`), diagnosed
+    (``replays``: a batch's examples, as :func:`run_check` takes them)."""
     fixed = fixed_checks(item)
     if name in fixed:
         result = fixed[name](executor)
@@ -163,7 +221,8 @@ def run_named_check(item: Item, name: str, executor: Executor, *, seed: int,
         if check is None:
             raise ValueError(f"{item.name} has no check {name!r}; expected one of "
                              f"{', '.join(check_names(item))}")
-        result = run_check(item.name, check, executor, seed=seed, max_examples=max_examples)
+        result = run_check(item.name, check, executor, seed=seed, max_examples=max_examples,
+                           replays=replays)
     alone = ItemResult(name=item.name, category=item.category, status=result.status,
                        checks=(result,))
     return diagnose_item(alone).checks[0]
@@ -189,12 +248,14 @@ def check_item(
     max_examples: int | None = None,
     available: Iterable[str] | None = None,
     load_error: str = "",
+    replays: Replays | None = None,
 ) -> ItemResult:
     """Check one contract item (by name or :class:`Item`) of a submission.
 
     ``submission`` is a path (loaded and run in-process) or an executor to run scenarios with.
     ``available`` names what the submission defines (an item needing anything else is "not
-    implemented"); ``load_error`` says why its import failed, if it did.
+    implemented"); ``load_error`` says why its import failed, if it did.  ``replays``: a
+    batch's examples (:mod:`bpverify.grading.replay`), which change nothing in the result.
     """
     if isinstance(submission, (str, Path)):
         loaded = load_submission(submission)
@@ -212,7 +273,8 @@ def check_item(
                               message=missing)
     n = max_examples or resolve_profile(profile).max_examples
     executor.begin_item(item.name)  # an isolated executor gives each item its own time budget
-    results = [run_named_check(item, name, executor, seed=seed, max_examples=n)
+    results = [run_named_check(item, name, executor, seed=seed, max_examples=n,
+                               replays=replays)
                for name in check_names(item)]
     status: Status = "failed" if any(r.status == "failed" for r in results) else "passed"
     unwritten = _unwritten(results)
@@ -306,12 +368,13 @@ def _start_executor(path: Path, rules: Rubric,
 
 
 def _grade_item(name: str, executor: Executor, inv: Mapping[str, Any], *, seed: int,
-                max_examples: int) -> ItemResult:
+                max_examples: int, replays: Replays | None = None) -> ItemResult:
     """One item of the submission whose inventory is ``inv``: the same in every process."""
     item = item_named(name)
     return check_item(item, executor, seed=seed, max_examples=max_examples,
                       available=inv["names"],
-                      load_error=_load_error_of(item, inv, "; ".join(inv["load_errors"])))
+                      load_error=_load_error_of(item, inv, "; ".join(inv["load_errors"])),
+                      replays=replays)
 
 
 @contextlib.contextmanager
@@ -343,6 +406,7 @@ def check_submission(
     executor_factory: Callable[[Path, LoadSpec], Executor] | None = None,
     progress: Callable[[str], None] | None = None,
     jobs: int = 1,
+    replays: Replays | None = None,
 ) -> SubmissionResult:
     """Grade the submission at ``path`` (a .py file or a folder) by a rubric.
 
@@ -357,6 +421,8 @@ def check_submission(
     with spawned processes, a script that passes ``jobs > 1`` keeps its work under
     ``if __name__ == "__main__":`` (a helper imports the script's main module again).
     ``progress(name)`` names an item being graded, whenever one starts or finishes.
+    ``replays`` is a batch's record of examples (:class:`~bpverify.grading.replay.Replays`),
+    shared by the submissions one process grades: it saves work, never changes a result.
     """
     start = time.perf_counter()
     path = Path(path)
@@ -398,7 +464,7 @@ def check_submission(
         graded = grade_items(
             wanted,
             functools.partial(_grade_item, executor=executor, inv=inv, seed=seed,
-                              max_examples=n_examples),
+                              max_examples=n_examples, replays=replays),
             functools.partial(_helper_grader, path, executor_factory, rules, dict(inv), seed,
                               n_examples),
             jobs=min(jobs, busy), progress=progress)

@@ -42,6 +42,7 @@ import numpy as np
 
 from bpverify import operations
 from bpverify.contract import CIRCUITS, GATES
+from bpverify.grading.memo import remembered
 
 __all__ = ["CACHE_ENV", "affine", "cache_dir", "circuit", "float64", "gate", "jax_math", "loss",
            "net", "relu", "softmax_data_loss", "svm_data_loss", "warm"]
@@ -243,6 +244,7 @@ def _neuron_fn() -> Any:
     return jax.jit(run)
 
 
+@remembered
 @_in_float64
 def gate(name: str, inputs: Sequence[Any], const: Any, dout: Any) -> tuple[Any, list[Any]]:
     """Output and input gradients of the gate ``name`` for upstream gradient ``dout``."""
@@ -276,6 +278,7 @@ def _affine_fn() -> Any:
     return jax.jit(run)
 
 
+@remembered
 @_in_float64
 def affine(x: Any, w: Any, b: Any, dout: Any) -> tuple[Any, list[Any]]:
     """out = x.reshape(N, D) @ w + b and (dx, dw, db) for upstream ``dout``."""
@@ -291,6 +294,7 @@ def affine(x: Any, w: Any, b: Any, dout: Any) -> tuple[Any, list[Any]]:
     ]
 
 
+@remembered
 @_in_float64
 def relu(x: Any, dout: Any) -> tuple[Any, list[Any]]:
     """max(0, x) and its gradient, with the subgradient 0 chosen at x == 0."""
@@ -342,6 +346,7 @@ def _loss_fn(name: str) -> Any:
     return jax.jit(run)
 
 
+@remembered
 @_in_float64
 def loss(name: str, scores: Any, y: Any) -> tuple[float, Any]:
     """The mean softmax or SVM loss (margin 1) and its gradient with respect to scores."""
@@ -378,6 +383,7 @@ def _net_fn(layers: int) -> Any:
     return jax.jit(run)
 
 
+@remembered
 @_in_float64
 def net(
     params: dict[str, Any], X: Any, y: Any, reg: float, layers: int
@@ -400,6 +406,7 @@ def net(
     return np.asarray(scores)[:n, : dims[-1]], float(value), out
 
 
+@remembered
 @_in_float64
 def circuit(nodes: Sequence[Any], values: dict[str, float], dout: float) -> tuple[
     float, dict[str, float]

@@ -18,7 +18,9 @@ from bpverify.contract import CIRCUITS
 from bpverify.feedback.faults import locate_fault
 from bpverify.feedback.words import ARRAY_THRESHOLD, compact, example_code
 from bpverify.model import CheckResult, ElementMismatch, ItemResult, SubmissionResult
+from bpverify.output.figures import figure_svg
 from bpverify.output.svg import circuit_svg, num
+from bpverify.registry import figure_maker
 
 if TYPE_CHECKING:
     import jinja2
@@ -120,6 +122,7 @@ def _check_view(item: ItemResult, check: CheckResult) -> dict[str, Any]:
         "diagnosis": None,
         "svg": None,
         "blame": "",
+        "figure": _figure(item, check),
     }
     view["example_inline"] = all("\n" not in t and len(t) < 40 for _, t in view["example"])
     exp, got = dict(_flatten(check.expected)), dict(_flatten(check.got))
@@ -152,6 +155,24 @@ def _check_view(item: ItemResult, check: CheckResult) -> dict[str, Any]:
     return view
 
 
+def _figure(item: ItemResult, check: CheckResult) -> dict[str, Any] | None:
+    """The family's teaching drawing of a failed check (its ``explain`` role), or None.
+
+    A circuit's trace is drawn gate by gate instead; a family that draws nothing, or a check
+    whose values do not make a drawing, has none.
+    """
+    if check.status != "failed" or check.trace:
+        return None
+    make = figure_maker(item.category)
+    if make is None:
+        return None
+    fig = make(item, check)
+    if fig is None:
+        return None
+    return {"svg": _markup(figure_svg(fig)), "title": fig.title, "words": fig.describe(),
+            "ringed": fig.ringed}
+
+
 def _item_view(item: ItemResult) -> dict[str, Any]:
     checks = [_check_view(item, c) for c in item.checks]
     judged = [c for c in item.checks if c.status != "skipped"]
@@ -169,6 +190,7 @@ def _item_view(item: ItemResult) -> dict[str, Any]:
         "checks": checks,
         "score": f"{sum(c.passed for c in judged)}/{len(judged)}" if item.checks else "–",
         "open": item.status == "failed" or any(c["svg"] is not None for c in checks),
+        "figures": any(c["figure"] is not None for c in checks),
     }
 
 
@@ -191,6 +213,7 @@ def to_html(result: SubmissionResult) -> str:
         items=items,
         **_tally(result),
         has_circuits=any(c["svg"] is not None for i in items for c in i["checks"]),
+        has_figures=any(i["figures"] for i in items),
         reproduce=result.reproduce,
     )
 
@@ -208,6 +231,7 @@ def to_html_fragment(result: SubmissionResult) -> str:
         call=f"check({result.submission})",
         **_tally(result),
         has_circuits=any(c["svg"] is not None for i in items for c in i["checks"]),
+        has_figures=any(i["figures"] for i in items),
         reproduce=result.reproduce,
     )
 

@@ -5,7 +5,10 @@ each submission's score, the score distribution, and for each item the share tha
 did not implement it, and the most common mistakes: the diagnoses the grader stored on each
 failed check, said by the mistakes catalogue's phrases (:mod:`bpverify.feedback.mistakes`):
 "31% did not sum db over the batch".  A submission counts at most once per mistake per item,
-however many of the item's checks show it.  ``to_csv``, ``to_summary_html`` and
+however many of the item's checks show it.  Each family of items (:mod:`bpverify.registry`:
+the normalization layers, the recurrent ones, the update rules, ...) also counts its mistakes
+across all its items: "40% left the path through the mean out of dx" in batchnorm_backward or
+in batchnorm_backward_alt, each submission once.  ``to_csv``, ``to_summary_html`` and
 ``render_summary`` are formats of that summary; none of them reads a clock, so the same results
 give the same bytes.
 """
@@ -22,13 +25,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bpverify.feedback.mistakes import phrase
-from bpverify.model import SubmissionResult
+from bpverify.model import ItemResult, SubmissionResult
+from bpverify.registry import family_of
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = [
     "ClassSummary",
+    "FamilySummary",
     "ItemSummary",
     "Mistake",
     "ResultFileError",
@@ -87,6 +92,17 @@ class ItemSummary:
 
 
 @dataclass(frozen=True)
+class FamilySummary:
+    """One family of items across the class: its mistakes over all its items."""
+
+    name: str  #: the family's folder name, e.g. "normalization"
+    title: str  #: what it grades, e.g. "CS231n's batch, layer and group normalization layers"
+    items: tuple[str, ...]  #: its items the class was graded on
+    graded: int  #: submissions graded on at least one of them
+    mistakes: tuple[Mistake, ...]  #: most common first; each submission at most once
+
+
+@dataclass(frozen=True)
 class SubmissionRow:
     """One submission's line: its total and each item's score (None: not graded on it)."""
 
@@ -106,6 +122,8 @@ class ClassSummary:
     items: tuple[ItemSummary, ...]
     bins: tuple[int, ...]  #: submissions per 10% of score, 0-10% first
     rubrics: tuple[str, ...]  #: the rubrics used, first seen first (one, normally)
+    #: The families whose items show a recognised mistake, in registry order.
+    families: tuple[FamilySummary, ...] = ()
 
     @property
     def count(self) -> int:
@@ -147,7 +165,56 @@ def summarize(results: Sequence[SubmissionResult], *,
         items=tuple(_item_summary(name, cat, labelled) for name, cat in order.items()),
         bins=tuple(bins),
         rubrics=tuple(dict.fromkeys(r.rubric for r in results)),
+        families=_families(order, labelled),
     )
+
+
+def _tags(item: ItemResult) -> dict[str, str]:
+    """A failed item's diagnosis tags, each once, with the value its first diagnosis named."""
+    tags: dict[str, str] = {}
+    if item.status == "failed":
+        for check in item.checks:
+            found = check.diagnosis  # stored by the engine when the item was graded
+            if found is not None and found.mistake not in tags:
+                tags[found.mistake] = found.subject
+    return tags
+
+
+def _families(order: dict[str, str],
+              labelled: list[tuple[str, SubmissionResult]]) -> tuple[FamilySummary, ...]:
+    """Each family's mistakes over all its items; families without any are left out."""
+    by_family: dict[str, list[str]] = {}
+    titles: dict[str, str] = {}
+    for name, category in order.items():
+        record = family_of(category)
+        if record is not None:
+            by_family.setdefault(record.name, []).append(name)
+            titles[record.name] = record.title
+    out = []
+    for family, names in by_family.items():
+        who: dict[str, list[str]] = {}
+        whats: dict[str, list[str]] = {}
+        graded = 0
+        for label, result in labelled:
+            items = [i for i in result.items if i.name in names and not i.absent]
+            graded += bool(items)
+            seen: dict[str, str] = {}
+            for item in items:
+                for tag, what in _tags(item).items():
+                    seen.setdefault(tag, what)
+                    if what and what not in whats.setdefault(tag, []):
+                        whats[tag].append(what)
+            for tag in seen:
+                who.setdefault(tag, []).append(label)
+        if not who:
+            continue
+        mistakes = sorted(
+            (Mistake(tag, phrase(tag, whats.get(tag, [])), len(subs), len(subs) / graded,
+                     tuple(subs)) for tag, subs in who.items()),
+            key=lambda m: (-m.count, m.tag))
+        out.append(FamilySummary(family, titles[family], tuple(names), graded,
+                                 tuple(mistakes)))
+    return tuple(out)
 
 
 def _percent(result: SubmissionResult) -> float:
@@ -178,11 +245,7 @@ def _item_summary(name: str, category: str,
     for submission, item in graded:
         if item.status != "failed":
             continue
-        tags: dict[str, str] = {}  # this submission's tags on this item -> what they named
-        for check in item.checks:
-            found = check.diagnosis  # stored by the engine when the item was graded
-            if found is not None and found.mistake not in tags:
-                tags[found.mistake] = found.subject
+        tags = _tags(item)  # this submission's tags on this item -> what they named
         if not tags:
             unexplained.append(submission)
         for tag, what in tags.items():
@@ -263,6 +326,7 @@ def to_summary_html(summary: ClassSummary) -> str:
         median=f"{summary.median_percent:.1f}",
         histogram=_histogram(summary.bins),
         items=items,
+        families=summary.families,
         load_errors=[r for r in summary.submissions if r.load_error],
         rows=[(r, [("–" if s is None else _num(s)) for s in r.item_scores])
               for r in summary.submissions],
@@ -329,6 +393,12 @@ def render_summary(summary: ClassSummary, console: Console) -> None:
                       "; ".join(top_mistakes) or ("" if not i.failed else
                                                   f"{_pct(i.share(i.failed))} failed"))
     console.print(table)
+    for f in summary.families:
+        if len(f.items) > 1:  # one item's family says what its row says
+            shown = [m.text for m in f.mistakes[:TERMINAL_MISTAKES]]
+            more = len(f.mistakes) - len(shown)
+            console.print(f"{f.name}: " + "; ".join(shown)
+                          + (f"; {more} more in summary.html" if more else ""))
 
 
 # --- files ---------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """What an error message says about Python 2 code or a numpy API that was removed.
 
-Course code from 2016 runs on today's Python and numpy: a print statement, ``xrange`` or
-``np.asscalar`` fails with a bare SyntaxError, NameError or AttributeError; :func:`legacy_hint`
-turns such a message into the fix.  Pure string matching on Python's and numpy's own wording,
-so the grader can use it on messages that came back from an isolated worker.
+Course code from 2016 runs on today's Python and numpy: a print statement, ``xrange``,
+``np.asscalar`` or ``int()`` of a one-element array fails with a bare SyntaxError, NameError,
+AttributeError or TypeError; :func:`legacy_hint` turns such a message into the fix.  Pure
+string matching on Python's and numpy's own wording, so the grader can use it on messages that
+came back from an isolated worker.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def legacy_hint(text: str, file: str = "the code") -> str | None:
     if m and m.group(1) in _NP_REMOVED:
         version, fix = _NP_REMOVED[m.group(1)]
         return f"`np.{m.group(1)}` was removed in {version} ({file}): {fix}"
+    if "only 0-dimensional arrays can be converted to Python scalars" in text:
+        return (f"int() or float() of a one-element array ({file}) was deprecated in numpy 1.25 "
+                "and is an error in numpy 2.x: take the element first, `a.item()` or `a[0]`")
     if re.search(r"unexpected keyword argument 'newshape'", text):
         return (f"`np.reshape(..., newshape=...)` was removed in numpy 2.x ({file}): use "
                 "`x.reshape(shape)`")

@@ -46,6 +46,12 @@ class StudentError(Exception):
         """
         return self.exc_type == "ValueError" and "truth value of an array" in self.message
 
+    @property
+    def array_to_scalar(self) -> bool:
+        """numpy refused int() or float() of a one-element array (numpy 2; 1.25 warned)."""
+        return self.exc_type == "TypeError" and "0-dimensional arrays can be converted" in (
+            self.message)
+
 
 class Executor(Protocol):
     """Where scenarios run: in-process here, in an isolated worker for untrusted code.

@@ -186,8 +186,8 @@ def many(
     replies: ManyReply = []
     start = time.monotonic()
     longest = 0.0
+    batchable = _tables()[1]
     for scenario, kwargs in calls:
-        batchable = registry.batchable()
         if scenario not in batchable:
             raise ValueError(f"many: scenario {scenario!r} cannot be batched; expected one of "
                              f"{', '.join(batchable)}")
@@ -209,10 +209,23 @@ SCENARIOS: dict[str, Callable[..., Any]] = {
 
 def scenario_named(name: str) -> Callable[..., Any]:
     """The scenario called ``name``: one of :data:`SCENARIOS` or of a registered family."""
-    found = SCENARIOS.get(name) or registry.scenarios().get(name)
+    found = SCENARIOS.get(name) or _tables()[0].get(name)
     if found is None:
         raise KeyError(f"unknown scenario {name!r}")
     return found
+
+
+_TABLES: list[Any] = [None, None, None]  #: (registry.families() they were built from, ...)
+
+
+def _tables() -> tuple[dict[str, Callable[..., Any]], tuple[str, ...]]:
+    """The families' scenarios and batchable scenarios, built once per set of families (the
+    registry's own tables are rebuilt on every call, and a grade makes tens of thousands)."""
+    families = registry.families()
+    if _TABLES[0] is not families:
+        _TABLES[1:] = registry.scenarios(), registry.batchable()
+        _TABLES[0] = families
+    return _TABLES[1], _TABLES[2]
 
 
 def run_scenario(sub: LoadedSubmission, scenario: str, **kwargs: Any) -> Any:

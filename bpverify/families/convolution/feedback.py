@@ -37,6 +37,9 @@ IDEAS: dict[str, str] = {
                  "every output position, db = dout.sum(axis=(0, 2, 3))",
     "pool-router": "max pooling is a max gate over each window, a gradient router: it passes "
                    "dout to the input that had the max value, and 0 to the others",
+    "pool-overlap": "a value used by several windows collects the gradients of all of them: "
+                    "where windows overlap, an element that is the max of two windows gets "
+                    "both their dout, so dx[...] += dout, not =",
     "pool-ties": "at a tie a max gate may split dout among the equal maxima (all to one, as "
                  "np.argmax picks, or shares adding up to dout), never give each the whole of "
                  "it: moving the whole window up by t moves its max by t, not by k·t",
@@ -55,6 +58,8 @@ MISTAKES: tuple[KnownMistake, ...] = (
                  "sent the pooling gradient to the whole window"),
     KnownMistake("pool-wrong-element", "pool-router",
                  "sent the pooling gradient to an element that is not the window's max"),
+    KnownMistake("pool-overlap-overwrite", "pool-overlap",
+                 "overwrote the pooling gradient where windows overlap (= where += belongs)"),
     KnownMistake("pool-ties-to-all", "pool-ties",
                  "gave the full dout to each tied maximum of a pooling window"),
     KnownMistake("conv-net-guilty-layer", "conv-net-blame",
@@ -189,6 +194,10 @@ def _pool(ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
                    " in full, like an add gate")
             return found("pool-whole-window", f"dx gives each window's dout to every element "
                          f"of the window{how}, not to its max alone", subject="dx")
+    if maths.overlapping(param) and match(dx, maths.route_to_max(x, dout, param, assign=True)):
+        return found("pool-overlap-overwrite", "where windows overlap and share their max, dx "
+                     "keeps only the last window's dout: it assigns dx[...] = dout where the "
+                     "windows' gradients add up (+=)", subject="dx")
     if match(dx, maths.route_to_max(x, dout, param, offset=False)) and not match(
             dx, maths.route_to_max(x, dout, param)):
         return found("pool-wrong-element", "dx puts each window's dout at the place of its max "
@@ -292,6 +301,6 @@ def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if check.kind == "numerical":
         # Centred differences see single elements; the oracle's check sees whole arrays.
         oracle = next((c for c in item.checks if c.status == "failed" and c is not check
-                       and c.name in ("backward", "ties")), None)
+                       and c.name in ("backward", "ties", "overlap")), None)
         return diagnose(oracle, item) if oracle is not None else None
     return None

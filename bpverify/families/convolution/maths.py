@@ -1,6 +1,7 @@
 """The layers' arithmetic in plain numpy, float64: what the diagnoses compare a submission's
 values with (a flipped filter, the whole window) and the pooling windows the subgradient rule
-reads.  The oracle that grades is JAX's (checks/oracle.py); these are patterns, not verdicts.
+reads.  The oracle that grades is JAX's (bpverify/grading/conv_oracles.py); these are
+patterns, not verdicts.
 
 Numpy only: a family's checks and feedback both use it.
 """
@@ -95,10 +96,12 @@ def whole_window(dout: Any, shape: tuple[int, ...], pool_param: dict[str, Any],
     return dx
 
 
-def route_to_max(x: Any, dout: Any, pool_param: dict[str, Any], offset: bool = True
-                 ) -> np.ndarray:
+def route_to_max(x: Any, dout: Any, pool_param: dict[str, Any], offset: bool = True,
+                 assign: bool = False) -> np.ndarray:
     """Each window's dout sent to its first maximum (``offset=False``: to the maximum's place
-    inside the window counted from x's top-left corner, the window's offset forgotten)."""
+    inside the window counted from x's top-left corner, the window's offset forgotten;
+    ``assign``: ``dx[at] = dout`` where overlapping windows share a maximum, so the last
+    window in row order overwrites the others instead of adding to them)."""
     xa, d = np.asarray(x, dtype=np.float64), np.asarray(dout, dtype=np.float64)
     _, pw, _ = pool_dims(pool_param)
     dx = np.zeros(xa.shape)
@@ -107,7 +110,8 @@ def route_to_max(x: Any, dout: Any, pool_param: dict[str, Any], offset: bool = T
             for c in range(xa.shape[1]):
                 r, q = divmod(int(np.argmax(xa[n, c, rows, cols])), pw)
                 at = (rows.start + r, cols.start + q) if offset else (r, q)
-                dx[n, c, at[0], at[1]] += d[n, c, i, j]
+                kept = 0.0 if assign else dx[n, c, at[0], at[1]]
+                dx[n, c, at[0], at[1]] = kept + d[n, c, i, j]
     return dx
 
 

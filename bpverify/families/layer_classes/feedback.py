@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from bpverify.families.layer_classes.chapter7 import IDEAS7, MISTAKES7, diagnose7
 from bpverify.families.layer_classes.contract import CATEGORY, NET_CATEGORY, NET_LAYERS
 from bpverify.feedback.mistakes import KnownMistake, found
-from bpverify.feedback.patterns import arr, gate_rules, generic, match, sigmoid, wrong_values
+from bpverify.feedback.patterns import arr, gate_rules, generic, match, sigmoid
+from bpverify.feedback.patterns import wrong_values as wrong_names
 from bpverify.model import CheckResult, Diagnosis, ItemResult
 
 __all__ = ["CATEGORIES", "IDEAS", "MISTAKES", "diagnose"]
@@ -75,7 +77,9 @@ MISTAKES: tuple[KnownMistake, ...] = (
                  "normalized softmax over the whole batch instead of each row"),
     KnownMistake("wrong-layer-in-net", "blame",
                  "had {what} break the net built from their layers", "a layer class"),
+    *MISTAKES7,
 )
+IDEAS.update(IDEAS7)
 
 #: The lecture's gate of the same maths, for the gate patterns (switcher, distributor, σ).
 _GATE_OF = {"MulLayer": "MultiplyGate", "AddLayer": "AddGate", "Sigmoid": "SigmoidGate"}
@@ -253,7 +257,7 @@ def _values(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if not exp or not got:
         return None
     ex = dict(check.example or {})
-    wrong = wrong_values(check, exp, got)
+    wrong = wrong_names(check, exp, got)
     x = arr(ex.get("x"))
     n = int(x.shape[0]) if x is not None and x.ndim else None
     name = item.name
@@ -375,6 +379,10 @@ def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
         return _caches_mask(check)
     if kind == "raised":
         return _raised(check, item.name)
+    if kind in ("wrong-values", "wrong-shape", "not-finite", "drop-rate"):
+        seen = diagnose7(check, item)
+        if seen is not None:
+            return seen
     if kind == "bad-return" and check.facts.returned_none and check.facts.value == "out":
         return found("no-forward-return", f"{check.facts.where or item.name} returned None, so "
                      "its return statement is missing", subject=item.name)

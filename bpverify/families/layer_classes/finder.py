@@ -170,6 +170,9 @@ def _signature(fn: Any, label: str) -> str:
 FORMS: dict[str, tuple[str, frozenset[str]]] = {
     "nd input": ("Affine", frozenset({"reshape", "original_x_shape", "ravel", "flatten"})),
     "integer labels": ("SoftmaxWithLoss", frozenset({"size", "arange", "ndim", "argmax"})),
+    # The book's BatchNormalization reshapes the 4-D output of a convolution to (N, -1).
+    "4-d input": ("BatchNormalization", frozenset({"reshape", "input_shape", "ndim", "ravel",
+                                                   "flatten"})),
 }
 
 
@@ -297,7 +300,7 @@ def _interface(spec: LayerClassSpec, cls: Any) -> Interface:
     if not binds(init, 1 + len(spec.init)):
         return _differs("__init__", found, spec.init_signature(),
                         f" (the book builds {spec.name}({', '.join(spec.init)}))")
-    if spec.init:
+    if spec.params:  # a class given arrays (Affine(W, b)), not sizes
         try:
             names = list(inspect.signature(init).parameters)[1:1 + len(spec.init)]
         except (TypeError, ValueError):
@@ -306,7 +309,7 @@ def _interface(spec: LayerClassSpec, cls: Any) -> Interface:
             return _differs("__init__", found, spec.init_signature(),
                             f": the book's {spec.name} is given its parameters, not their sizes")
     fwd = cls.forward  # type: ignore[attr-defined]
-    if not takes(cls, "forward", len(spec.inputs)):
+    if not takes(cls, "forward", len(spec.inputs) + spec.flag):
         return _differs("forward", _signature(fwd, f"{cls.__name__}.forward"),
                         spec.forward_signature())
     bwd = cls.backward  # type: ignore[attr-defined]

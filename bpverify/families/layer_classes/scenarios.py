@@ -11,7 +11,8 @@ signature) so that the item fails with that explanation, not with a TypeError.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from bpverify.submission.namespace import (
 from bpverify.submission.scenarios import copied, plain
 
 __all__ = [
+    "BATCHABLE",
     "SCENARIOS",
     "Interface",
     "edit_distance",
@@ -154,10 +156,82 @@ def _cached(layer: Any) -> dict[str, str]:
 
 
 def layer_class_forward(sub: LoadedSubmission, name: str, init: list[Any],
-                        inputs: list[Any]) -> Any:
+                        inputs: list[Any], flag: bool | None = None,
+                        seed: int | None = None) -> Any:
+    """One forward call of a fresh instance (``flag``: the book's train_flg, passed after the
+    inputs; ``seed``: numpy's global generator seeded for the call, as Dropout draws from it)."""
     layer = _make(sub, name, init)
-    return plain(_call(f"{name}.forward", layer.forward, *[copied(v) for v in inputs],
-                       obj=layer))
+    args = [copied(v) for v in inputs] + ([] if flag is None else [flag])
+    with _seeded(seed):
+        return plain(_call(f"{name}.forward", layer.forward, *args, obj=layer))
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None) -> Iterator[None]:
+    """numpy's global generator seeded for a call, and put back as it was after it."""
+    if seed is None:
+        yield
+        return
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+#: The running averages a BatchNormalization keeps, under the book's names or a learner's.
+_RUNNING = {"running_mean": ("mean",), "running_var": ("var", "std")}
+
+
+def _running(layer: Any) -> dict[str, Any]:
+    """The instance's running averages and momentum (None where it keeps none), and the
+    attribute names they were found under (``names``)."""
+    try:
+        own = dict(vars(layer))
+    except TypeError:
+        return {}
+    out: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for key, words in _RUNNING.items():
+        found = key if key in own else next(
+            (k for k in own if any(w in k.lower() for w in words)
+             and any(r in k.lower() for r in ("running", "moving", "run_", "avg", "ema"))),
+            None)
+        value = own.get(found) if found else None
+        out[key] = plain(value) if isinstance(value, (np.ndarray, np.generic, float)) else None
+        if found:
+            names[key] = found
+    momentum = own.get("momentum")
+    out["momentum"] = float(momentum) if isinstance(momentum, (int, float)) else None
+    out["names"] = names
+    return out
+
+
+def layer_class_run(sub: LoadedSubmission, name: str, init: list[Any],
+                    steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A sequence of calls of one instance: ``{"forward": inputs, "flag": train_flg,
+    "seed": s}`` or ``{"backward": dout}``; each reply keeps what the call returned, the inputs
+    and dout after it, the parameters' gradients and the running averages after it."""
+    spec = LAYER_CLASSES[name]
+    layer = _make(sub, name, init)
+    replies: list[dict[str, Any]] = []
+    for k, step in enumerate(steps):
+        label = f" (call {k + 1})" if len(steps) > 1 else ""
+        if "forward" in step:
+            ins = [copied(v) for v in step["forward"]]
+            flag = step.get("flag")
+            args = ins + ([] if flag is None else [flag])
+            with _seeded(step.get("seed")):
+                out = plain(_call(f"{name}.forward{label}", layer.forward, *args, obj=layer))
+            replies.append({"out": out, "inputs_after": plain(ins), "cached": _cached(layer),
+                            "running": _running(layer)})
+        else:
+            d = copied(step["backward"])
+            grads = plain(_backward(name, layer, d, label))
+            replies.append({"grads": grads, "params": _param_grads(spec, layer),
+                            "dout_after": plain(d), "running": _running(layer)})
+    return replies
 
 
 def layer_class_pair(sub: LoadedSubmission, name: str, init_a: list[Any], init_b: list[Any],
@@ -226,5 +300,8 @@ def layer_class_net_loss(sub: LoadedSubmission, params: dict[str, Any], x: Any, 
 SCENARIOS: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (layer_class_interface, layer_class_handles, layer_class, layer_class_forward,
-              layer_class_pair, layer_class_net, layer_class_net_loss)
+              layer_class_pair, layer_class_net, layer_class_net_loss, layer_class_run)
 }
+
+#: Forward-only scenarios: a numerical check may send many in one request.
+BATCHABLE = ("layer_class_forward",)

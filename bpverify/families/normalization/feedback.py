@@ -45,6 +45,9 @@ IDEAS: dict[str, str] = {
                   "(N*H*W, C), so that each column holds one channel",
     "bn-test": "at test time the batch's statistics are not used: x is normalized with the "
                "running_mean and running_var kept during training",
+    "gn-gamma-shape": "group norm's gamma and beta come as (1, C, 1, 1), already lined up "
+                      "with x's channels: gamma * x_hat + beta broadcasts as it is, where "
+                      "gamma[None, :, None, None] (written for a (C,) gamma) adds axes",
     "bn-running": "the running averages decay: running = momentum * running + (1 - "
                   "momentum) * the batch's statistic, stored back in bn_param",
     **NET_IDEAS,
@@ -64,6 +67,8 @@ MISTAKES: tuple[KnownMistake, ...] = (
                  "reshaped spatial batchnorm's input without moving the channels last"),
     KnownMistake("bn-test-batch-stats", "bn-test",
                  "normalized with the batch's statistics at test time"),
+    KnownMistake("gn-gamma-indexed", "gn-gamma-shape",
+                 "indexed group norm's (1, C, 1, 1) gamma as if it were (C,)"),
     KnownMistake("bn-running-no-momentum", "bn-running",
                  "kept the running averages without momentum"),
     *NET_MISTAKES,
@@ -284,10 +289,24 @@ def _backward(e: _Example, got: Any) -> Diagnosis | None:
     return found(mistake, saw, subject=subject)
 
 
+def _extra_axes(check: CheckResult, item: ItemResult) -> Diagnosis | None:
+    """Group norm's out with axes in front of x's shape: gamma (1, C, 1, 1) indexed as (C,)."""
+    f = check.facts
+    got, exp = tuple(f.got_shape or ()), tuple(f.expected_shape or ())
+    if (item.name != "spatial_groupnorm_forward" or f.value != "out" or len(exp) != 4
+            or len(got) <= 4 or got[-4:] != exp or any(n != 1 for n in got[:-4])):
+        return None
+    return found("gn-gamma-indexed", f"out has shape {got}, x's shape with {len(got) - 4} axes "
+                 "in front: gamma and beta, (1, C, 1, 1) already, got more axes, as "
+                 "gamma[None, :, None, None] gives them", subject="out")
+
+
 def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     """The normalization mistake behind a failed check, or None (the shared rules then)."""
     if item.category == NET:
         return diagnose_net(check, item)
+    if check.kind == "wrong-shape":
+        return _extra_axes(check, item)
     if check.kind not in ("wrong-values", "numerical", "not-finite"):
         return None
     spec = spec_of(item.name)

@@ -2,9 +2,12 @@
 
 A forward gets a fresh copy of its param dict on every call, so that the running averages it
 stores back (in place or as new arrays) are read from that dict after the call.  Spatial group
-norm's gamma and beta had two shapes across the starters, ``(C,)`` (2018) and ``(1, C, 1, 1)``
-(later): the grader sends ``(C,)`` and the scenario hands the submission the shape its own
-docstring names (``(1, C, 1, 1)`` when it names none), saying which in its reply.
+norm's gamma and beta had two shapes across the starters' docstrings, ``(C,)`` (2018-2020) and
+``(1, C, 1, 1)`` (later), while every starter's notebook checks with ``(1, C, 1, 1)``: the grader
+sends ``(C,)`` and the scenario hands the submission ``(1, C, 1, 1)``, or ``(C,)`` when its own
+docstring names ``(C,)`` and, on a probe, its forward fails with the notebook's shape and works
+with the docstring's.  Its reply says which shape it used, and the docstring's: dgamma and
+dbeta may come back in either.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 from bpverify.contract import ContractError
 from bpverify.families.normalization.contract import NET_TRACED
 from bpverify.submission.namespace import LoadedSubmission, call_student
+from bpverify.submission.protocol import StudentError
 from bpverify.submission.scenarios import copied, plain, traced_calls
 
 __all__ = ["BATCHABLE", "SCENARIOS", "NetConfig", "fc_net_kwargs", "gamma_shape_of"]
@@ -46,11 +50,36 @@ def _pair(value: Any, where: str) -> tuple[Any, Any]:
     return value[0], value[1]
 
 
+#: The gamma shape each group-norm forward works with ("C" or "1C11"), probed once per function.
+_PROBED: dict[int, str] = {}
+
+
+def _works_with(fn: Any, shape: str) -> bool:
+    """Whether ``fn`` returns an output of x's shape on a probe with gamma of ``shape``."""
+    x = np.random.default_rng(0).normal(size=(2, 4, 3, 5))
+    g = np.ones(4) if shape == "C" else np.ones((1, 4, 1, 1))
+    try:
+        out = call_student("spatial_groupnorm_forward", fn, x, g, np.zeros_like(g), 2,
+                           {"eps": 1e-5})
+        return bool(np.shape(out[0]) == x.shape)
+    except (StudentError, TypeError, IndexError, KeyError):  # out is not a pair of arrays
+        return False
+
+
+def _group_gamma_shape(fn: Any, c: int) -> tuple[int, ...]:
+    """The notebook's (1, C, 1, 1); (C,) when the docstring names it and only (C,) works."""
+    if id(fn) not in _PROBED:
+        docstring_c = gamma_shape_of(fn, c) == (c,)
+        _PROBED[id(fn)] = ("C" if docstring_c and not _works_with(fn, "1C11")
+                           and _works_with(fn, "C") else "1C11")
+    return (c,) if _PROBED[id(fn)] == "C" else (1, c, 1, 1)
+
+
 def _inputs(sub: LoadedSubmission, forward: str, inputs: list[Any]) -> list[Any]:
     """x, gamma, beta as the submission takes them (gamma and beta reshaped for group norm)."""
     ins = [copied(v) for v in inputs]
     if forward == "spatial_groupnorm_forward":
-        shape = gamma_shape_of(sub.get(forward), int(np.shape(ins[1])[0]))
+        shape = _group_gamma_shape(sub.get(forward), int(np.shape(ins[1])[0]))
         ins[1], ins[2] = np.reshape(ins[1], shape), np.reshape(ins[2], shape)
     return ins
 
@@ -77,6 +106,8 @@ def norm_layer(sub: LoadedSubmission, forward: str, backward: str | None, inputs
     out, cache = _forward(sub, forward, ins, extra, own)
     reply: dict[str, Any] = {"out": plain(out), "inputs_after_forward": plain(ins),
                              "param_after": _running(own), "gamma_shape": list(np.shape(ins[1]))}
+    if forward == "spatial_groupnorm_forward":  # the docstring's shape, which dgamma may take too
+        reply["gamma_named"] = list(gamma_shape_of(sub.get(forward), int(np.size(ins[1]))))
     if backward is not None:
         d = copied(dout)
         reply["grads"] = plain(call_student(backward, sub.get(backward), d, cache))

@@ -20,7 +20,8 @@ from bpverify.families.recurrent.contract import (
     TRACED,
 )
 from bpverify.feedback.mistakes import KnownMistake, found
-from bpverify.feedback.patterns import arr, match, wrong_values
+from bpverify.feedback.patterns import arr, match
+from bpverify.feedback.patterns import wrong_values as wrong_names
 from bpverify.model import CheckResult, Diagnosis, ItemResult
 
 __all__ = ["IDEAS", "MISTAKES", "diagnose"]
@@ -237,7 +238,7 @@ def _values(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if not exp or not got:
         return None
     ex = dict(check.example or {})
-    wrong = wrong_values(check, exp, got)
+    wrong = wrong_names(check, exp, got)
     if item.category == LOSS_CATEGORY:
         return _loss(ex, got, wrong)
     name = item.name

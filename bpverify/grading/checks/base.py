@@ -108,6 +108,7 @@ def student_failed(exc: StudentError) -> CheckFailed:
     hint = legacy_hint(f"{exc.exc_type}: {exc.message}", exc.where)
     return CheckFailed("raised", f"{hint}. {exc}{tb}" if hint else f"{exc}{tb}", facts=Facts(
         where=exc.where, exc_type=exc.exc_type, array_truth_value=exc.array_truth_value,
+        array_to_scalar=exc.array_to_scalar,
         got_name=exc.got_name, expected_name=exc.expected_name))
 
 
@@ -145,6 +146,21 @@ def expect_shape(value: Any, shape: tuple[int, ...], name: str, where: str, hint
             f"{where} returned {name} of shape {got}; expected shape {shape} ({hint})",
             facts=Facts(where=where, value=name, got_shape=got, expected_shape=tuple(shape)),
         )
+
+
+def expect_written(where: str, loss: Any, grads: Any) -> None:
+    """The starter-stub verdict when a net's loss returned the starter's placeholders.
+
+    Every CS231n net's starter sets ``loss, grads = 0.0, {}`` before its TODO block: a loss of
+    exactly 0 with no gradient at all is that code unwritten, not a wrong loss.  The verdict's
+    ``only_none`` fact makes the engine grade the item "not implemented" when every failed
+    check says so.
+    """
+    zero = isinstance(loss, (int, float)) and not isinstance(loss, bool) and loss == 0
+    if zero and isinstance(grads, dict) and not grads:
+        raise CheckFailed("bad-return", f"{where} returned loss 0 and no gradients, the "
+                          "placeholders `loss, grads = 0.0, {}` of the starter code. Is it "
+                          "still the starter code?", facts=Facts(where=where, only_none=True))
 
 
 def expect_finite(value: Any, name: str, where: str) -> None:

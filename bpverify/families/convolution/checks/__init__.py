@@ -1,8 +1,9 @@
 """The checks of CS231n's convolutional layers and of ThreeLayerConvNet.
 
-One module per concept: :mod:`.oracle` (JAX, float64), :mod:`.cases` (the strategies),
-:mod:`.numerical` (centred differences on a budget), :mod:`.layers` (the four layer functions)
-and :mod:`.net` (ThreeLayerConvNet).
+One module per concept: :mod:`.cases` (the strategies), :mod:`.numerical` (centred
+differences on a budget), :mod:`.layers` (the four layer functions) and :mod:`.net`
+(ThreeLayerConvNet); the oracle is the core's :mod:`bpverify.grading.conv_oracles` (JAX,
+float64), which the book's Convolution and Pooling classes share.
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ H, W <= 7, F <= 3), so that the student's four naive loops stay cheap.
 Convolution: padding from 0 to 2 and strides from 1 to 3 that fit, ``(H + 2P - HH) % S == 0``
 (shrinking goes to stride 1 and pad 0, so a minimal example keeps a pad above 0 only when the
 mistake needs one); filters of 1 to 5 rows and columns, not always square.  Pooling: windows of
-1 to 3 rows and columns, non-overlapping by default (stride = the window's larger side, what
-shrinking goes to), sometimes with a gap, sometimes overlapping.  The ties strategy draws whole
-numbers from -2 to 2, so that windows hold several equal maxima.
+1 to 3 rows and columns, non-overlapping (stride = the window's larger side, what shrinking
+goes to), sometimes with a gap.  Overlapping windows (a stride below the window's side: an
+element can be the max of several windows, whose gradients add) have their own strategy, as the
+course's own notebook never draws them; so do ties, whole numbers from -2 to 2, so that windows
+hold several equal maxima.
 """
 
 from __future__ import annotations
@@ -53,14 +55,14 @@ def conv_cases() -> st.SearchStrategy[Case]:
 
 
 @st.composite
-def _pool_case(draw: st.DrawFn, ties: bool) -> Case:
+def _pool_case(draw: st.DrawFn, ties: bool, overlap: bool) -> Case:
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
-    lo = 1 if not ties else 2  # a tie needs two elements in a window
+    lo = 2 if ties or overlap else 1  # a tie, or an overlap, needs windows of two or more
     ph = draw(st.integers(lo, 3))
     pw = draw(st.integers(1 if ph > 1 else lo, 3))
     side = max(ph, pw)
-    if not ties and side > 1 and draw(st.booleans()):
-        stride = draw(st.integers(1, side - 1))  # overlapping windows
+    if overlap:
+        stride = draw(st.integers(1, side - 1))
     else:
         stride = side + (0 if ties else draw(st.integers(0, 1)))
     ho = draw(st.integers(1, 1 + (MAX_SIDE - ph) // stride))
@@ -75,7 +77,8 @@ def _pool_case(draw: st.DrawFn, ties: bool) -> Case:
 
 
 @functools.cache
-def pool_cases(*, ties: bool = False) -> st.SearchStrategy[Case]:
-    """x (N, C, H, W), pool_param and dout (N, C, H', W'); ``ties``: whole numbers from -2 to
-    2 in non-overlapping windows of two elements or more."""
-    return _pool_case(ties)
+def pool_cases(*, ties: bool = False, overlap: bool = False) -> st.SearchStrategy[Case]:
+    """x (N, C, H, W), pool_param and dout (N, C, H', W') in non-overlapping windows;
+    ``ties``: whole numbers from -2 to 2 in windows of two elements or more; ``overlap``:
+    windows that overlap (a stride below the window's larger side)."""
+    return _pool_case(ties, overlap)

@@ -12,9 +12,12 @@ k tied maxima is not a gradient: moving the whole window up by t moves its max b
 k t.  Only the ``ties`` check judges ties (it draws them on purpose, in non-overlapping
 windows; the course's own gradient check never meets one): the backward check sets aside an
 example with a tie, so that a rubric can weigh ties on their own (the cs231n rubric makes them
-advice).  The numerical check sets ties aside too: a tie is a kink, judged by one-sided slopes
-that a full dout to each tied maximum does not break (only the ties check sees that), and
-localising kinks costs tens of forward calls.
+advice).  Overlapping windows (a stride below the window's side) are the ``overlap`` check's
+alone, for the same reason: the course's pools never overlap, and a backward that assigns
+``dx[...] = dout`` where ``+=`` belongs is right until they do.  The numerical check sets ties
+aside too: a tie is a kink, judged by one-sided slopes that a full dout to each tied maximum
+does not break (only the ties check sees that), and localising kinks costs tens of forward
+calls.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ from hypothesis import strategies as st
 from bpverify.closeness import tolerance_for, working_dtype
 from bpverify.contract import as_gradients
 from bpverify.families.convolution import maths
-from bpverify.families.convolution.checks import oracle
 from bpverify.families.convolution.checks.cases import conv_cases, pool_cases
 from bpverify.families.convolution.checks.numerical import judge_on_budget
+from bpverify.grading import conv_oracles as oracle
 from bpverify.grading.checks.base import (
     Case,
     Check,
@@ -192,6 +195,9 @@ class ConvChecks:
     def ties(self, ex: Executor, case: Case) -> None:
         self.judge_backward(case, self.grads_of(self.call(ex, case, True)), ties=True)
 
+    def overlap(self, ex: Executor, case: Case) -> None:
+        self.judge_backward(case, self.grads_of(self.call(ex, case, True)))
+
     def numerical(self, ex: Executor, case: Case) -> bool:
         # A tie is a kink, which the gradient check would localise element by element (tens of
         # forward calls); ties are the ties check's, so this check sets them aside.
@@ -241,6 +247,9 @@ class ConvChecks:
             checks.insert(1, Check("ties", pool_cases(ties=True), self.ties,
                                    "at equal maxima in a window, dout is split among them "
                                    "(all to one, or shares adding up to dout)"))
+            checks.insert(2, Check("overlap", pool_cases(overlap=True), self.overlap,
+                                   "with overlapping windows, an element that is the max of "
+                                   "several windows gets the sum of their dout"))
         return checks
 
 

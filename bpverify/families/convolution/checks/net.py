@@ -31,10 +31,10 @@ from bpverify import strategies
 from bpverify.closeness import tolerance_for, working_dtype
 from bpverify.contract import ContractError, check_numeric
 from bpverify.families.convolution import maths
-from bpverify.families.convolution.checks import oracle
 from bpverify.families.convolution.checks.blame import blame_conv_net
 from bpverify.families.convolution.checks.layers import window_ties
 from bpverify.families.convolution.checks.numerical import judge_on_budget
+from bpverify.grading import conv_oracles as oracle
 from bpverify.grading import oracles
 from bpverify.grading.checks.base import (
     Case,

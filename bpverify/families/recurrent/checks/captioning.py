@@ -28,6 +28,7 @@ from bpverify.grading.checks.base import (
     ScenarioForward,
     expect_finite,
     expect_shape,
+    expect_written,
     judge,
     judge_numerically,
     nearby,
@@ -57,6 +58,7 @@ def _expected(case: Case, dtype: np.dtype[Any]) -> tuple[float, dict[str, Any]]:
 
 def _judge_loss(case: Case, res: CaptioningReply) -> None:
     value = res["loss"]
+    expect_written(WHERE, value, res.get("grads"))
     check_numeric(value, f"{WHERE} (loss)")
     expect_finite(value, "loss", WHERE)
     dtype = working_dtype(value)
@@ -66,6 +68,7 @@ def _judge_loss(case: Case, res: CaptioningReply) -> None:
 
 def _judge_grads(case: Case, res: CaptioningReply) -> None:
     grads = res["grads"]
+    expect_written(WHERE, res.get("loss"), grads)
     if not isinstance(grads, dict):
         raise CheckFailed("bad-return", f"{WHERE} returned grads of type "
                           f"{type(grads).__name__}; expected a dict with the keys of params")

@@ -1,4 +1,6 @@
-"""The JAX oracle of the convolutional layers and of ThreeLayerConvNet, in float64.
+"""The JAX oracle of convolution and max pooling, in float64: CS231n's naive layers and
+ThreeLayerConvNet (the convolution family) and the book's Convolution and Pooling classes (the
+layer-classes family) are judged by this one oracle.
 
 Convolution is ``lax.conv_general_dilated`` as a correlation (no filter flip, CS231n's
 convention), max pooling is ``lax.reduce_window``, and gradients are ``jax.vjp``.  XLA compiles

@@ -1,0 +1,44 @@
+"""Patterns found by grading public CS231n assignment folders as found (a field test), each
+reproduced by a small file of our own and graded through the public API.
+
+The files: ``tests/zoo/unfinished/captioning_starter_placeholders.py`` (a net's loss left as the
+starter has it), ``tests/zoo/mistakes/max_pool_int_of_where.py`` (numpy 2 refuses ``int()`` of
+a one-element array).  Further patterns are zoo files graded by tests/test_zoo.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpverify
+
+ZOO = Path(__file__).resolve().parent / "zoo"
+PROFILE = "ci"
+
+
+def test_a_net_left_as_the_starter_has_it_is_not_implemented() -> None:
+    path = ZOO / "unfinished" / "captioning_starter_placeholders.py"
+    result = bpverify.check_submission(path, profile=PROFILE, only=["CaptioningRNN"])
+    (item,) = result.items
+    assert item.status == "not implemented", [(c.name, c.status, c.message) for c in item.checks]
+    assert "not written yet" in item.message and "starter" in item.message
+    assert all(c.diagnosis is None for c in item.checks)
+
+
+def test_int_of_a_one_element_array_gets_its_numpy_2_fix() -> None:
+    path = ZOO / "mistakes" / "max_pool_int_of_where.py"
+    result = bpverify.check_submission(path, profile=PROFILE, only=["max_pool_backward_naive"])
+    check = result.item("max_pool_backward_naive").check("backward")
+    assert check.status == "failed" and check.kind == "raised"
+    assert "numpy 1.25" in check.message and "a.item()" in check.message, check.message
+
+
+def test_a_family_rule_is_its_own_never_a_helper_it_imported() -> None:
+    """The core asks a family's feedback for ``wrong_values(check, item)``; a module that
+    imported the shared helper of that name (another signature) crashed the whole grade."""
+    from bpverify import registry
+
+    for module in registry.feedback_modules():
+        rule = getattr(module, "wrong_values", None)
+        if rule is not None:
+            assert rule.__module__ == module.__name__, (module.__name__, rule.__module__)
