@@ -16,7 +16,7 @@ from tests.engines.zoo import GRAPHS, MUTANTS, OPS, VARIANTS, source
 
 HERE = Path(__file__).parent / "engines"
 #: The autograd rubric's optional operations: micrograd's own engine has none of them.
-OPTIONAL = {"Value r**", "Value tanh", "Value exp", "Value log", "Value sigmoid"}
+OPTIONAL = {"Value r**", "Value tanh", "Value exp", "Value log", "Value sigmoid", "Value methods"}
 
 
 def _micrograd() -> Path:

@@ -42,3 +42,15 @@ def test_a_family_rule_is_its_own_never_a_helper_it_imported() -> None:
         rule = getattr(module, "wrong_values", None)
         if rule is not None:
             assert rule.__module__ == module.__name__, (module.__name__, rule.__module__)
+
+
+def test_a_backward_that_follows_a_wrong_forward_is_not_called_a_backward_mistake() -> None:
+    """Group norm with per-pixel statistics, forward and backward consistent: the minimal
+    example is degenerate (dout a multiple of x, so the right dx is ~0 and dx without eps is
+    0), which once read as "eps left out of backward".  The forward is what is wrong."""
+    path = ZOO / "mistakes" / "groupnorm_per_pixel_stats.py"
+    result = bpverify.check_submission(path, profile=PROFILE,
+                                       only=["spatial_groupnorm_backward"])
+    check = result.item("spatial_groupnorm_backward").check("backward")
+    assert check.status == "failed"
+    assert check.diagnosis is not None and check.diagnosis.mistake == "norm-wrong-forward"

@@ -34,6 +34,7 @@ Built-in rubrics: ``default``, ``cs231n``, ``layer-classes`` and ``autograd``.
 
 from __future__ import annotations
 
+import ast
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -56,14 +57,16 @@ __all__ = [
     "RubricError",
     "builtin_names",
     "choose_rubric",
+    "defined_names",
     "load_rubric",
 ]
 
 BUILTIN = ("default", "cs231n")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 #: Checks that are advice, not grading, unless a rubric gives them a weight: softmax_loss at
-#: extreme margins (log-sum-exp), which the course's own starter code does not meet.
-ADVISORY = {"margins": 0.0}
+#: extreme margins (log-sum-exp), which the course's own starter code does not meet, and an
+#: engine's tanh, sigmoid and exp at extreme inputs, where the lecture's formulas overflow.
+ADVISORY = {"margins": 0.0, "extremes": 0.0}
 
 
 class RubricError(ValueError):
@@ -218,17 +221,24 @@ def parse_rubric(data: dict[str, Any], source: str) -> Rubric:
     )
 
 
-def choose_rubric(path: str | Path, found: Iterable[str]) -> tuple[str, str]:
+def choose_rubric(path: str | Path, found: Iterable[str], *, failed: bool = False
+                  ) -> tuple[str, str]:
     """The built-in rubric for the submission at ``path`` that defines ``found``, and why.
 
     The reason is empty when the choice is the default rubric for the usual reason (the
     submission defines names of the default contract, or nothing recognisable at all).
+    ``failed``: the submission did not import, so nothing was found by loading it; the names
+    its source defines at the top level choose instead (a script that trains at import and
+    runs out of time is still graded on its own rubric, every item saying why it got nothing).
     """
     path = Path(path)
     if path.is_dir() and (path / "cs231n").is_dir():
         return "cs231n", (f"{path.name or path} holds a cs231n/ package: graded with the cs231n "
                           "rubric (--rubric chooses another)")
     names = set(found)
+    if failed and not names:
+        chosen, why = choose_rubric(path, defined_names(path))
+        return chosen, why and f"{why}; read from its source, since it did not import"
     own = len(names & {n for i in registry.default_items() for n in i.needs})
     for rubric, what, selecting in registry.auto_rubrics():
         hits = [n for n in selecting if n in names]
@@ -242,6 +252,21 @@ def choose_rubric(path: str | Path, found: Iterable[str]) -> tuple[str, str]:
                             f"{what}: graded with the {rubric} rubric (--rubric chooses "
                             "another)")
     return "default", ""
+
+
+def defined_names(path: Path, most: int = 200) -> set[str]:
+    """The classes and functions the Python source at ``path`` (a file, or a folder's files, at
+    most ``most`` of them) defines at the top level, read without running it."""
+    files = [path] if path.is_file() else sorted(path.rglob("*.py"))[:most]
+    names: set[str] = set()
+    for f in files:
+        try:
+            tree = ast.parse(f.read_text(errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        names |= {n.name for n in tree.body
+                  if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
+    return names
 
 
 def load_rubric(name_or_path: str | Path | Rubric | None = None) -> Rubric:

@@ -2,7 +2,9 @@
 
 A module that is not installed where bpverify grades (``matplotlib``, ``PIL``, the Cython
 ``im2col`` extension, ...) or that the rubric leaves out is replaced by a :class:`StandInModule`
-whose every attribute is an :class:`Absent` value: harmless until graded code uses it.  Python
+whose every attribute is an :class:`Absent` value: harmless until graded code uses it; a
+display library's (``matplotlib.pyplot``) is a :class:`Drawing`, which accepts any call, so a
+script that plots at import still loads.  Python
 2 helpers that graded code really uses (``past.builtins.xrange``, ``six.moves``) get working
 shims.
 """
@@ -20,7 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Absent", "StandInModule", "StandIns"]
+__all__ = ["DISPLAY", "Absent", "Drawing", "StandInModule", "StandIns"]
+
+#: Libraries that only show things (plots, graphs, notebook output): their stand-ins accept
+#: any call and draw nothing, so a script that plots at import still loads.
+DISPLAY = ("matplotlib", "seaborn", "graphviz", "plotly", "IPython", "pylab")
 
 
 class Absent:
@@ -57,11 +63,39 @@ class Absent:
         return f"<bpverify stand-in for {self._what}>"
 
 
+class Drawing(Absent):
+    """A value from a display library that is not there (``plt.plot``, ``Digraph``): every call
+    is accepted and draws nothing.  Unpacking one gives two (``fig, ax = plt.subplots()``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Drawing(f"{self._what}.{name}", self._why)
+
+    def __getitem__(self, key: Any) -> Any:
+        return Drawing(f"{self._what}[{key!r}]", self._why)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return Drawing(f"{self._what}(...)", self._why)
+
+    def __iter__(self) -> Any:
+        return iter((Drawing(f"{self._what}[0]", self._why),
+                     Drawing(f"{self._what}[1]", self._why)))
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
 class StandInModule(types.ModuleType):
     """A module that is not there: importing it works, using what it holds fails."""
 
-    def __init__(self, name: str, why: str, attrs: dict[str, Any] | None = None) -> None:
+    def __init__(self, name: str, why: str, attrs: dict[str, Any] | None = None,
+                 drawing: bool = False) -> None:
         super().__init__(name, f"bpverify stand-in: {why}")
+        self.__bpverify_drawing__ = drawing
         self.__path__: list[str] = []
         self.__all__: list[str] = list(attrs or {})
         self.__bpverify_why__ = why
@@ -71,7 +105,8 @@ class StandInModule(types.ModuleType):
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
             raise AttributeError(attr)
-        return Absent(f"{self.__name__}.{attr}", self.__bpverify_why__)
+        kind = Drawing if self.__bpverify_drawing__ else Absent
+        return kind(f"{self.__name__}.{attr}", self.__bpverify_why__)
 
 
 def _shims() -> dict[str, dict[str, Any]]:
@@ -134,7 +169,8 @@ class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         why = (f"bpverify stands in for {name}, which "
                + ("the rubric leaves out" if not self.last else "is not installed")
                + " where it grades")
-        return StandInModule(name, why, self.shims.get(name))
+        return StandInModule(name, why, self.shims.get(name),
+                             drawing=name.split(".")[0] in DISPLAY)
 
     def exec_module(self, module: types.ModuleType) -> None:
         pass
@@ -145,6 +181,8 @@ class StandIns(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return [f"{self.used[n]} imports {n} ({how}): "
                 + ("a Python 2 compatibility shim took its place"
                    if n.split(".")[0] in ("past", "future", "six", "cPickle") else
+                   "a stand-in took its place, which accepts any call and draws nothing"
+                   if n.split(".")[0] in DISPLAY else
                    "a stand-in took its place, which fails only if graded code uses it")
                 for n in roots]
 

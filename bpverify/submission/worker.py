@@ -234,7 +234,12 @@ class WorkerExecutor:
         except _Lost as lost:
             if lost.reason == "timeout":
                 lost.detail = (f"did not finish importing within {self.timeout + STARTUP_GRACE:g}"
-                               f" s (--timeout plus {STARTUP_GRACE:g} s to start a worker)")
+                               f" s (--timeout {self.timeout:g} plus {STARTUP_GRACE:g} s to "
+                               "start a worker). Code at the top level of a file runs when it "
+                               "is imported (training a network, drawing plots): give it the "
+                               "time it needs with --timeout SECONDS (each worker imports it "
+                               "once), or move it under if __name__ == '__main__' (then it runs "
+                               "only as a script)")
             raise
 
     def _expect(self, reply: tuple[Any, ...], kind: str) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "GRAD_ATTRS",
     "GRAPH_ITEMS",
     "ITEMS",
+    "METHODS_ITEM",
     "EngineOp",
     "op_item",
 ]
@@ -78,6 +79,10 @@ ENGINE_OPS: dict[str, EngineOp] = {
 
 #: The engine items: random graphs of every operation the engine has.
 GRAPH_ITEMS = ("Value graph", "Value fan-out", "Value deep chain")
+#: The item of the methods an engine adds beyond :data:`ENGINE_OPS` (``softplus()``,
+#: ``linear(w, b)``, ...): each found by calling it (see the finder), judged against
+#: centred differences of its own forward and where its input fans out.
+METHODS_ITEM = "Value methods"
 
 
 def op_item(name: str) -> Item:
@@ -89,6 +94,7 @@ def op_item(name: str) -> Item:
 ENGINE_ITEMS: tuple[Item, ...] = (
     *(op_item(n) for n in ENGINE_OPS),
     *(Item(n, CATEGORY, ("Value",)) for n in GRAPH_ITEMS),
+    Item(METHODS_ITEM, CATEGORY, ("Value", METHODS_ITEM)),
 )
 
 #: The family's items (the registry reads ITEMS); the finder names what the class has.

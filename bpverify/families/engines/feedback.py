@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bpverify.families.engines.contract import METHODS_ITEM
 from bpverify.feedback.mistakes import KnownMistake, found
 from bpverify.feedback.patterns import match
 from bpverify.model import CheckResult, Diagnosis, GateStep, ItemResult
@@ -23,7 +24,8 @@ __all__ = ["GENERIC_RULES", "IDEAS", "MISTAKES", "diagnose", "engine_diagnosis"]
 GENERIC_RULES = False
 
 IDEAS: dict[str, str] = {
-    "fanout-add": "gradients add up where a value fans out: use += in _backward",
+    "fanout-add": "if a value is used in several places, the backward flows add: each use "
+                  "adds its share to the gradient, so use += in _backward",
     "topo-order": "a node may pass its gradient back only once every node that uses it has: "
                   "append a node to the topological order after all its children, then walk "
                   "the order in reverse",
@@ -119,6 +121,8 @@ def engine_diagnosis(check: CheckResult, item: ItemResult) -> Diagnosis | None:
                            "as .backward on each node",
         "engine-detached": "an operation returned a plain number instead of a Value",
     }
+    if item.name == METHODS_ITEM:
+        return _method_diagnosis(check, item)
     if kind == "engine-detached" and check.facts.where:
         return found(kind, f"{check.facts.where} returned a {check.facts.value or 'number'} "
                      "instead of a Value", subject=item.name)
@@ -138,6 +142,23 @@ def engine_diagnosis(check: CheckResult, item: ItemResult) -> Diagnosis | None:
             return _local_rule(check, item, s)
     if kind == "wrong-values" and check.name == "forward":
         return _reflected_forward(check, item)
+    return None
+
+
+def _method_diagnosis(check: CheckResult, item: ItemResult) -> Diagnosis | None:
+    """A method the engine adds (``a.softplus()``): named by its call, in the facts."""
+    f = check.facts
+    if check.kind == "engine-overwrite":
+        return found("engine-overwrite", f"{f.where}'s _backward overwrote {f.value} (=) where "
+                     "it fans out, so the share another use passed back was lost",
+                     subject=item.name)
+    if check.kind == "numerical" and f.expected_name == "local gradient × upstream":
+        return found("upstream-not-multiplied", f"{f.where}'s _backward passes back its local "
+                     "gradient alone, without multiplying by the upstream gradient",
+                     subject=item.name)
+    if check.kind == "engine-detached":
+        return found("engine-detached", f"{f.where} returned a {f.value or 'number'} instead of "
+                     "a Value", subject=item.name)
     return None
 
 

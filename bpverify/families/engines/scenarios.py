@@ -26,8 +26,11 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from bpverify.families.engines.contract import METHODS_ITEM
 from bpverify.families.engines.finder import (
+    CHILDREN_ATTRS,
     data_attr,
+    dtype_of,
     engine_class,
     find_engine,
     grad_attr,
@@ -36,12 +39,11 @@ from bpverify.families.engines.finder import (
 from bpverify.submission.namespace import LoadedSubmission
 from bpverify.submission.namespace import call_student as _call
 
-__all__ = ["SCENARIOS", "deep", "engine_forward", "engine_program", "find_engine"]
+__all__ = ["SCENARIOS", "deep", "engine_forward", "engine_info", "engine_methods", "engine_program",
+           "find_engine"]
 
 #: Where engines keep a node's closure and its operands (micrograd: ``_backward``, ``_prev``).
 CLOSURE_ATTRS = ("_backward", "_backward_fn", "backward_fn", "_grad_fn", "grad_fn", "backward")
-CHILDREN_ATTRS = ("_prev", "_children", "children", "_parents", "parents", "prev", "_inputs",
-                  "inputs", "_operands")
 #: Recursive topological sorts are legitimate: the 200-step chain is up to ~600 nodes deep (an
 #: operation built from others adds nodes), more than Python's default 1000 frames allow with
 #: two frames a level.  Higher costs time when an operator calls itself forever (each
@@ -58,6 +60,8 @@ _T = TypeVar("_T")
 
 def _apply(op: str, args: Sequence[Any]) -> Any:
     a = args[0]
+    if op.startswith("."):  # a method the engine adds: ".softplus" runs a.softplus(*rest)
+        return getattr(a, op[1:])(*args[1:])
     if op == "+":
         return a + args[1]
     if op == "-":
@@ -158,8 +162,12 @@ def _children(node: Any, attr: str) -> list[Any]:
     return list(kids) if isinstance(kids, (set, list, tuple, frozenset)) else []
 
 
-def _topo(root: Any, attr: str, stop: Sequence[Any] = ()) -> list[Any]:
-    """Nodes reachable from ``root`` (not past ``stop``), children before parents; iterative."""
+def _topo(root: Any, attr: str, stop: Sequence[Any] = (),
+          kept: Mapping[int, list[Any]] | None = None) -> list[Any]:
+    """Nodes reachable from ``root`` (not past ``stop``), children before parents; iterative.
+
+    ``kept``: each node's children as they were before ``backward()`` (an engine may free its
+    graph afterwards, as PyTorch does without ``retain_graph``)."""
     stop_ids = {id(s) for s in stop}
     order: list[Any] = []
     seen: set[int] = set()
@@ -175,7 +183,8 @@ def _topo(root: Any, attr: str, stop: Sequence[Any] = ()) -> list[Any]:
         stack.append((node, True))
         if id(node) in stop_ids and node is not root:
             continue
-        for c in _children(node, attr):
+        kids = kept[id(node)] if kept is not None and id(node) in kept else _children(node, attr)
+        for c in kids:
             if id(c) not in seen:
                 stack.append((c, False))
     return order
@@ -272,6 +281,7 @@ def _run(cls: type, program: dict[str, Any], names: list[str], upstreams: list[f
     received: dict[int, float | None] = {}
     originals: dict[int, Callable[[], Any]] = {}
     everything = _topo(out, children) if children else list(built.slots)
+    kept = {id(n): _children(n, children) for n in everything}
     if closure and closure != "backward":
         for node in everything:
             fn = vars(node).get(closure) if hasattr(node, "__dict__") else None
@@ -296,12 +306,12 @@ def _run(cls: type, program: dict[str, Any], names: list[str], upstreams: list[f
         up = None if force else received.get(k)
         if up is None or up == 0 or not math.isfinite(up):
             up = float(upstreams[j]) if upstreams and j < len(upstreams) else 1.0
-        inner = _topo(target, children, stop=operands)
+        inner = _topo(target, children, stop=operands, kept=kept)
         for n in inner:
-            setattr(n, grad, 0.0)
+            _set_grad(n, grad, 0.0)
         for o in operands:
-            setattr(o, grad, preset)
-        setattr(target, grad, up)
+            _set_grad(o, grad, preset)
+        _set_grad(target, grad, up)
         for n in reversed(inner):
             if any(n is o for o in operands):
                 continue
@@ -315,6 +325,18 @@ def _run(cls: type, program: dict[str, Any], names: list[str], upstreams: list[f
                        "after": [number_of(getattr(o, grad, None)) for o in operands]})
     reply["replay"] = replay
     return reply
+
+
+def _set_grad(node: Any, grad: str, x: float) -> None:
+    """Set a node's gradient to ``x`` in the type the engine keeps it in: a float32 numpy array
+    stays one (an engine's closure may use ``out.grad.ndim``)."""
+    old = getattr(node, grad, None)
+    value: Any = float(x)
+    if type(old).__module__ == "numpy" and hasattr(old, "dtype"):
+        import numpy as np
+
+        value = old.dtype.type(x) if isinstance(old, np.generic) else np.full_like(old, x)
+    setattr(node, grad, value)
 
 
 def _wants_upstream(fn: Callable[..., Any]) -> bool:
@@ -362,7 +384,20 @@ def engine_forward(sub: LoadedSubmission, program: dict[str, Any],
     return deep(forward)
 
 
+def engine_info(sub: LoadedSubmission) -> dict[str, Any]:
+    """What the grader needs to know of the engine before judging it: the dtype of its values
+    (float64 for Python floats; float32 for an engine that keeps float32 numpy values)."""
+    return {"dtype": dtype_of(_call("Value(1.5)", sub.get("Value"), 1.5))}
+
+
+def engine_methods(sub: LoadedSubmission) -> list[dict[str, Any]]:
+    """The methods the engine adds beyond the usual operations, as the finder found them."""
+    return [dict(m) for m in sub.names.get(METHODS_ITEM) or ()]
+
+
 SCENARIOS: dict[str, Callable[..., Any]] = {
+    "engine_info": engine_info,
+    "engine_methods": engine_methods,
     "engine_program": engine_program,
     "engine_forward": engine_forward,
 }

@@ -45,6 +45,12 @@ IDEAS: dict[str, str] = {
                   "(N*H*W, C), so that each column holds one channel",
     "bn-test": "at test time the batch's statistics are not used: x is normalized with the "
                "running_mean and running_var kept during training",
+    "gn-axes": "group norm splits each example's C channels into G groups and takes one mean "
+               "and variance per example and group, over the group's C/G channels and all H·W "
+               "pixels: x.reshape(N, G, C // G, H, W), statistics over axes (2, 3, 4)",
+    "forward-first": "backward is the gradient of the forward: when the forward computes the "
+                     "wrong statistics, an exact backward of it is wrong too, so fix the "
+                     "forward first (its own check says what it computes)",
     "gn-gamma-shape": "group norm's gamma and beta come as (1, C, 1, 1), already lined up "
                       "with x's channels: gamma * x_hat + beta broadcasts as it is, where "
                       "gamma[None, :, None, None] (written for a (C,) gamma) adds axes",
@@ -67,6 +73,10 @@ MISTAKES: tuple[KnownMistake, ...] = (
                  "reshaped spatial batchnorm's input without moving the channels last"),
     KnownMistake("bn-test-batch-stats", "bn-test",
                  "normalized with the batch's statistics at test time"),
+    KnownMistake("gn-channels-only", "gn-axes",
+                 "took group norm's statistics per pixel, over the group's channels alone"),
+    KnownMistake("norm-wrong-forward", "forward-first",
+                 "differentiated a wrong forward exactly in {what}", "a normalization's backward"),
     KnownMistake("gn-gamma-indexed", "gn-gamma-shape",
                  "indexed group norm's (1, C, 1, 1) gamma as if it were (C,)"),
     KnownMistake("bn-running-no-momentum", "bn-running",
@@ -197,6 +207,9 @@ def _forward(spec: NormSpec, e: _Example, got: Any) -> Diagnosis | None:
         if _same(got, e.forward(axes=(0,))):
             return found("bn-wrong-axis", "out has statistics over the batch only, one per "
                          "channel and pixel, where spatial batch norm pools N, H and W")
+    if spec.base == "spatial_groupnorm" and _same(got, e.forward(axes=(2,))):
+        return found("gn-channels-only", "out normalizes each pixel over its group's channels "
+                     "alone, where group norm pools the group's channels and all its pixels")
     return None
 
 
@@ -281,8 +294,18 @@ def _backward(e: _Example, got: Any) -> Diagnosis | None:
         "ln-batch-axis": lambda: e.dx(axes=(0,)),
         "spatial-no-transpose": lambda: e.dx(flat=True),
     }
+    assert e.gamma is not None and e.dout is not None
+    scale = float(np.max(np.abs(e.dout * e._broadcast(e.gamma)), initial=0.0)) or 1.0
+
+    def telling(candidate: np.ndarray) -> bool:
+        """Not zero all over: on a degenerate example (dout an affine function of x_hat) some
+        candidates are 0 up to rounding, as is any dx that never got its terms."""
+        with np.errstate(all="ignore"):
+            return bool(not np.all(np.isfinite(candidate))
+                        or np.max(np.abs(candidate), initial=0.0) > 1e-9 * scale)
+
     seen = [(m, saw, subject) for applies, m, saw, subject in rules
-            if applies and _same(got, candidates[m]())]
+            if applies and _same(got, cand := candidates[m]()) and telling(cand)]
     if len({m for m, _, _ in seen}) != 1:
         return None
     mistake, saw, subject = seen[0]
@@ -333,5 +356,15 @@ def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if check.name == "running averages":
         return _running(spec, e, ex, got)
     if check.name == "backward":
-        return _backward(e, got.get("dx"))
+        own = next((c for c in item.checks if c.name == "numerical"), None)
+        first = _backward(e, got.get("dx"))
+        if first is None and own is not None and own.status in ("passed", "skipped"):
+            # The numerical check judges dx only where the forward is right: it passed (dx
+            # follows the forward there) or judged nothing (the forward is never right).
+            where = ("dx passes the numerical check where your forward is right, so it follows "
+                     "a forward that is wrong elsewhere" if own.status == "passed" else
+                     "your forward is wrong on every example, so no backward of it can match")
+            return found("norm-wrong-forward", f"{where}: the forward does not take the layer's "
+                         f"statistics ({spec.over})", subject="dx")
+        return first
     return None

@@ -13,6 +13,11 @@ next_c = f·prev_c + i·g and next_h = o·tanh(next_c).  next_c leaves the cell 
 gradient is dnext_c plus what comes back through tanh; when the diagnosis says dnext_c was
 dropped, next_c is ringed.
 
+``rnn_step_backward``: one step for the hidden unit of the largest error, a → tanh → next_h,
+the tanh ringed when the diagnosis says its local gradient came from its input.
+``word_embedding_backward``: the word indices (repeated words marked) beside the rows of dW,
+the chain rule's and the submission's, the rows that differ ringed.
+
 ``CaptioningRNN``: the course's loss as a chain of layer calls (the image features projected to
 h0, the words embedded, the recurrence, the vocabulary scores, the temporal softmax loss).
 The blame judged each traced call on its own inputs; the call it found guilty is ringed, or,
@@ -27,7 +32,7 @@ from bpverify.families.recurrent import variants
 from bpverify.families.recurrent.contract import CAPTIONING, TRACED
 from bpverify.feedback.patterns import arr
 from bpverify.model import CheckResult, ItemResult
-from bpverify.teaching.figures import Figure, Graph, Stage, numbers
+from bpverify.teaching.figures import Figure, Formula, Graph, Grid, Line, Stage, numbers
 
 __all__ = ["figure"]
 
@@ -38,6 +43,12 @@ def figure(item: ItemResult, check: CheckResult) -> Figure | None:
         return _unrolled(item, check)
     if item.name == "lstm_step_backward" and check.name == "backward":
         return _lstm_cell(item, check)
+    if item.name == "rnn_step_backward" and check.name == "backward":
+        return _rnn_step(item, check)
+    if item.name == "word_embedding_backward" and check.name == "backward":
+        return _embedding(item, check)
+    if item.name == "temporal_softmax_loss" and check.name in ("loss", "gradient"):
+        return _temporal_loss(item, check)
     if item.name == CAPTIONING and check.name in ("loss", "gradients"):
         return _captioning(item, check)
     return None
@@ -170,6 +181,112 @@ def _lstm_cell(item: ItemResult, check: CheckResult) -> Figure | None:
                "the gates of a = x·Wx + prev_h·Wh + b (i, f, o through σ, g through tanh), "
                "next_c = f·prev_c + i·g and next_h = o·tanh(next_c), each wire's value and "
                "gradient."),
+    )
+
+
+# --- one RNN step and the word embedding -----------------------------------------------------
+
+
+def _rnn_step(item: ItemResult, check: CheckResult) -> Figure | None:
+    names = ("x", "prev_h", "Wx", "Wh", "b", "dnext_h")
+    v = variants.as_arrays(dict(check.example or {}), names)
+    if v is None or v["prev_h"].ndim != 2 or v["dnext_h"].shape != v["prev_h"].shape:
+        return None
+    x, h, wx, wh, b, dh = (v[k] for k in names)
+    first = check.mismatches[0] if check.mismatches else None
+    j = first.index[-1] if first is not None and first.value in ("db", "dWx", "dWh") \
+        and first.index else 0
+    n = first.index[0] if first is not None and first.value in ("dx", "dprev_h") else 0
+    a = x @ wx + h @ wh + b
+    nh = np.tanh(a)
+    da = dh * (1 - nh ** 2)
+    from_input = check.diagnosis is not None and check.diagnosis.mistake == "tanh-from-input"
+    stages = (
+        Stage("a", "a = x·Wx + prev_h·Wh + b", value=numbers(a[n, j]), grad=numbers(da[n, j])),
+        Stage("next_h", "tanh", ("a",), value=numbers(nh[n, j]), grad=numbers(dh[n, j]),
+              ring=from_input, tag="yours: tanh′ = 1 - a²" if from_input else ""),
+    )
+    callout = [f"tanh's local gradient is 1 - next_h² = 1 - {numbers(nh[n, j])}² = "
+               f"{numbers(1 - nh[n, j] ** 2)}, so da = {numbers(dh[n, j])} × "
+               f"{numbers(1 - nh[n, j] ** 2)} = {numbers(da[n, j])}"]
+    if from_input:
+        callout.append(f"from its input, 1 - a² = {numbers(1 - a[n, j] ** 2)}: another number")
+    callout += [f"{m.value}{list(m.index)}: yours {numbers(m.got)}, the chain rule's "
+                f"{numbers(m.expected)}" for m in check.mismatches[:2]]
+    return Figure(
+        title=f"{item.name}, {check.name}: one step, example {n}, hidden unit {j}",
+        parts=(Graph(stages, output="next_h"),),
+        callout=tuple(callout),
+        intro=f"One RNN step, next_h = tanh(a), for example {n} and hidden unit {j}.",
+    )
+
+
+def _embedding(item: ItemResult, check: CheckResult) -> Figure | None:
+    ex = dict(check.example or {})
+    x = arr(ex.get("x"))
+    e, g = arr(dict(check.expected or {}).get("dW")), arr(dict(check.got or {}).get("dW"))
+    if x is None or e is None or g is None or x.ndim != 2 or e.shape != g.shape \
+            or e.ndim != 2 or max(x.shape) > 8 or max(e.shape) > 8:
+        return None
+    idx = x.astype(np.int64)
+    words, counts = np.unique(idx, return_counts=True)
+    repeated = set(words[counts > 1].tolist())
+    cells = tuple(tuple(str(int(w)) for w in row) for row in idx)
+    marked = tuple((r, c) for r in range(idx.shape[0]) for c in range(idx.shape[1])
+                   if int(idx[r, c]) in repeated)
+    wrong = tuple((int(r), int(c)) for r, c in zip(*np.nonzero(~np.isclose(g, e))))
+
+    def rows(a: np.ndarray) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(numbers(v) for v in row) for row in a)
+
+    callout = [f"word {int(w)} occurs {int(k)} times in x: its row of dW collects the sum of "
+               f"its {int(k)} gradients (np.add.at)" for w, k in zip(words, counts) if k > 1][:2]
+    return Figure(
+        title=f"{item.name}, {check.name}: the words and the rows of dW they add to",
+        parts=(Grid("x: word indices (repeated in bold)", cells, "val", (), marked),
+               Grid("dW: the chain rule's (one row a word)", rows(e), "grad"),
+               Grid("dW: yours", rows(g), "grad", (), (), wrong)),
+        callout=tuple(callout),
+        intro=("word_embedding_forward looks up row x[n, t] of W for every word; backward "
+               "adds each word's dout to that row, once for every time the word occurs."),
+    )
+
+
+_LOSS_NOTES = {"mask-ignored": "yours: every step, mask or not",
+               "averaged-over-steps": "yours: divided by more than N"}
+
+
+def _temporal_loss(item: ItemResult, check: CheckResult) -> Figure | None:
+    ex = dict(check.example or {})
+    x, y, mask = arr(ex.get("x")), arr(ex.get("y")), arr(ex.get("mask"))
+    if x is None or y is None or mask is None or x.ndim != 3 or mask.shape != x.shape[:2] \
+            or max(mask.shape) > 8:
+        return None
+    n = x.shape[0]
+    shifted = x - x.max(axis=2, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+    picked = np.take_along_axis(logp, y.astype(np.int64)[..., None], axis=2)[..., 0]
+    loss = float(-(mask * picked).sum() / n)
+    mistake = check.diagnosis.mistake if check.diagnosis is not None else ""
+    note = _LOSS_NOTES.get(mistake, "")
+    gradient = check.name == "gradient"
+    lines = [Line("p[n, t] = softmax(x[n, t])"),
+             Line("loss = -(1/N)·Σ_n Σ_t mask[n, t]·log p[n, t, y[n, t]]", numbers(loss),
+                  ring=bool(note) and not gradient, note="" if gradient else note)]
+    if gradient:
+        lines.append(Line("dx[n, t] = mask[n, t]·(p[n, t] - onehot(y[n, t])) / N",
+                          ring=bool(note), note=note))
+    lines += [Line(f"yours: {m.value}{list(m.index) if m.index else ''}", numbers(m.got),
+                   yours=True) for m in check.mismatches[:1]]
+    cells = tuple(tuple(str(int(v)) for v in row) for row in mask)
+    padded = tuple((int(r), int(c)) for r, c in zip(*np.nonzero(mask == 0)))
+    return Figure(
+        title=f"{item.name}, {check.name}: the loss over the steps the mask keeps",
+        parts=(Grid("mask[n, t] (0: a padded step)", cells, "val", (), padded,
+                    padded if mistake == "mask-ignored" else ()),
+               Formula(f"{item.name} at the minimal example (N = {n})", tuple(lines))),
+        intro=("The temporal softmax loss sums each kept step's cross-entropy and divides by "
+               "N; a padded step (mask 0) adds nothing and gets no gradient."),
     )
 
 

@@ -2,8 +2,8 @@
 
 One module per concept: :mod:`.programs` (programs built from draws, shown as code),
 :mod:`.oracle` (JAX, float64), :mod:`.judging` (the comparisons), :mod:`.blame` (node by node),
-:mod:`.ops` (an operation's item and the survey of sound operations) and :mod:`.graphs` (the
-graph items).
+:mod:`.ops` (an operation's item and the survey of sound operations), :mod:`.methods` (the
+methods an engine adds) and :mod:`.graphs` (the graph items).
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 from bpverify.contract import Item
 from bpverify.families.engines.checks.blame import PRESET, Blame, blame, program_trace
 from bpverify.families.engines.checks.graphs import graph_checks
+from bpverify.families.engines.checks.methods import method_checks
 from bpverify.families.engines.checks.ops import op_checks
 from bpverify.families.engines.checks.oracle import program_oracle
 from bpverify.families.engines.checks.programs import Program
-from bpverify.families.engines.contract import ENGINE_OPS
+from bpverify.families.engines.contract import ENGINE_OPS, METHODS_ITEM
 from bpverify.grading.checks.base import Check
 
 __all__ = ["PRESET", "Blame", "Program", "blame", "checks_for", "engine_checks", "program_oracle",
@@ -22,7 +23,9 @@ __all__ = ["PRESET", "Blame", "Program", "blame", "checks_for", "engine_checks",
 
 
 def engine_checks(name: str) -> list[Check]:
-    """The checks of an engine item: an operation's, or a graph item's."""
+    """The checks of an engine item: an operation's, the added methods', or a graph item's."""
+    if name == METHODS_ITEM:
+        return method_checks(name)
     return op_checks(name) if name in ENGINE_OPS else graph_checks(name)
 
 

@@ -140,10 +140,11 @@ def blame(program: Program, reply: dict[str, Any]) -> Blame:
     fans = _fan_out(program)
     over = [j for j, v in enumerate(verdicts) if v == "overwrites"]
     if over and fans:
+        ops = ", ".join(dict.fromkeys(str(program.nodes[j]["item"]) for j in over))
         return Blame("engine-overwrite", f"Every node's local rule is right, but "
-                     f"{len(over)} node(s) overwrite their operands' gradients instead of adding "
-                     f"to them, and {', '.join(program.names[s] for s in fans)} fan(s) out, so "
-                     "one contribution replaces the other.", tuple(trace))
+                     f"{len(over)} node(s) ({ops}) overwrite their operands' gradients instead "
+                     f"of adding to them, and {', '.join(program.names[s] for s in fans)} fan(s) "
+                     "out, so one contribution replaces the other.", tuple(trace))
     late = _out_of_order(program, reply.get("order") or [])
     if late:
         j, before = late

@@ -18,8 +18,10 @@ from bpverify.families.engines.checks.blame import PRESET, blame
 from bpverify.families.engines.checks.judging import (
     compare,
     compare_numerical,
+    engine_dtype,
     near,
     nudged,
+    precision,
     reject_detached,
     steps_of,
 )
@@ -74,6 +76,10 @@ def _realize(name: str, ops: Sequence[EngineOp], case: Case) -> Program:
 def graph_checks(name: str) -> list[Check]:
     def judge(check: str) -> Callable[[Executor, Case], bool]:
         def run(ex: Executor, case: Case) -> bool:
+            with precision(engine_dtype(ex)):
+                return judged(ex, case)
+
+        def judged(ex: Executor, case: Case) -> bool:
             ops = sound_ops(ex)
             if not ops:
                 return False

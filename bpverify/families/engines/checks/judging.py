@@ -1,42 +1,94 @@
 """Judging an engine's numbers: the comparisons that raise :class:`CheckFailed` with facts.
 
-The engines compute with Python floats, so the float64 tolerance of the closeness rule applies;
-the numerical comparisons allow centred differences their own error.
+Most engines compute with Python floats, so the float64 tolerance of the closeness rule
+applies; an engine whose values are float32 numpy scalars or arrays is judged in its own
+precision (:func:`precision`, set per check from :func:`engine_dtype`), as CS231n layers are.
+The numerical comparisons allow centred differences their own error, and a float32 engine's
+differences a larger step (a step of 1e-6 is lost to rounding in float32).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any
 
-from bpverify.closeness import tolerance_for
+import numpy as np
+
+from bpverify.closeness import Tolerance, tolerance_for
 from bpverify.families.engines.checks.programs import Program
 from bpverify.grading.checks.base import CheckFailed
 from bpverify.model import ElementMismatch, Facts, GateStep
+from bpverify.submission import Executor
 
 __all__ = [
     "STEP",
     "compare",
     "compare_numerical",
+    "engine_dtype",
     "near",
     "nudged",
     "num",
+    "precision",
     "reject_detached",
     "steps_of",
 ]
 
-_TOL = tolerance_for(float)  # the engines compute with Python floats: float64 tolerances
+#: The precision the engine being judged computes in (its values' dtype): float64 for Python
+#: floats, float32 for an engine that keeps float32 numpy values.
+_DTYPE: ContextVar[str] = ContextVar("engine_dtype", default="float64")
 #: Step of the centred differences through the engine's forward, relative to the leaf.
 STEP = 1e-6
+#: The step in float32 (and coarser): 2**-7, so a leaf k/4 moved by it stays exact in float32,
+#: and rounding (eps / step ~ 2e-5) stays far below the numerical tolerance.
+STEP_LOW = 2.0**-7
+#: Centred differences' tolerance, relative to max(1, |difference|): float64's, and that of a
+#: float32 engine, whose differences carry its rounding over the step (~1e-4 on a long chain).
+NUMERICAL_TOL = {"float64": 1e-4, "low": 1e-2}
+_DTYPES: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def engine_dtype(ex: Executor) -> str:
+    """The dtype of the engine's values (``Value(1.5).data``), asked once per executor."""
+    try:
+        cached = _DTYPES.get(ex)
+    except TypeError:
+        cached = None
+    if cached is None:
+        cached = str(ex.call("engine_info").get("dtype") or "float64")
+        with contextlib.suppress(TypeError):
+            _DTYPES[ex] = cached
+    return cached
+
+
+@contextlib.contextmanager
+def precision(dtype: str) -> Iterator[None]:
+    """Judge in ``dtype`` (the engine's own precision) inside the block."""
+    token = _DTYPE.set(dtype if dtype in ("float64", "float32", "float16") else "float64")
+    try:
+        yield
+    finally:
+        _DTYPE.reset(token)
+
+
+def _tol() -> Tolerance:
+    return tolerance_for(np.dtype(_DTYPE.get()))
+
+
+def _low() -> bool:
+    return _DTYPE.get() != "float64"
 
 
 def near(got: Any, exp: float) -> bool:
-    """``got`` is a number within the closeness rule's float64 tolerance of ``exp`` (one
-    scalar: its absolute term is taken at scale 1); nan, inf and non-numbers never are."""
+    """``got`` is a number within the closeness rule's tolerance of ``exp`` in the engine's
+    precision (one scalar: its absolute term is taken at scale 1); nan, inf and non-numbers
+    never are."""
     if not isinstance(got, (int, float)) or isinstance(got, bool):
         return False
-    return bool(_TOL.allows(abs(float(got) - exp), exp, 1.0))
+    return bool(_tol().allows(abs(float(got) - exp), exp, 1.0))
 
 
 def _mismatch(name: str, exp: float, got: Any) -> ElementMismatch:
@@ -93,15 +145,17 @@ def reject_detached(reply: dict[str, Any], program: Program) -> None:
 def compare_numerical(where: str, names: Sequence[str], got: Sequence[Any],
                  numeric: Sequence[float], program: Program) -> None:
     """Centred differences carry an error of about STEP² and rounding over STEP."""
+    tol = NUMERICAL_TOL["low" if _low() else "float64"]
     bad = [k for k in range(len(names)) if not isinstance(got[k], (int, float))
-           or abs(float(got[k]) - numeric[k]) > 1e-4 * max(1.0, abs(numeric[k]))]
+           or abs(float(got[k]) - numeric[k]) > tol * max(1.0, abs(numeric[k]))]
     if not bad:
         return
     k = bad[0]
     comment = f"{names[k]}: centred differences give {num(numeric[k])}, got {num(got[k])}"
     raise CheckFailed(
         "numerical",
-        f"{where}: {', '.join(names[b] for b in bad)} disagree with centred differences of "
+        f"{where}: {', '.join(names[b] for b in bad)} disagree{'s' if len(bad) == 1 else ''} "
+        "with centred differences of "
         f"your own forward; {comment}.\n{program.code(comment)}",
         expected={n: float(v) for n, v in zip(names, numeric)},
         got={n: (float(g) if isinstance(g, (int, float)) else None) for n, g in zip(names, got)},
@@ -111,7 +165,8 @@ def compare_numerical(where: str, names: Sequence[str], got: Sequence[Any],
 
 
 def steps_of(leaves: Sequence[float]) -> list[float]:
-    return [STEP * max(1.0, abs(x)) for x in leaves]
+    step = STEP_LOW if _low() else STEP
+    return [step * max(1.0, abs(x)) for x in leaves]
 
 
 def nudged(leaves: Sequence[float]) -> list[list[float]]:

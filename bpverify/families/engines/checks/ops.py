@@ -12,19 +12,22 @@ from __future__ import annotations
 import contextlib
 import math
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from hypothesis import strategies as st
 
 from bpverify.families.engines.checks.blame import program_trace
+from bpverify.families.engines.checks.extremes import EXTREME_OPS, extreme_check
 from bpverify.families.engines.checks.judging import (
     compare,
     compare_numerical,
+    engine_dtype,
     near,
     nudged,
     num,
+    precision,
     reject_detached,
     steps_of,
 )
@@ -71,6 +74,14 @@ def survey(ex: Executor) -> Survey:
     if cached is not None:
         return cached
     names = ex.call("inventory")["names"]
+    with precision(engine_dtype(ex)):
+        found = _survey(ex, names)
+    with contextlib.suppress(TypeError):
+        _SURVEYS[ex] = found
+    return found
+
+
+def _survey(ex: Executor, names: Collection[str]) -> Survey:
     ops: list[EngineOp] = []
     calls: dict[str, tuple[str, ...]] = {}
     for name, op in ENGINE_OPS.items():
@@ -89,10 +100,7 @@ def survey(ex: Executor) -> Survey:
                 break
         if ok:
             ops.append(op)
-    found = Survey(tuple(ops), tuple(n for n in ENGINE_OPS if n in names), calls)
-    with contextlib.suppress(TypeError):
-        _SURVEYS[ex] = found
-    return found
+    return Survey(tuple(ops), tuple(n for n in ENGINE_OPS if n in names), calls)
 
 
 def sound_ops(ex: Executor) -> list[EngineOp]:
@@ -270,8 +278,13 @@ def op_checks(name: str) -> list[Check]:
     cases = _op_cases(op)
 
     def run(check: str) -> Callable[[Executor, Case], bool]:
-        return lambda ex, case: _judge_op(ex, op, case, check)
+        def judge(ex: Executor, case: Case) -> bool:
+            with precision(engine_dtype(ex)):
+                return _judge_op(ex, op, case, check)
 
+        return judge
+
+    extremes = [extreme_check(op)] if op.op in EXTREME_OPS else []
     return [
         Check("forward", cases, run("forward"), f"{op.code.format(a='a', b='b')} computes the "
               "right value and returns a Value"),
@@ -279,4 +292,5 @@ def op_checks(name: str) -> list[Check]:
               "an upstream gradient that is not 1"),
         Check("numerical", cases, run("numerical"), "its gradients match centred differences "
               "of your own forward"),
+        *extremes,
     ]
