@@ -333,6 +333,12 @@ RINGED = [
     ("momentum_sign", "sgd_momentum", "update", {"v = μ·v - lr·dw"}),
     ("rnn_step_tanh_from_input", "rnn_step_backward", "backward", {"next_h"}),
     ("conv_net_W1_not_regularized", "ThreeLayerConvNet", "regularization", {"loss"}),
+    ("temporal_loss_ignores_mask", "temporal_softmax_loss", "gradient",
+     {"dx[n, t] = mask[n, t]·(p[n, t] - onehot(y[n, t])) / N"}),
+    ("conv_db_wrong_axes", "conv_backward_naive", "backward",
+     {"db = dout.sum(axis=(0, 2, 3))"}),
+    ("conv_flipped_filter", "conv_forward_naive", "forward",
+     {"out[n, f, i, j] = Σ x_pad[n, :, window(i, j)] · w[f] + b[f]"}),
 ]
 
 
@@ -387,3 +393,24 @@ def test_curriculum_report_renders_in_headless_chromium(
                          "--window-size=1280,1400", page.as_uri())
     assert shot.returncode == 0 and FIGURES_SCREENSHOT.stat().st_size > 20_000, \
         shot.stderr[-2000:]
+
+
+def test_figures_escape_every_text_and_check_their_graph() -> None:
+    from bpverify.output.figures import figure_svg
+    from bpverify.teaching.figures import Figure, Formula, Graph, Grid, Line, Stage
+
+    evil = '<script>alert("x")</script>'
+    fig = Figure(evil, (
+        Graph((Stage("x", evil, value=evil, grad=evil, got=evil),
+               Stage("y", evil, ("x",), value=f"[{evil}, 1]", ring=True, tag=evil,
+                     lost=("x",))), output=evil),
+        Grid(evil, ((evil, "1"),), ringed=((0, 0),)),
+        Formula(evil, (Line(evil, evil, ring=True, note=evil),)),
+    ), callout=(evil,), intro=evil)
+    svg = figure_svg(fig)
+    assert "<script" not in svg and "&lt;script&gt;" in svg
+    assert svg.count("<svg") == 1 and svg.endswith("</svg>")
+    with pytest.raises(ValueError, match="reads z before any stage makes it"):
+        Graph((Stage("y", "y", ("z",)),))
+    with pytest.raises(ValueError, match="appears twice"):
+        Graph((Stage("x", "x"), Stage("x", "x")))

@@ -11,25 +11,27 @@ and the kept values would only cost memory.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["LIMIT", "remember", "remembered", "stats"]
+__all__ = ["LIMIT", "not_kept", "remember", "remembered", "stats"]
 
-#: The most results kept in a process (about 2 KB each for the default rubric's examples); past
-#: it, results are computed as without the memo.
-LIMIT = 50_000
+#: The most results kept in a process (a few KB each; the default rubric's replayed examples
+#: need about 8,000); past it, results are computed as without the memo.
+LIMIT = 20_000
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _KEPT: dict[tuple[Any, ...], Any] = {}
 _LOCK = threading.Lock()
 _STATE = {"on": False, "hits": 0, "misses": 0}
+_LOCAL = threading.local()  #: .off: this thread keeps nothing new (see not_kept)
 
 
 class _Unkeyable(Exception):
@@ -42,6 +44,19 @@ def remember(on: bool = True) -> None:
         _STATE["on"] = on
         if not on:
             _KEPT.clear()
+
+
+@contextlib.contextmanager
+def not_kept() -> Iterator[None]:
+    """While inside, this thread's new results are not kept (kept ones are still used): for a
+    Hypothesis run that shrinks one submission's failure, whose examples no other submission
+    will be asked about."""
+    before = getattr(_LOCAL, "off", False)
+    _LOCAL.off = True
+    try:
+        yield
+    finally:
+        _LOCAL.off = before
 
 
 def stats() -> dict[str, int]:
@@ -67,6 +82,8 @@ def remembered(fn: _F) -> _F:
             return copy.deepcopy(kept)  # a judge may change what it was given
         out = fn(*args, **kwargs)
         _STATE["misses"] += 1
+        if getattr(_LOCAL, "off", False):
+            return out
         with _LOCK:
             if len(_KEPT) < LIMIT:
                 _KEPT[key] = copy.deepcopy(out)

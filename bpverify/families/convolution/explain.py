@@ -24,7 +24,7 @@ from bpverify.families.convolution.maths import pool_dims, pool_windows
 from bpverify.feedback.patterns import arr
 from bpverify.feedback.words import num
 from bpverify.model import CheckResult, ItemResult
-from bpverify.teaching.figures import Figure, Graph, Grid, Stage, numbers
+from bpverify.teaching.figures import Figure, Formula, Graph, Grid, Line, Stage, numbers
 
 __all__ = ["figure"]
 
@@ -69,11 +69,63 @@ def _net(item: ItemResult, check: CheckResult) -> Figure | None:
     )
 
 
+def _conv(item: ItemResult, check: CheckResult) -> Figure | None:
+    """The conv layer's rule with the diagnosed mistake: the filter flipped, the padding left
+    on dx, db summed over other axes."""
+    mistake = check.diagnosis.mistake if check.diagnosis is not None else ""
+    f = check.facts
+    ex = dict(check.example or {})
+    w = arr(ex.get("w"))
+    parts: list[Grid | Formula] = []
+    if mistake == "conv-flipped-filter" and w is not None and w.ndim == 4 \
+            and max(w.shape[2:]) <= MAX_SIDE:
+        plane = w[0, int(np.argmax(np.abs(w[0]).sum(axis=(1, 2))))]
+        parts += [Grid("w[0, c]: as given", _cells(plane), "val"),
+                  Grid("as yours slides it: flipped", _cells(plane[::-1, ::-1]), "val",
+                       ringed=tuple((r, c) for r in range(plane.shape[0])
+                                    for c in range(plane.shape[1]))),
+                  Formula("the course's layer is a correlation", (
+                      Line("out[n, f, i, j] = Σ x_pad[n, :, window(i, j)] · w[f] + b[f]",
+                           ring=True, note="yours: w[f] flipped"),))]
+    elif mistake in ("conv-padding-left-on", "conv-pad-slice-empty") and f.got_shape \
+            and f.expected_shape and len(f.got_shape) == 4 and max(f.got_shape[2:]) <= MAX_SIDE:
+        h, wd = f.got_shape[2:]
+        eh = f.expected_shape[2]
+        pad = (h - eh) // 2 if mistake == "conv-padding-left-on" else 0
+        cells = tuple(tuple("pad" if pad and not (pad <= r < h - pad and pad <= c < wd - pad)
+                            else "x" for c in range(wd)) for r in range(h))
+        border = tuple((r, c) for r in range(h) for c in range(wd) if cells[r][c] == "pad")
+        parts += [Grid(f"yours: dx of shape {f.got_shape}", cells, "grad", ringed=border),
+                  Formula("dx has the shape of x", (
+                      Line(f"dx = dx_pad[:, :, P:P + H, P:P + W]   (shape {f.expected_shape})",
+                           ring=True, note="yours: the padding left on" if pad else
+                           "yours: an empty slice"),))]
+    elif mistake == "conv-db-axes":
+        parts.append(Formula("the bias is added at every example and position", (
+            Line("db = dout.sum(axis=(0, 2, 3))", f"shape {f.expected_shape}"
+                 if f.expected_shape else "", ring=True,
+                 note=f"yours: shape {f.got_shape}" if f.got_shape else "yours: other axes"),)))
+    if not parts:
+        return None
+    return Figure(
+        title=f"{item.name}, {check.name}: the conv layer's rule",
+        parts=tuple(parts),
+        callout=tuple(f"{m.value}{list(m.index)}: yours {num(m.got)}, expected {num(m.expected)}"
+                      for m in check.mismatches[:2]),
+        intro="CS231n's convolution layer slides each filter over the zero-padded input as it "
+              "is (a correlation), adds its bias, and its backward mirrors that.",
+    )
+
+
 def figure(item: ItemResult, check: CheckResult) -> Figure | None:
-    """The pooling plane of the largest error, ThreeLayerConvNet's chain of calls, or None."""
+    """The pooling plane of the largest error, ThreeLayerConvNet's chain of calls, the conv
+    layer's rule, or None."""
     if item.category == NET_CATEGORY and check.name in ("loss", "gradients",
                                                          "regularization"):
         return _net(item, check)
+    if item.name in ("conv_forward_naive", "conv_backward_naive") and check.name in (
+            "forward", "backward"):
+        return _conv(item, check)
     if item.name != "max_pool_backward_naive" or check.name not in ("backward", "ties",
                                                                     "overlap"):
         return None

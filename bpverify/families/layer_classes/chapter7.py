@@ -44,6 +44,9 @@ IDEAS7: dict[str, str] = {
                         "(a correlation), without flipping it",
     "book-pool-router": "max pooling routes each window's gradient to the element that was "
                         "the max, as the max gate routes it to its larger input",
+    "book-finite": "convolution, pooling and dropout only multiply, add and compare: a nan or "
+                   "inf comes from a division by zero (a count of windows that is 0 where no "
+                   "window reaches) or from an array made with np.empty and never filled",
 }
 MISTAKES7: tuple[KnownMistake, ...] = (
     KnownMistake("book-dropout-backward-no-mask", "book-dropout-mask",
@@ -79,6 +82,8 @@ MISTAKES7: tuple[KnownMistake, ...] = (
                  "sent Pooling's gradient to the whole window"),
     KnownMistake("book-pool-ties-to-all", "book-pool-router",
                  "gave the full dout to each tied maximum of a pooling window"),
+    KnownMistake("book-not-finite", "book-finite",
+                 "returned nan or inf from {what} on small inputs", "a layer"),
 )
 
 
@@ -191,8 +196,9 @@ def _dropout(check: CheckResult, ex: dict[str, Any], got: dict[str, Any]) -> Dia
 def _batchnorm(check: CheckResult, ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
     if check.kind == "not-finite" and check.name == "low variance":
         return found("book-bn-eps", f"{check.facts.value or 'out'} is not finite where a "
-                     "feature has one value in the batch: its variance is 0 and x_hat divides "
-                     "by sqrt(var) without eps", subject=check.facts.value or "out")
+                     "feature has one value in the batch: its variance is 0, and a division "
+                     "by the variance (or its square root) without eps is 0 / 0",
+                     subject=check.facts.value or "out")
     if check.name in ("backward", "4-d input") and "dx" in got:
         for mistake, dx in _bn_variants(ex).items():
             if match(got["dx"], dx):
@@ -278,4 +284,10 @@ def diagnose7(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if item.name not in CHAPTER7:
         return None
     rule = _RULES[item.name]
-    return rule(check, dict(check.example or {}), dict(check.got or {}))
+    seen = rule(check, dict(check.example or {}), dict(check.got or {}))
+    if seen is None and check.kind == "not-finite" and item.name != "BatchNormalization":
+        # No exp, no log: never an overflow (the rule every item shares would say so).
+        where = check.facts.where.split("(")[0] or item.name
+        return found("book-not-finite", f"{where} returned {check.facts.value or 'a value'} "
+                     "with nan or inf for inputs no larger than 3", subject=where)
+    return seen

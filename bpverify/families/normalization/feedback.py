@@ -16,14 +16,17 @@ from typing import Any
 import numpy as np
 
 from bpverify.closeness import close
-from bpverify.families.normalization.contract import BACKWARD, FORWARD, NormSpec, spec_of
+from bpverify.families.normalization.contract import BACKWARD, FORWARD, NET, NormSpec, spec_of
+from bpverify.families.normalization.netfeedback import IDEAS as NET_IDEAS
+from bpverify.families.normalization.netfeedback import MISTAKES as NET_MISTAKES
+from bpverify.families.normalization.netfeedback import diagnose_net
 from bpverify.feedback.mistakes import KnownMistake, found
 from bpverify.feedback.patterns import arr
 from bpverify.model import CheckResult, Diagnosis, ItemResult
 
 __all__ = ["CATEGORIES", "IDEAS", "MISTAKES", "diagnose"]
 
-CATEGORIES = (FORWARD, BACKWARD)
+CATEGORIES = (FORWARD, BACKWARD, NET)
 
 IDEAS: dict[str, str] = {
     "bn-graph": "x reaches x_hat along three paths: directly, through the mean and through "
@@ -54,6 +57,7 @@ IDEAS: dict[str, str] = {
                       "gamma[None, :, None, None] (written for a (C,) gamma) adds axes",
     "bn-running": "the running averages decay: running = momentum * running + (1 - "
                   "momentum) * the batch's statistic, stored back in bn_param",
+    **NET_IDEAS,
 }
 MISTAKES: tuple[KnownMistake, ...] = (
     KnownMistake("bn-no-mean-path", "bn-graph",
@@ -80,6 +84,7 @@ MISTAKES: tuple[KnownMistake, ...] = (
                  "indexed group norm's (1, C, 1, 1) gamma as if it were (C,)"),
     KnownMistake("bn-running-no-momentum", "bn-running",
                  "kept the running averages without momentum"),
+    *NET_MISTAKES,
 )
 
 
@@ -328,6 +333,8 @@ def _extra_axes(check: CheckResult, item: ItemResult) -> Diagnosis | None:
 
 def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     """The normalization mistake behind a failed check, or None (the shared rules then)."""
+    if item.category == NET:
+        return diagnose_net(check, item)
     if check.kind == "wrong-shape":
         return _extra_axes(check, item)
     if check.kind not in ("wrong-values", "numerical", "not-finite"):

@@ -32,7 +32,7 @@ from bpverify.families.recurrent import variants
 from bpverify.families.recurrent.contract import CAPTIONING, TRACED
 from bpverify.feedback.patterns import arr
 from bpverify.model import CheckResult, ItemResult
-from bpverify.teaching.figures import Figure, Graph, Grid, Stage, numbers
+from bpverify.teaching.figures import Figure, Formula, Graph, Grid, Line, Stage, numbers
 
 __all__ = ["figure"]
 
@@ -47,6 +47,8 @@ def figure(item: ItemResult, check: CheckResult) -> Figure | None:
         return _rnn_step(item, check)
     if item.name == "word_embedding_backward" and check.name == "backward":
         return _embedding(item, check)
+    if item.name == "temporal_softmax_loss" and check.name in ("loss", "gradient"):
+        return _temporal_loss(item, check)
     if item.name == CAPTIONING and check.name in ("loss", "gradients"):
         return _captioning(item, check)
     return None
@@ -247,6 +249,44 @@ def _embedding(item: ItemResult, check: CheckResult) -> Figure | None:
         callout=tuple(callout),
         intro=("word_embedding_forward looks up row x[n, t] of W for every word; backward "
                "adds each word's dout to that row, once for every time the word occurs."),
+    )
+
+
+_LOSS_NOTES = {"mask-ignored": "yours: every step, mask or not",
+               "averaged-over-steps": "yours: divided by more than N"}
+
+
+def _temporal_loss(item: ItemResult, check: CheckResult) -> Figure | None:
+    ex = dict(check.example or {})
+    x, y, mask = arr(ex.get("x")), arr(ex.get("y")), arr(ex.get("mask"))
+    if x is None or y is None or mask is None or x.ndim != 3 or mask.shape != x.shape[:2] \
+            or max(mask.shape) > 8:
+        return None
+    n = x.shape[0]
+    shifted = x - x.max(axis=2, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+    picked = np.take_along_axis(logp, y.astype(np.int64)[..., None], axis=2)[..., 0]
+    loss = float(-(mask * picked).sum() / n)
+    mistake = check.diagnosis.mistake if check.diagnosis is not None else ""
+    note = _LOSS_NOTES.get(mistake, "")
+    gradient = check.name == "gradient"
+    lines = [Line("p[n, t] = softmax(x[n, t])"),
+             Line("loss = -(1/N)·Σ_n Σ_t mask[n, t]·log p[n, t, y[n, t]]", numbers(loss),
+                  ring=bool(note) and not gradient, note="" if gradient else note)]
+    if gradient:
+        lines.append(Line("dx[n, t] = mask[n, t]·(p[n, t] - onehot(y[n, t])) / N",
+                          ring=bool(note), note=note))
+    lines += [Line(f"yours: {m.value}{list(m.index) if m.index else ''}", numbers(m.got),
+                   yours=True) for m in check.mismatches[:1]]
+    cells = tuple(tuple(str(int(v)) for v in row) for row in mask)
+    padded = tuple((int(r), int(c)) for r, c in zip(*np.nonzero(mask == 0)))
+    return Figure(
+        title=f"{item.name}, {check.name}: the loss over the steps the mask keeps",
+        parts=(Grid("mask[n, t] (0: a padded step)", cells, "val", (), padded,
+                    padded if mistake == "mask-ignored" else ()),
+               Formula(f"{item.name} at the minimal example (N = {n})", tuple(lines))),
+        intro=("The temporal softmax loss sums each kept step's cross-entropy and divides by "
+               "N; a padded step (mask 0) adds nothing and gets no gradient."),
     )
 
 

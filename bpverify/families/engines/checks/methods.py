@@ -106,15 +106,24 @@ def _differences(ex: Executor, p: Program) -> list[float] | None:
 
 
 def _judge(ex: Executor, case: Case, check: str) -> bool:
+    """Every method on this example's values (a failure shows the method that failed)."""
     methods = methods_of(ex)
-    if not methods:
-        return False
-    method = methods[case["pick"] % len(methods)]
-    p = _program(method, case)
+    judged = False
+    shown = dict(case)
+    for k in range(len(methods)):
+        method = methods[(shown["pick"] + k) % len(methods)]
+        judged = _judge_method(ex, method, dict(shown), case, check) or judged
+    return judged
+
+
+def _judge_method(ex: Executor, method: dict[str, Any], draw: Case, case: Case, check: str
+                  ) -> bool:
+    """Judge one method on the values drawn (``draw``); ``case`` shows the code judged."""
+    p = _program(method, draw)
     numeric = _differences(ex, p)
     if numeric is None:
         return False
-    up = float(case["upstream"])
+    up = float(draw["upstream"])
     preset = PRESET if check == "fan-out" else 0.0
     reply = ex.call("engine_program", program=p.plain(), upstreams=[up], preset=preset,
                     force_upstream=True)
