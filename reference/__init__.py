@@ -12,6 +12,7 @@ from .convolution import (
     max_pool_forward_naive,
 )
 from .dropout import dropout_backward, dropout_forward
+from .fc_net import FullyConnectedNet
 from .gates import (
     AddConstGate,
     AddGate,
@@ -71,6 +72,7 @@ __all__ = [
     "AddGate",
     "CaptioningRNN",
     "ExpGate",
+    "FullyConnectedNet",
     "MaxGate",
     "MultiplyGate",
     "ReciprocalGate",

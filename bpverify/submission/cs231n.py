@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from bpverify import registry
+from bpverify.submission.fastlayers import install_fast_layers
 from bpverify.submission.legacy import legacy_hint
 from bpverify.submission.namespace import LoadedSubmission, describe_exception
 from bpverify.submission.standins import StandInModule, StandIns
@@ -319,6 +320,12 @@ def load_cs231n(sub: LoadedSubmission, options: dict[str, Any] | None = None) ->
         for contract_name in graded[name]:
             sub.unavailable.setdefault(contract_name, why)
     sub.modules = list(modules.values())
+    fast = [sys.modules.get("cs231n.fast_layers")]
+    changed = install_fast_layers([*sub.modules, *(m for m in fast if m is not None)])
+    if changed:
+        sub.notes.append(f"{', '.join(changed)}: the course's fast layers (conv_forward_fast, "
+                         "max_pool_forward_fast, ... which need the Cython im2col) are numpy "
+                         "stand-ins of bpverify's")
     _names(sub, modules, options)
     for finder in registry.cs231n_finders():
         finder([vars(m) for m in sub.modules], sub)

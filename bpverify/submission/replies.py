@@ -104,16 +104,17 @@ class TrainReply(TypedDict):
 
 
 class _TracedCallRequired(TypedDict):
-    fn: str  #: which layer function (one of ``scenarios.TRACED_LAYERS``)
+    fn: str  #: which layer function (a name given to ``scenarios.traced_calls``)
 
 
 class TracedCall(_TracedCallRequired, total=False):
-    """One layer-function call recorded by ``net_traced``."""
+    """One layer-function call recorded by ``scenarios.traced_calls``."""
 
     args: list[Any]  #: a forward call's (or loss's) arguments
     dout: Any  #: a backward call's upstream gradient
     forward: int  #: a backward call's forward call (index into ``calls``), -1 if unknown
     out: Any  #: what it returned (a forward's ``out`` without the cache)
+    mode: str  #: the ``mode`` of a dict argument (bn_param, dropout_param), when it has one
 
 
 class NetTracedReply(TypedDict):

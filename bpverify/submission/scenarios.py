@@ -12,9 +12,11 @@ found through the registry); here are the helpers they share (:func:`plain`, :fu
 
 from __future__ import annotations
 
+import inspect
+import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -22,10 +24,12 @@ from bpverify import registry
 from bpverify.contract import ContractError, Opaque
 from bpverify.submission.namespace import LoadedSubmission
 from bpverify.submission.namespace import call_student as _call
-from bpverify.submission.replies import InventoryReply, ManyReply
+from bpverify.submission.replies import InventoryReply, ManyReply, TracedCall
 
 __all__ = ["SCENARIOS", "InProcessExecutor", "copied", "make_gate", "pair", "plain", "run_scenario",
-           "scenario_named"]
+           "scenario_named", "traced_calls"]
+
+T = TypeVar("T")
 
 
 # --- plain data -------------------------------------------------------------------------
@@ -72,6 +76,87 @@ def make_gate(sub: LoadedSubmission, name: str, const: float | None) -> Any:
     cls = sub.get(name)
     args = () if const is None else (const,)
     return _call(f"{name}({', '.join(map(repr, args))})", cls, *args)
+
+
+# --- a net's layer calls, recorded -------------------------------------------------------
+
+
+def _in_order(fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> list[Any]:
+    """A call's arguments, positional and keyword, in the order of ``fn``'s parameters."""
+    if not kw:
+        return list(args)
+    try:
+        return list(inspect.signature(fn).bind(*args, **kw).arguments.values())
+    except (TypeError, ValueError):  # no signature, or a call it does not accept
+        return [*args, *kw.values()]
+
+
+def _recorded(values: list[Any]) -> Any:
+    """A call's arguments as plain data (a boolean mask travels as 0/1: plain data has no
+    booleans)."""
+    return plain([np.asarray(v).astype(np.int64) if isinstance(v, np.ndarray) and v.dtype == bool
+                  else v for v in values])
+
+
+def traced_calls(sub: LoadedSubmission, owner: Any, names: Sequence[str],
+                 run: Callable[[], T]) -> tuple[T, list[TracedCall]]:
+    """``run()`` with every call of the layer functions ``names`` recorded, in order.
+
+    The functions are swapped, for this run only, in the globals of ``owner``'s module (a
+    net's class is defined there, and its base classes' modules) and of every module of the
+    submission, so calls made
+    through helpers (``affine_relu_forward`` in layer_utils) are seen too.  A forward call's
+    record holds its arguments (``args``) and ``out`` (its first value when it returns
+    ``(out, cache)``); a backward call's holds ``dout`` and the index of the forward call
+    whose cache it got (``forward``: its last argument, -1 when no traced forward made it).
+    A dict argument's ``mode`` ('train' or 'test') is kept as ``mode``.
+    """
+    calls: list[TracedCall] = []
+    producer: dict[int, int] = {}  # id(cache) -> index of the forward call that returned it
+    keep: list[Any] = []  # keeps caches alive so that their ids stay unique
+
+    def traced(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            record: TracedCall = {"fn": name}
+            calls.append(record)
+            values = _in_order(fn, args, kw)
+            if "_backward" in name and len(values) >= 2:
+                record["dout"] = plain(values[0])
+                record["forward"] = producer.get(id(values[-1]), -1)
+            else:
+                record["args"] = _recorded(values)
+            modes = [v["mode"] for v in values if isinstance(v, dict)
+                     and isinstance(v.get("mode"), str)]
+            if modes:
+                record["mode"] = modes[0]
+            result = fn(*args, **kw)
+            if "_forward" in name and isinstance(result, tuple) and len(result) == 2:
+                producer[id(result[1])] = len(calls) - 1
+                keep.append(result[1])
+                record["out"] = plain(result[0])
+            else:
+                record["out"] = plain(result)
+            return result
+
+        return wrapper
+
+    modules = list(sub.modules)
+    for klass in type(owner).__mro__[:-1]:  # a net built on a base class of another module
+        own = sys.modules.get(klass.__module__)
+        if own is not None and own not in modules and klass.__module__ != "builtins":
+            modules.append(own)
+    patched = []
+    for mod in modules:
+        for name in names:
+            fn = mod.__dict__.get(name)
+            if callable(fn):
+                mod.__dict__[name] = traced(name, fn)
+                patched.append((mod, name, fn))
+    try:
+        return run(), calls
+    finally:
+        for mod, name, fn in patched:
+            mod.__dict__[name] = fn
 
 
 # --- scenarios ----------------------------------------------------------------------------

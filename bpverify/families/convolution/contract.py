@@ -20,13 +20,20 @@ from __future__ import annotations
 
 from bpverify.contract import Item
 
-__all__ = ["CATEGORY", "CONV_NET", "CS231N_MODULES", "ITEMS", "NET_CATEGORY", "POOL_PARAM_KEYS"]
+__all__ = ["CATEGORY", "CONV_NET", "CS231N_MODULES", "ITEMS", "NET_CATEGORY", "NET_TRACED",
+           "POOL_PARAM_KEYS"]
 
 #: The categories of the family's items (the checks are in checks/).
 CATEGORY = "cs231n-conv"
 NET_CATEGORY = "cs231n-conv-net"
 
 CONV_NET = "ThreeLayerConvNet"
+#: The layer functions ThreeLayerConvNet's loss is replayed with, traced (its blame): the naive
+#: layers, the course's fast ones (and bpverify's stand-ins for them), affine, ReLU, the loss.
+NET_TRACED = ("conv_forward_naive", "conv_backward_naive", "conv_forward_fast",
+              "conv_backward_fast", "max_pool_forward_naive", "max_pool_backward_naive",
+              "max_pool_forward_fast", "max_pool_backward_fast", "affine_forward",
+              "affine_backward", "relu_forward", "relu_backward", "softmax_loss")
 #: The keys of CS231n's pool_param, in the order its docstring lists them.
 POOL_PARAM_KEYS = ("pool_height", "pool_width", "stride")
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bpverify.families.convolution import maths
-from bpverify.families.convolution.contract import NET_CATEGORY
+from bpverify.families.convolution.contract import NET_CATEGORY, NET_TRACED
 from bpverify.feedback.mistakes import KnownMistake, found
 from bpverify.feedback.patterns import arr, match
 from bpverify.feedback.patterns import wrong_values as wrong_names
@@ -43,6 +43,8 @@ IDEAS: dict[str, str] = {
     "pool-ties": "at a tie a max gate may split dout among the equal maxima (all to one, as "
                  "np.argmax picks, or shares adding up to dout), never give each the whole of "
                  "it: moving the whole window up by t moves its max by t, not by k·t",
+    "conv-net-blame": "a net is a chain of layers, each right on its own inputs: the first "
+                      "layer call that is wrong on the values the net gave it is the one to fix",
 }
 MISTAKES: tuple[KnownMistake, ...] = (
     KnownMistake("conv-padding-left-on", "conv-pad", "returned conv's dx with the padding "
@@ -60,6 +62,9 @@ MISTAKES: tuple[KnownMistake, ...] = (
                  "overwrote the pooling gradient where windows overlap (= where += belongs)"),
     KnownMistake("pool-ties-to-all", "pool-ties",
                  "gave the full dout to each tied maximum of a pooling window"),
+    KnownMistake("conv-net-guilty-layer", "conv-net-blame",
+                 "wrote a layer function that is wrong inside ThreeLayerConvNet ({what})",
+                 "a layer call"),
 )
 
 _CONV = ("conv_forward_naive", "conv_backward_naive")
@@ -278,6 +283,10 @@ def _net_l2(check: CheckResult) -> Diagnosis | None:
 def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     """The family's mistakes behind a failed check; None leaves it to the shared rules."""
     if item.category == NET_CATEGORY:
+        if check.facts.where in NET_TRACED:
+            return found("conv-net-guilty-layer", f"{check.facts.where} is the first call that "
+                         f"is wrong on the values the net gave it ({check.facts.value} "
+                         "differs)", subject=check.facts.where)
         if check.kind == "wrong-values" and check.name == "regularization":
             return _net_l2(check)
         if check.kind == "numerical":

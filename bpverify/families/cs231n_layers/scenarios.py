@@ -4,8 +4,6 @@ returning plain data."""
 
 from __future__ import annotations
 
-import inspect
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +12,8 @@ import numpy as np
 from bpverify.contract import ContractError
 from bpverify.submission.namespace import LoadedSubmission
 from bpverify.submission.namespace import call_student as _call
-from bpverify.submission.replies import LayerReply, LossReply, NetReply, NetTracedReply, TracedCall
-from bpverify.submission.scenarios import copied, pair, plain
+from bpverify.submission.replies import LayerReply, LossReply, NetReply, NetTracedReply
+from bpverify.submission.scenarios import copied, pair, plain, traced_calls
 
 __all__ = ["BATCHABLE", "SCENARIOS", "TRACED_LAYERS"]
 
@@ -107,16 +105,6 @@ TRACED_LAYERS = ("affine_forward", "affine_backward", "relu_forward", "relu_back
                  "softmax_loss")
 
 
-def _in_order(fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> list[Any]:
-    """A call's arguments, positional and keyword, in the order of ``fn``'s parameters."""
-    if not kw:
-        return list(args)
-    try:
-        return list(inspect.signature(fn).bind(*args, **kw).arguments.values())
-    except (TypeError, ValueError):  # no signature, or a call it does not accept
-        return [*args, *kw.values()]
-
-
 def net_traced(
     sub: LoadedSubmission,
     name: str,
@@ -125,57 +113,14 @@ def net_traced(
     X: np.ndarray,
     y: np.ndarray,
 ) -> NetTracedReply:
-    """Run ``loss(X, y)`` with every layer function the net calls recorded.
-
-    The functions are swapped, for this call only, in the globals of the net's own module and
-    of every module of the submission, so calls made through helpers (``affine_relu_forward``
-    in a layer_utils module) are seen too.  A backward call is linked to the forward call that
-    produced its cache.
-    """
+    """Run ``loss(X, y)`` with every layer function the net calls recorded
+    (:func:`~bpverify.submission.scenarios.traced_calls`: through helpers too, each backward
+    call linked to the forward call that produced its cache)."""
     n = _make_net(sub, name, kwargs, params)
-    calls: list[TracedCall] = []
-    producer: dict[int, int] = {}  # id(cache) -> index of the forward call that returned it
-    keep: list[Any] = []  # keeps caches alive so that their ids stay unique
-
-    def traced(fname: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kw: Any) -> Any:
-            record: TracedCall = {"fn": fname}
-            calls.append(record)
-            values = _in_order(fn, args, kw)  # keyword arguments too, in the signature's order
-            if fname.endswith("_backward") and len(values) >= 2:
-                record["dout"] = plain(values[0])
-                record["forward"] = producer.get(id(values[1]), -1)
-            else:
-                record["args"] = plain(values)
-            result = fn(*args, **kw)
-            if fname.endswith("_forward") and isinstance(result, tuple) and len(result) == 2:
-                producer[id(result[1])] = len(calls) - 1
-                keep.append(result[1])
-                record["out"] = plain(result[0])
-            else:
-                record["out"] = plain(result)
-            return result
-
-        return wrapper
-
-    modules = list(sub.modules)
-    own = sys.modules.get(type(n).__module__)
-    if own is not None and own not in modules:
-        modules.append(own)
-    patched = []
-    for mod in modules:
-        for fname in TRACED_LAYERS:
-            fn = mod.__dict__.get(fname)
-            if callable(fn):
-                mod.__dict__[fname] = traced(fname, fn)
-                patched.append((mod, fname, fn))
-    try:
-        value, grads = pair(_call(f"{name}.loss(X, y)", n.loss, copied(X), copied(y)),
-                             f"{name}.loss(X, y)", "(loss, grads)")
-    finally:
-        for mod, fname, fn in patched:
-            mod.__dict__[fname] = fn
-    return {"calls": calls, "loss": plain(value), "grads": plain(grads)}
+    value, calls = traced_calls(sub, n, TRACED_LAYERS,
+                                lambda: _call(f"{name}.loss(X, y)", n.loss, copied(X), copied(y)))
+    loss, grads = pair(value, f"{name}.loss(X, y)", "(loss, grads)")
+    return {"calls": calls, "loss": plain(loss), "grads": plain(grads)}
 
 
 SCENARIOS: dict[str, Callable[..., Any]] = {

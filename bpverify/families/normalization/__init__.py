@@ -6,5 +6,5 @@ from bpverify.registry import Family
 FAMILY = Family(
     name="normalization",
     title="CS231n's batch, layer and group normalization layers",
-    categories=("cs231n-norm-forward", "cs231n-norm-backward"),
+    categories=("cs231n-norm-forward", "cs231n-norm-backward", "cs231n-norm-net"),
 )

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from bpverify.contract import Item
 
-__all__ = ["BACKWARD", "CS231N_MODULES", "FORWARD", "ITEMS", "NORMS", "NormSpec"]
+__all__ = ["BACKWARD", "CS231N_MODULES", "FC_NET", "FORWARD", "ITEMS", "NET", "NET_TRACED", "NORMS",
+           "NormSpec", "spec_of"]
 
 #: The categories of the family's items.
 FORWARD = "cs231n-norm-forward"
@@ -74,8 +75,23 @@ ITEMS: tuple[Item, ...] = (
          ("spatial_groupnorm_forward", "spatial_groupnorm_backward")),
 )
 
+#: The category of FullyConnectedNet (normalization, dropout and the modes, in one item).
+NET = "cs231n-norm-net"
+#: CS231n's FullyConnectedNet: {affine - [norm] - relu - [dropout]} x (L - 1) - affine -
+#: softmax; ``loss(X)`` gives the scores in test mode, ``loss(X, y)`` the loss and grads.
+FC_NET = "FullyConnectedNet"
+#: The layer functions its loss is replayed with, traced (layer-by-layer blame).
+NET_TRACED = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
+              "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
+              "layernorm_forward", "layernorm_backward", "dropout_forward", "dropout_backward",
+              "softmax_loss")
+
+ITEMS = (*ITEMS, Item(FC_NET, NET, (FC_NET,)))
+
 CS231N_MODULES: dict[str, tuple[str, ...]] = {
-    "cs231n.layers": tuple(dict.fromkeys(n for i in ITEMS for n in i.needs)),
+    "cs231n.layers": tuple(dict.fromkeys(n for i in ITEMS for n in i.needs
+                                         if n != FC_NET)),
+    "cs231n.classifiers.fc_net": (FC_NET,),
 }
 
 

@@ -16,14 +16,17 @@ from typing import Any
 import numpy as np
 
 from bpverify.closeness import close
-from bpverify.families.normalization.contract import BACKWARD, FORWARD, NormSpec, spec_of
+from bpverify.families.normalization.contract import BACKWARD, FORWARD, NET, NormSpec, spec_of
+from bpverify.families.normalization.netfeedback import IDEAS as NET_IDEAS
+from bpverify.families.normalization.netfeedback import MISTAKES as NET_MISTAKES
+from bpverify.families.normalization.netfeedback import diagnose_net
 from bpverify.feedback.mistakes import KnownMistake, found
 from bpverify.feedback.patterns import arr
 from bpverify.model import CheckResult, Diagnosis, ItemResult
 
 __all__ = ["CATEGORIES", "IDEAS", "MISTAKES", "diagnose"]
 
-CATEGORIES = (FORWARD, BACKWARD)
+CATEGORIES = (FORWARD, BACKWARD, NET)
 
 IDEAS: dict[str, str] = {
     "bn-graph": "x reaches x_hat along three paths: directly, through the mean and through "
@@ -41,7 +44,8 @@ IDEAS: dict[str, str] = {
                   "move the channels last (x.transpose(0, 2, 3, 1)) before reshaping to "
                   "(N*H*W, C), so that each column holds one channel",
     "bn-test": "at test time the batch's statistics are not used: x is normalized with the "
-               "running_mean and running_var kept during training",
+               "running_mean and running_var kept during training, then scaled and shifted "
+               "by gamma and beta as in training",
     "gn-axes": "group norm splits each example's C channels into G groups and takes one mean "
                "and variance per example and group, over the group's C/G channels and all H·W "
                "pixels: x.reshape(N, G, C // G, H, W), statistics over axes (2, 3, 4)",
@@ -53,6 +57,7 @@ IDEAS: dict[str, str] = {
                       "gamma[None, :, None, None] (written for a (C,) gamma) adds axes",
     "bn-running": "the running averages decay: running = momentum * running + (1 - "
                   "momentum) * the batch's statistic, stored back in bn_param",
+    **NET_IDEAS,
 }
 MISTAKES: tuple[KnownMistake, ...] = (
     KnownMistake("bn-no-mean-path", "bn-graph",
@@ -67,6 +72,8 @@ MISTAKES: tuple[KnownMistake, ...] = (
     KnownMistake("ln-batch-axis", "ln-axis", "took layernorm's statistics over the batch"),
     KnownMistake("spatial-no-transpose", "spatial-bn",
                  "reshaped spatial batchnorm's input without moving the channels last"),
+    KnownMistake("bn-test-no-affine", "bn-test",
+                 "left gamma and beta out of batchnorm's test mode"),
     KnownMistake("bn-test-batch-stats", "bn-test",
                  "normalized with the batch's statistics at test time"),
     KnownMistake("gn-channels-only", "gn-axes",
@@ -77,6 +84,7 @@ MISTAKES: tuple[KnownMistake, ...] = (
                  "indexed group norm's (1, C, 1, 1) gamma as if it were (C,)"),
     KnownMistake("bn-running-no-momentum", "bn-running",
                  "kept the running averages without momentum"),
+    *NET_MISTAKES,
 )
 
 
@@ -221,6 +229,10 @@ def _test_mode(e: _Example, ex: dict[str, Any], got: Any) -> Diagnosis | None:
     if _same(got, no_eps):
         return found("eps-missing", "in test mode out is (x - running_mean) / "
                      "sqrt(running_var) without eps", subject="test mode")
+    x_hat = (e.x - rm.reshape(shape)) / np.sqrt(rv.reshape(shape) + e.eps)
+    if _same(got, x_hat) and not _same(e.out(x_hat), x_hat):
+        return found("bn-test-no-affine", "in test mode out is x normalized with the running "
+                     "averages, but never scaled by gamma nor shifted by beta")
     if e.spec.base == "spatial_batchnorm" and e.gamma is not None and e.beta is not None:
         flat = e.gamma * (e.flat() - rm) / np.sqrt(rv + e.eps) + e.beta
         if _same(got, flat.reshape(e.x.shape)):
@@ -321,6 +333,8 @@ def _extra_axes(check: CheckResult, item: ItemResult) -> Diagnosis | None:
 
 def diagnose(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     """The normalization mistake behind a failed check, or None (the shared rules then)."""
+    if item.category == NET:
+        return diagnose_net(check, item)
     if check.kind == "wrong-shape":
         return _extra_axes(check, item)
     if check.kind not in ("wrong-values", "numerical", "not-finite"):

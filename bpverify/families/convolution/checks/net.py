@@ -13,11 +13,14 @@ dtype of what the net returned, then, if that fails, to float32: CS231n's net ke
 in float32 (its default dtype) while float64 data promotes what it returns to float64.  A case
 is set aside (``assume``) at a ReLU kink,
 at equal maxima in a pooling window (where the net's gradient is not unique) and past the score
-gap where the course's softmax underflows in float32.
+gap where the course's softmax underflows in float32.  A failed loss, gradients or L2 check is
+replayed layer by layer (:mod:`.blame`) to name the guilty call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,8 +29,9 @@ from hypothesis import strategies as st
 
 from bpverify import strategies
 from bpverify.closeness import tolerance_for, working_dtype
-from bpverify.contract import check_numeric
+from bpverify.contract import ContractError, check_numeric
 from bpverify.families.convolution import maths
+from bpverify.families.convolution.checks.blame import blame_conv_net
 from bpverify.families.convolution.checks.layers import window_ties
 from bpverify.families.convolution.checks.numerical import judge_on_budget
 from bpverify.grading import conv_oracles as oracle
@@ -220,19 +224,44 @@ class ConvNetChecks:
                                      [self.expected(case, dtype, at)[0]], tolerance_for(dtype),
                                      "the oracle's scores"), dtype)
 
+    def with_blame(self, ex: Executor, case: Case, judging: Callable[[], None]) -> None:
+        """Judge; on a failure, replay the net with its layer calls recorded and name the
+        guilty call (the facts' ``where``) and what it got wrong (``value``)."""
+        try:
+            judging()
+        except CheckFailed as exc:
+            try:
+                traced = ex.call("conv_net_traced", kwargs=_kwargs(case),
+                                 params=case["params"], X=case["X"], y=case["y"])
+                found = blame_conv_net(case, dict(traced))
+            except (StudentError, ContractError):
+                found = None
+            if found is None:
+                raise
+            raise exc.amended(message=f"{exc.message}. Guilty: {found.message}.",
+                              facts=replace(exc.facts, where=found.culprit,
+                                            value=found.value)) from None
+
     def loss(self, ex: Executor, case: Case) -> None:
         self.judgeable(case)
-        self.judge_loss(case, self.call(ex, case))
+        res = self.call(ex, case)
+        self.with_blame(ex, case, lambda: self.judge_loss(case, res))
 
     def gradients(self, ex: Executor, case: Case) -> None:
         self.judgeable(case)
-        self.judge_grads(case, self.call(ex, case), "jax.vjp of each layer, chained")
+        res = self.call(ex, case)
+        self.with_blame(ex, case, lambda: self.judge_grads(
+            case, res, "jax.vjp of each layer, chained"))
 
     def regularization(self, ex: Executor, case: Case) -> None:
         self.judgeable(case)
         res = self.call(ex, case)
-        self.judge_loss(case, res)
-        self.judge_grads(case, res, "the chained gradients of the regularized loss")
+
+        def judging() -> None:
+            self.judge_loss(case, res)
+            self.judge_grads(case, res, "the chained gradients of the regularized loss")
+
+        self.with_blame(ex, case, judging)
 
     def numerical(self, ex: Executor, case: Case) -> bool:
         self.judgeable(case)
