@@ -77,3 +77,27 @@ def test_strings_cross_to_the_worker_interned_as_the_literals_they_stand_for() -
     got = decode(encode(sent))
     assert got["cell_type"] is sys.intern("rnn")
     assert got["bn_param"]["mode"] is sys.intern("train")
+
+
+def test_python_2_division_and_np_lib_pad_get_their_fix(tmp_path: Path) -> None:
+    """2016 conv layers: H_out = 1 + (H + 2 * pad - HH) / stride is a float in Python 3, and
+    np.lib.pad is gone from numpy 2: the failure says so."""
+    path = tmp_path / "layers.py"
+    path.write_text(
+        "import numpy as np\n\n\n"
+        "def conv_forward_naive(x, w, b, conv_param):\n"
+        "    N, C, H, W = x.shape\n"
+        "    F, _, HH, WW = w.shape\n"
+        "    s, pad = conv_param['stride'], conv_param['pad']\n"
+        "    H_out = 1 + (H + 2 * pad - HH) / s\n"
+        "    W_out = 1 + (W + 2 * pad - WW) / s\n"
+        "    out = np.zeros((N, F, int(H_out), int(W_out)))\n"
+        "    x_pad = np.lib.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), 'constant')\n"
+        "    for i in range(H_out):\n"
+        "        pass\n"
+        "    return out, (x, w, b, conv_param)\n")
+    for fix in ("use `np.pad`", "use //"):
+        result = bpverify.check_submission(path, profile=PROFILE, only=["conv_forward_naive"])
+        check = result.item("conv_forward_naive").check("forward")
+        assert check.status == "failed" and fix in check.message, check.message
+        path.write_text(path.read_text().replace("np.lib.pad", "np.pad"))
