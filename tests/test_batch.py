@@ -174,3 +174,26 @@ def test_replayed_examples_save_hypothesis_and_fall_back_where_outcomes_differ(
     alone = [check_submission(p, **options) for p in paths]
     for b, a in zip(batch, alone):
         assert _graded(b.to_dict()) == _graded(a.to_dict())
+
+
+def test_kept_oracle_values_are_told_apart_by_their_bits_and_handed_out_as_copies() -> None:
+    import numpy as np
+
+    from bpverify.grading import memo, oracles
+
+    memo.remember(True)
+    try:
+        before = memo.stats()
+        plus = oracles.gate("ReciprocalGate", [np.array([0.0, 2.0])], None, np.ones(2))
+        minus = oracles.gate("ReciprocalGate", [np.array([-0.0, 2.0])], None, np.ones(2))
+        assert plus[0][0] == np.inf and minus[0][0] == -np.inf  # -0.0 is not 0.0
+        kept = oracles.gate("ReciprocalGate", [np.array([0.0, 2.0])], None, np.ones(2))
+        assert kept[0][1] == 0.5
+        kept[0][1] = 99.0  # a judge changing what it was given changes nothing kept
+        again = oracles.gate("ReciprocalGate", [np.array([0.0, 2.0])], None, np.ones(2))
+        assert again[0][1] == 0.5
+        after = memo.stats()
+        assert after["hits"] - before["hits"] == 2
+        assert after["misses"] - before["misses"] == 2
+    finally:
+        memo.remember(False)

@@ -144,3 +144,18 @@ def test_a_script_that_trains_too_long_at_import_says_so_and_names_timeout(
     assert "did not finish importing within 4 s (--timeout 1 plus 3 s" in result.load_error
     assert "--timeout SECONDS" in result.load_error and "__main__" in result.load_error
     assert {i.status for i in result.items} == {"not implemented"}
+
+
+def test_an_overwrite_hidden_by_the_order_of_a_set_is_still_caught(tmp_path: Path) -> None:
+    """exp's _backward overwrites: on a program where its closure happens to run first (a
+    set's order), every gradient is right, yet the fan-out item fails on every seed, naming
+    the node that overwrites."""
+    engine = tmp_path / "engine.py"
+    engine.write_text((WILD / "lecture_tanh.py").read_text().replace(
+        "EXP_OVERWRITES = False", "EXP_OVERWRITES = True"))
+    for seed in (1, 2):
+        result = check_submission(engine, profile="ci", seed=seed, only=["Value fan-out"])
+        failed = result.item("Value fan-out").first_failure
+        assert failed is not None and failed.kind == "engine-overwrite", seed
+        assert "(Value exp) overwrite" in failed.message, failed.message
+        assert failed.diagnosis is not None and failed.diagnosis.mistake == "engine-overwrite"

@@ -9,5 +9,6 @@ FAMILY = Family(
     categories=("layer-class", "layer-class-net"),
     rubric="layer-classes",
     auto=AutoRubric("layer classes in the style of Deep Learning from Scratch",
-                    ("MulLayer", "AddLayer", "Relu", "Sigmoid", "Affine", "SoftmaxWithLoss")),
+                    ("MulLayer", "AddLayer", "Relu", "Sigmoid", "Affine", "SoftmaxWithLoss",
+                     "Dropout", "BatchNormalization", "Convolution", "Pooling")),
 )

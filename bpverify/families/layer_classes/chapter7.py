@@ -20,8 +20,9 @@ from bpverify.model import CheckResult, Diagnosis, ItemResult
 __all__ = ["IDEAS7", "MISTAKES7", "diagnose7"]
 
 IDEAS7: dict[str, str] = {
-    "book-dropout-mask": "dropout's forward multiplies x by a 0/1 mask, so its backward "
-                         "multiplies dout by the same mask: a dropped unit passes no gradient",
+    "book-dropout-mask": "dropout's forward multiplies x by a 0/1 mask (and inverted dropout "
+                         "by 1 / (1 - dropout_ratio)), so its backward multiplies dout by the "
+                         "same: a dropped unit passes no gradient",
     "book-dropout-test": "at test time (train_flg=False) no unit is dropped; each output is "
                          "what training gives on average, x * (1 - dropout_ratio) in the book",
     "book-dropout-ratio": "dropout_ratio is the share of units dropped: the book keeps a unit "
@@ -44,10 +45,15 @@ IDEAS7: dict[str, str] = {
                         "(a correlation), without flipping it",
     "book-pool-router": "max pooling routes each window's gradient to the element that was "
                         "the max, as the max gate routes it to its larger input",
+    "book-finite": "convolution, pooling and dropout only multiply, add and compare: a nan or "
+                   "inf comes from a division by zero (a count of windows that is 0 where no "
+                   "window reaches) or from an array made with np.empty and never filled",
 }
 MISTAKES7: tuple[KnownMistake, ...] = (
     KnownMistake("book-dropout-backward-no-mask", "book-dropout-mask",
                  "returned dout from Dropout.backward without the mask"),
+    KnownMistake("book-dropout-backward-unscaled", "book-dropout-mask",
+                 "left inverted dropout's scale out of Dropout.backward"),
     KnownMistake("book-dropout-test-mask", "book-dropout-test",
                  "dropped units at test time (train_flg ignored)"),
     KnownMistake("book-dropout-not-scaled", "book-dropout-test",
@@ -79,6 +85,8 @@ MISTAKES7: tuple[KnownMistake, ...] = (
                  "sent Pooling's gradient to the whole window"),
     KnownMistake("book-pool-ties-to-all", "book-pool-router",
                  "gave the full dout to each tied maximum of a pooling window"),
+    KnownMistake("book-not-finite", "book-finite",
+                 "returned nan or inf from {what} on small inputs", "a layer"),
 )
 
 
@@ -159,9 +167,20 @@ def _ties_to_all(ex: dict[str, Any]) -> np.ndarray | None:
 def _dropout(check: CheckResult, ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
     x = arr(ex.get("x"))
     r = ex.get("dropout_ratio")
-    if check.name == "backward" and match(got.get("dx"), arr(ex.get("dout"))):
-        return found("book-dropout-backward-no-mask", "dx is dout itself: units that forward "
-                     "dropped still pass their gradient", subject="dx")
+    if check.name == "backward":
+        dout, dx = arr(ex.get("dout")), arr(got.get("dx"))
+        exp = arr((check.expected or {}).get("dx"))
+        if dout is None or dx is None or exp is None or exp.shape != dout.shape:
+            return None
+        dropped = (exp == 0) & (dout != 0)  # units forward dropped, where dout is not 0
+        if dropped.any() and match(dx, dout):
+            return found("book-dropout-backward-no-mask", "dx is dout itself: units that "
+                         "forward dropped still pass their gradient", subject="dx")
+        if isinstance(r, float) and match(dx, exp * (1 - r)) and not match(dx, exp):
+            return found("book-dropout-backward-unscaled", "dx is dout through the mask but "
+                         "without the 1 / (1 - dropout_ratio) that forward multiplied the kept "
+                         "units by", subject="dx")
+        return None
     if check.name == "drop rate" and isinstance(r, float):
         share = (check.got or {}).get("dropped share")
         if isinstance(share, float) and abs(share - (1 - r)) < abs(share - r):
@@ -191,8 +210,9 @@ def _dropout(check: CheckResult, ex: dict[str, Any], got: dict[str, Any]) -> Dia
 def _batchnorm(check: CheckResult, ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
     if check.kind == "not-finite" and check.name == "low variance":
         return found("book-bn-eps", f"{check.facts.value or 'out'} is not finite where a "
-                     "feature has one value in the batch: its variance is 0 and x_hat divides "
-                     "by sqrt(var) without eps", subject=check.facts.value or "out")
+                     "feature has one value in the batch: its variance is 0, and a division "
+                     "by the variance (or its square root) without eps is 0 / 0",
+                     subject=check.facts.value or "out")
     if check.name in ("backward", "4-d input") and "dx" in got:
         for mistake, dx in _bn_variants(ex).items():
             if match(got["dx"], dx):
@@ -278,4 +298,10 @@ def diagnose7(check: CheckResult, item: ItemResult) -> Diagnosis | None:
     if item.name not in CHAPTER7:
         return None
     rule = _RULES[item.name]
-    return rule(check, dict(check.example or {}), dict(check.got or {}))
+    seen = rule(check, dict(check.example or {}), dict(check.got or {}))
+    if seen is None and check.kind == "not-finite" and item.name != "BatchNormalization":
+        # No exp, no log: never an overflow (the rule every item shares would say so).
+        where = check.facts.where.split("(")[0] or item.name
+        return found("book-not-finite", f"{where} returned {check.facts.value or 'a value'} "
+                     "with nan or inf for inputs no larger than 3", subject=where)
+    return seen

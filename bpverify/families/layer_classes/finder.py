@@ -270,8 +270,9 @@ class Interface(NamedTuple):
     """What differs from the book's interface, as plain facts ("" everywhere when nothing).
 
     ``kind`` tags it ("misspelled-method", "nested-method", "method-outside-class",
-    "missing-method", "interface"); ``method`` is the method concerned; ``found`` is what the
-    class has instead (a name or a signature), ``expected`` what the book's has.
+    "missing-method", "interface", "unwritten": a placeholder class with no methods);
+    ``method`` is the method concerned; ``found`` is what the class has instead (a name or a
+    signature), ``expected`` what the book's has.
     """
 
     problem: str = ""
@@ -291,6 +292,14 @@ def _interface(spec: LayerClassSpec, cls: Any) -> Interface:
         return Interface(f"{spec.name} is a {type(cls).__name__}; expected a class with forward "
                          "and backward", "interface", "", type(cls).__name__, "class")
     abstract: frozenset[str] = getattr(cls, "__abstractmethods__", frozenset())
+    own = [n for n, v in vars(cls).items() if not n.startswith("__") and (
+        callable(v) or isinstance(v, (staticmethod, classmethod)))]
+    if (not own and not any(callable(getattr(cls, m, None)) for m in _METHODS)
+            and all(_missing_method(spec, cls, m).kind == "missing-method" for m in _METHODS)):
+        # class BatchNormalization: def __init__(self): pass -- a placeholder, not a mistake.
+        return Interface(f"{spec.name} defines no methods but __init__ (neither forward nor "
+                         "backward): not written yet", "unwritten", "forward", "",
+                         spec.forward_signature())
     for method in _METHODS:
         # An abstract method of a base class (class Sigmoid(Layer)) is not one of its own.
         if not callable(getattr(cls, method, None)) or method in abstract:

@@ -93,6 +93,11 @@ def _backward(name: str, layer: Any, dout: Any, label: str = "") -> Any:
     return _call(where, layer.backward, dout, obj=layer)
 
 
+#: Learners' names for a parameter's gradient on the instance (compared in lower case).
+_PARAM_SPELLINGS = {"dW": ("dweight", "dweights", "grad_w", "dw_"),
+                    "db": ("dbias", "dbiases", "grad_b", "db_")}
+
+
 def _param_grads(spec: LayerClassSpec, layer: Any) -> dict[str, Any]:
     """The instance's dW and db after backward (self.dw is accepted for self.dW), or, in the
     second volume's style, its ``self.grads = [dW, db]`` in the order of ``self.params``."""
@@ -104,7 +109,8 @@ def _param_grads(spec: LayerClassSpec, layer: Any) -> dict[str, Any]:
     for i, p in enumerate(spec.params):
         value = own.get(p)
         if value is None:
-            value = next((v for k, v in own.items() if k.lower() == p.lower()), None)
+            spelled = {p.lower(), *_PARAM_SPELLINGS.get(p, ())}
+            value = next((v for k, v in own.items() if k.lower() in spelled), None)
         if value is None and listed is not None:
             value = listed[i]
         out[p] = plain(value)

@@ -4,6 +4,10 @@ The optional last lines stand for a script that plots and trains at import (PLOT
 
 import math
 
+#: exp's closure overwrites (=): whether a fan-out loses a share depends on the order in
+#: which a set of children is walked
+EXP_OVERWRITES = False
+
 class Value:
     def __init__(self, data, _children=()):
         self.data = data
@@ -41,6 +45,9 @@ class Value:
     def exp(self):
         out = Value(math.exp(self.data), (self,))
         def _backward():
+            if EXP_OVERWRITES:  # seen in the field: right or wrong by the order of a set
+                self.grad = out.data * out.grad
+                return
             self.grad += out.data * out.grad
         out._backward = _backward
         return out

@@ -18,7 +18,7 @@ from bpverify.families.engines.checks.oracle import local_grads
 from bpverify.families.engines.checks.programs import Program, fmt_const, local_value, safe_at
 from bpverify.model import GateStep
 
-__all__ = ["PRESET", "Blame", "blame", "program_trace"]
+__all__ = ["PRESET", "Blame", "blame", "hidden_overwrite", "program_trace"]
 
 #: What the operands' gradients hold before a node is replayed: adding keeps it, overwriting
 #: loses it.
@@ -156,6 +156,31 @@ def blame(program: Program, reply: dict[str, Any]) -> Blame:
     return Blame("wrong-values", "Every node's local rule is right given the upstream it "
                  "received, so the engine's backward() itself combines them wrongly.",
                  tuple(trace))
+
+
+def hidden_overwrite(program: Program, reply: dict[str, Any]) -> Blame | None:
+    """A node that overwrites (=) the gradient of an operand that fans out, in a program whose
+    gradients came out right anyway: its closure happened to run before the other uses' shares
+    arrived (the order of a set of children), which another order, or another graph, does not
+    repeat.  The replay, with the operand already holding another use's share, shows it."""
+    if not reply.get("replay"):
+        return None
+    trace, verdicts = program_trace(program, reply)
+    fans = set(_fan_out(program))
+    lost = [j for j, v in enumerate(verdicts) if v == "overwrites"
+            and any(s in fans for s in program.operands(j))]
+    if not lost:
+        return None
+    j = lost[0]
+    node, first = program.nodes[j], len(program.leaves)
+    shared = next(program.names[s] for s in program.operands(j) if s in fans)
+    return Blame("engine-overwrite", f"Every gradient came out right on this run, but "
+                 f"{program.names[first + j]} = {node['code']} ({node['item']}) overwrites its "
+                 f"operand's gradient (=) instead of adding to it, and {shared} fans out: "
+                 f"replayed with {shared}.grad already holding another use's share "
+                 f"({num(PRESET)}), its _backward replaced it. Its closure ran before the other "
+                 "uses' shares arrived here; in another order (a set's order changes from run "
+                 "to run) or another graph, one contribution replaces the other.", tuple(trace))
 
 
 def _fan_out(program: Program) -> list[int]:

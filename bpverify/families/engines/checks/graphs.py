@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from hypothesis import strategies as st
 
-from bpverify.families.engines.checks.blame import PRESET, blame
+from bpverify.families.engines.checks.blame import PRESET, blame, hidden_overwrite
 from bpverify.families.engines.checks.judging import (
     compare,
     compare_numerical,
@@ -37,7 +37,8 @@ from bpverify.families.engines.checks.programs import (
     realize_tree,
 )
 from bpverify.families.engines.contract import EngineOp
-from bpverify.grading.checks.base import Case, Check
+from bpverify.grading.checks.base import Case, Check, CheckFailed
+from bpverify.model import Facts
 from bpverify.submission import Executor
 
 __all__ = ["CHAIN_LENGTH", "graph_checks"]
@@ -103,6 +104,11 @@ def graph_checks(name: str) -> list[Check]:
             names = [f"{p.names[k]}.grad" for k in range(len(p.leaves))]
             got_grads = list((reply.get("grads") or [None] * len(names))[: len(names)])
             if all(near(g, e) for g, e in zip(got_grads, leaf_grads)):
+                hidden = hidden_overwrite(p, reply) if name == "Value fan-out" else None
+                if hidden is not None:
+                    raise CheckFailed(hidden.kind, f"{name}: {hidden.text}\n{p.code()}",
+                                      facts=Facts(where=name, value="overwrite"),
+                                      trace=hidden.trace)
                 return True
             found = blame(p, reply)
             compare(name, names, got_grads, leaf_grads, "jax.grad of the same program", p,

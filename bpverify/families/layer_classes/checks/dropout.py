@@ -21,13 +21,17 @@ from hypothesis import strategies as st
 
 from bpverify import strategies
 from bpverify.closeness import tolerance_for, working_dtype
-from bpverify.families.layer_classes.checks.chapter7 import INTERFACE, interface_check, run
+from bpverify.families.layer_classes.checks.chapter7 import (
+    INTERFACE,
+    finite,
+    interface_check,
+    run,
+)
 from bpverify.families.layer_classes.checks.facts import interface_of
 from bpverify.grading.checks.base import (
     Case,
     Check,
     CheckFailed,
-    expect_finite,
     expect_shape,
     judge,
     judge_unmodified,
@@ -72,7 +76,7 @@ def _out(case: Case, out: Any, where: str) -> np.ndarray:
         raise CheckFailed("bad-return", f"{where} returned None; expected out",
                           facts=Facts(where=where, value="out", returned_none=True))
     expect_shape(out, np.shape(case["x"]), "out", where, "the shape of x")
-    expect_finite(out, "out", where)
+    finite(out, "out", where)
     return np.asarray(out, dtype=np.float64)
 
 
@@ -180,7 +184,7 @@ def backward(ex: Executor, case: Case) -> bool:
         raise CheckFailed("bad-return", f"{where} returned None; expected dx",
                           facts=Facts(where=where, value="dx", returned_none=True))
     expect_shape(raw, np.shape(case["x"]), "dx", where, "the shape of x")
-    expect_finite(raw, "dx", where)
+    finite(raw, "dx", where)
     judge(where, ["dx"], [raw], [case["dout"] * out / case["x"]],
           tolerance_for(working_dtype(raw, fwd["out"])),
           "dout times the mask forward applied, scaled as forward scaled it")
