@@ -98,3 +98,23 @@ def test_a_net_built_on_a_wrong_layer_is_blamed_on_that_call(tmp_path: Path) -> 
     assert check.facts.where == "batchnorm_backward_alt" and check.facts.value == "dx"
     assert check.diagnosis is not None and check.diagnosis.mistake == "fcnet-guilty-layer"
     assert result.item(NET).check("layernorm").status == "passed"
+
+
+def test_a_net_that_skips_the_relu_backward_is_blamed_for_it(tmp_path: Path) -> None:
+    """Every layer call right, but the gradient goes from the norm's backward of layer k+1
+    straight into layer k's: the blame names the relu_backward never called."""
+    source = (Path(__file__).parent.parent / "reference" / "fc_net.py").read_text()
+    assert "            d = relu_backward(d, c_relu)\n" in source
+    body = source.split("class FullyConnectedNet:")[1].replace(
+        "            d = relu_backward(d, c_relu)\n", "")
+    path = tmp_path / "fc_net_no_relu_backward.py"
+    path.write_text("from typing import Any\nfrom collections.abc import Sequence\n"
+                    "import numpy as np\nfrom reference import *  # noqa: F403\n"
+                    "from reference.fc_net import batchnorm_backward_alt, layernorm_backward\n"
+                    "\n\nclass FullyConnectedNet:" + body)
+    result = bpverify.check_submission(path, max_examples=5, only=[NET])
+    check = result.item(NET).check("batchnorm")
+    assert check.status == "failed"
+    assert "never calls relu_backward" in check.message, check.message
+    assert check.facts.value == "relu_backward skipped"
+    assert check.diagnosis is not None and check.diagnosis.mistake == "fcnet-chain"

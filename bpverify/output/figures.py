@@ -245,8 +245,8 @@ def _grid(g: Grid, x0: float) -> _Drawn:
                          f'width="{cw - 2:.1f}" height="{CELL_H - 2}" rx="4"/>'
                          + _t(x + cw / 2, y + CELL_H / 2 + 4.5, text,
                               "val" if g.tone == "val" else "grad", "middle") + "</g>")
-            if (r, c) in ringed and ring is None:
-                ring = (x + cw / 2, y + CELL_H)
+            if (r, c) in ringed and ring is None:  # the leader leaves under the grid
+                ring = (x + cw / 2, top + rows * CELL_H)
     for r, c, h, w in g.windows:
         parts.append(f'<rect class="window" x="{x0 + c * cw:.1f}" y="{top + r * CELL_H:.1f}" '
                      f'width="{w * cw:.1f}" height="{h * CELL_H:.1f}" rx="3"/>')

@@ -67,6 +67,11 @@ def legacy_hint(text: str, file: str = "the code") -> str | None:
     if m and m.group(1) in _NP_REMOVED:
         version, fix = _NP_REMOVED[m.group(1)]
         return f"`np.{m.group(1)}` was removed in {version} ({file}): {fix}"
+    if "'float' object cannot be interpreted as an integer" in text:
+        return (f"a float where Python wants an int ({file}), often a size computed with / : "
+                "Python 2 divided integers to an integer, Python 3's / gives a float; use //")
+    if "module 'numpy.lib' has no attribute 'pad'" in text:
+        return f"`np.lib.pad` was removed in numpy 2.0 ({file}): use `np.pad`"
     if "only 0-dimensional arrays can be converted to Python scalars" in text:
         return (f"int() or float() of a one-element array ({file}) was deprecated in numpy 1.25 "
                 "and is an error in numpy 2.x: take the element first, `a.item()` or `a[0]`")

@@ -15,6 +15,7 @@ import json
 import math
 import re
 import struct
+import sys
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ LENGTH = struct.Struct("<I")
 #: Strings coming back from the worker are cut to this length.
 MAX_TEXT = 4000
 _MAX_DEPTH = 32
+#: Identifier-like strings up to this length are interned, as CPython interns such literals.
+_INTERNED = 64
 _LEN = LENGTH
 _U16 = struct.Struct("<H")
 _ARRAY_KINDS = "biuf"
@@ -107,7 +110,10 @@ def _untree(t: Any, blobs: list[memoryview], depth: int) -> Any:
         return t
     if isinstance(t, str):
         t = t if len(t) <= MAX_TEXT else t[: MAX_TEXT - 15] + " … [truncated]"
-        return _UNPRINTABLE.sub("?", t)  # no terminal escapes, no lone surrogates
+        t = _UNPRINTABLE.sub("?", t)  # no terminal escapes, no lone surrogates
+        # Interned like the literal it stands for ('rnn', 'train'): course code that compares
+        # with `is` (cell_type is 'rnn') behaves as it does when the notebook passes a literal.
+        return sys.intern(t) if len(t) <= _INTERNED and t.isidentifier() else t
     if isinstance(t, list):
         return [_untree(x, blobs, depth + 1) for x in t]
     if isinstance(t, dict) and len(t) == 1:

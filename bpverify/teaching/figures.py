@@ -167,7 +167,7 @@ def _describe_graph(g: Graph) -> list[str]:
 def _describe_grid(g: Grid) -> list[str]:
     out = [f"{g.title}: " + " / ".join(" ".join(row) for row in g.cells)]
     if g.ringed:
-        out.append("  wrong in yours at (row, column) "
+        out.append("  ringed, where yours is wrong, at (row, column) "
                    + ", ".join(f"({r}, {c})" for r, c in g.ringed))
     return out
 

@@ -72,7 +72,7 @@ def _keep(case: Case, reply: Any) -> tuple[float, str]:
 
 
 def _out(case: Case, reply: Any, where: str) -> np.ndarray:
-    expect_shape(reply["out"], case["x"].shape, "out", where, "the shape of x")
+    expect_shape(reply["out"], case["x"].shape, "out", where, "the shape of x", named=True)
     return np.asarray(reply["out"], dtype=np.float64)
 
 

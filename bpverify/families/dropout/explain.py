@@ -56,10 +56,13 @@ def figure(item: ItemResult, check: CheckResult) -> Figure | None:
                           num(e[at]), ring=ringed == "test", note=note))
     else:
         p = ex.get("p")
+        # a unit is seen kept or dropped only where its input is not 0
+        seen = "kept" if e[at] != 0 else "dropped" if src[at] != 0 else "? (input 0)"
         lines.append(Line(f"keep = rand < q   (q = {num(q) if q else '?'}, p = {p})",
-                          "kept" if e[at] != 0 else "dropped", ring=ringed == "keep",
+                          seen, ring=ringed == "keep",
                           note=note if ringed == "keep" else ""))
-        lines.append(Line("mask = keep / q", num(1 / q) if q and e[at] != 0 else "0",
+        lines.append(Line("mask = keep / q", num(1 / q) if q and e[at] != 0 else
+                          "0" if src[at] != 0 else "",
                           ring=ringed == "mask", note=note if ringed == "mask" else ""))
         lines.append(Line(f"{value} = {name} · mask   ({name}{where} = {num(src[at])})",
                           num(e[at]), ring=ringed == "dx", note=note if ringed == "dx" else ""))

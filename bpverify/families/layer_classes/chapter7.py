@@ -20,8 +20,9 @@ from bpverify.model import CheckResult, Diagnosis, ItemResult
 __all__ = ["IDEAS7", "MISTAKES7", "diagnose7"]
 
 IDEAS7: dict[str, str] = {
-    "book-dropout-mask": "dropout's forward multiplies x by a 0/1 mask, so its backward "
-                         "multiplies dout by the same mask: a dropped unit passes no gradient",
+    "book-dropout-mask": "dropout's forward multiplies x by a 0/1 mask (and inverted dropout "
+                         "by 1 / (1 - dropout_ratio)), so its backward multiplies dout by the "
+                         "same: a dropped unit passes no gradient",
     "book-dropout-test": "at test time (train_flg=False) no unit is dropped; each output is "
                          "what training gives on average, x * (1 - dropout_ratio) in the book",
     "book-dropout-ratio": "dropout_ratio is the share of units dropped: the book keeps a unit "
@@ -51,6 +52,8 @@ IDEAS7: dict[str, str] = {
 MISTAKES7: tuple[KnownMistake, ...] = (
     KnownMistake("book-dropout-backward-no-mask", "book-dropout-mask",
                  "returned dout from Dropout.backward without the mask"),
+    KnownMistake("book-dropout-backward-unscaled", "book-dropout-mask",
+                 "left inverted dropout's scale out of Dropout.backward"),
     KnownMistake("book-dropout-test-mask", "book-dropout-test",
                  "dropped units at test time (train_flg ignored)"),
     KnownMistake("book-dropout-not-scaled", "book-dropout-test",
@@ -164,9 +167,20 @@ def _ties_to_all(ex: dict[str, Any]) -> np.ndarray | None:
 def _dropout(check: CheckResult, ex: dict[str, Any], got: dict[str, Any]) -> Diagnosis | None:
     x = arr(ex.get("x"))
     r = ex.get("dropout_ratio")
-    if check.name == "backward" and match(got.get("dx"), arr(ex.get("dout"))):
-        return found("book-dropout-backward-no-mask", "dx is dout itself: units that forward "
-                     "dropped still pass their gradient", subject="dx")
+    if check.name == "backward":
+        dout, dx = arr(ex.get("dout")), arr(got.get("dx"))
+        exp = arr((check.expected or {}).get("dx"))
+        if dout is None or dx is None or exp is None or exp.shape != dout.shape:
+            return None
+        dropped = (exp == 0) & (dout != 0)  # units forward dropped, where dout is not 0
+        if dropped.any() and match(dx, dout):
+            return found("book-dropout-backward-no-mask", "dx is dout itself: units that "
+                         "forward dropped still pass their gradient", subject="dx")
+        if isinstance(r, float) and match(dx, exp * (1 - r)) and not match(dx, exp):
+            return found("book-dropout-backward-unscaled", "dx is dout through the mask but "
+                         "without the 1 / (1 - dropout_ratio) that forward multiplied the kept "
+                         "units by", subject="dx")
+        return None
     if check.name == "drop rate" and isinstance(r, float):
         share = (check.got or {}).get("dropped share")
         if isinstance(share, float) and abs(share - (1 - r)) < abs(share - r):

@@ -44,7 +44,8 @@ IDEAS: dict[str, str] = {
                   "move the channels last (x.transpose(0, 2, 3, 1)) before reshaping to "
                   "(N*H*W, C), so that each column holds one channel",
     "bn-test": "at test time the batch's statistics are not used: x is normalized with the "
-               "running_mean and running_var kept during training",
+               "running_mean and running_var kept during training, then scaled and shifted "
+               "by gamma and beta as in training",
     "gn-axes": "group norm splits each example's C channels into G groups and takes one mean "
                "and variance per example and group, over the group's C/G channels and all H·W "
                "pixels: x.reshape(N, G, C // G, H, W), statistics over axes (2, 3, 4)",
@@ -71,6 +72,8 @@ MISTAKES: tuple[KnownMistake, ...] = (
     KnownMistake("ln-batch-axis", "ln-axis", "took layernorm's statistics over the batch"),
     KnownMistake("spatial-no-transpose", "spatial-bn",
                  "reshaped spatial batchnorm's input without moving the channels last"),
+    KnownMistake("bn-test-no-affine", "bn-test",
+                 "left gamma and beta out of batchnorm's test mode"),
     KnownMistake("bn-test-batch-stats", "bn-test",
                  "normalized with the batch's statistics at test time"),
     KnownMistake("gn-channels-only", "gn-axes",
@@ -226,6 +229,10 @@ def _test_mode(e: _Example, ex: dict[str, Any], got: Any) -> Diagnosis | None:
     if _same(got, no_eps):
         return found("eps-missing", "in test mode out is (x - running_mean) / "
                      "sqrt(running_var) without eps", subject="test mode")
+    x_hat = (e.x - rm.reshape(shape)) / np.sqrt(rv.reshape(shape) + e.eps)
+    if _same(got, x_hat) and not _same(e.out(x_hat), x_hat):
+        return found("bn-test-no-affine", "in test mode out is x normalized with the running "
+                     "averages, but never scaled by gamma nor shifted by beta")
     if e.spec.base == "spatial_batchnorm" and e.gamma is not None and e.beta is not None:
         flat = e.gamma * (e.flat() - rm) / np.sqrt(rv + e.eps) + e.beta
         if _same(got, flat.reshape(e.x.shape)):

@@ -22,6 +22,9 @@ IDEAS: dict[str, str] = {
                    "every bn_param, so dropout is off and batch norm uses its running averages",
     "fcnet-weights-only": "only the weights W are regularized: gamma and beta, like the "
                           "biases, stay out of 0.5·reg·ΣW²",
+    "fcnet-chain": "backward walks the layers in reverse: each backward call gets the dx of "
+                   "the call after it (softmax_loss's for the last affine layer), and no "
+                   "layer's backward is skipped: a ReLU's zeroes the gradient where x <= 0",
     "fcnet-grads": "grads[k] is what the backward call of that layer returned (plus reg·W for "
                    "a weight), under the key of params",
 }
@@ -37,6 +40,8 @@ MISTAKES: tuple[KnownMistake, ...] = (
                  "ran batch norm in train mode at test time in FullyConnectedNet"),
     KnownMistake("fcnet-regularizes-gamma", "fcnet-weights-only",
                  "regularized gamma and beta in FullyConnectedNet"),
+    KnownMistake("fcnet-chain", "fcnet-chain",
+                 "broke FullyConnectedNet's backward chain ({what})", "a layer's upstream"),
     KnownMistake("fcnet-grads-wiring", "fcnet-grads",
                  "stored a gradient of FullyConnectedNet other than its layer's ({what})",
                  "grads"),
@@ -72,6 +77,11 @@ def _blamed(check: CheckResult) -> Diagnosis | None:
         weight = f.value.split()[0]
         return found("missing-regularization", f"{weight} is left out of the L2 term "
                      "0.5·reg·ΣW²", subject=weight)
+    if f.value.endswith(" skipped") or f.value.startswith("dout of "):
+        call = f.value.removesuffix(" skipped").removeprefix("dout of ")
+        saw = (f"the gradient never goes through {call}" if f.value.endswith(" skipped")
+               else f"{call} gets another upstream gradient than the next call's dx")
+        return found("fcnet-chain", saw, subject=call)
     if f.value.startswith("grads["):
         return found("fcnet-grads-wiring", f"every layer call is right on its own inputs, but "
                      f"{f.value} is not what they give", subject=f.value)

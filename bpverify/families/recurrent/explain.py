@@ -306,6 +306,21 @@ _CHAIN = (
 _WIRING = {"mask": "loss", "captions_out": "loss", "captions_in": "words", "h0": "h"}
 
 
+def _shapes(ex: dict[str, object]) -> dict[str, str]:
+    """Each wire's shape at the example (its dims and captions), written as the course does."""
+    dims, captions = ex.get("dims"), arr(ex.get("captions"))
+    if not isinstance(dims, dict) or captions is None or captions.ndim != 2:
+        return {}
+    n, steps = captions.shape[0], captions.shape[1] - 1
+    try:
+        d, w, h, v = (int(dims[k]) for k in ("D", "W", "H", "V"))
+    except (KeyError, TypeError, ValueError):
+        return {}
+    return {"features": f"({n}, {d})", "captions": f"({n}, {steps + 1})", "h0": f"({n}, {h})",
+            "words": f"({n}, {steps}, {w})", "h": f"({n}, {steps}, {h})",
+            "scores": f"({n}, {steps}, {v})"}
+
+
 def _captioning(item: ItemResult, check: CheckResult) -> Figure | None:
     f = check.facts
     cell = "lstm" if dict(check.example or {}).get("cell_type") == "lstm" else "rnn"
@@ -317,7 +332,8 @@ def _captioning(item: ItemResult, check: CheckResult) -> Figure | None:
         tag = f"guilty: {f.where} ({f.value})" if f.where.endswith("_backward") else "guilty"
     elif f.where == f"{CAPTIONING}.loss" and f.value in _WIRING:
         guilty, tag = _WIRING[f.value], f"wrong {f.value} fed in"
-    stages = [Stage(k, call.format(cell=cell), ins, ring=k == guilty,
+    shapes = _shapes(dict(check.example or {}))
+    stages = [Stage(k, call.format(cell=cell), ins, value=shapes.get(k, ""), ring=k == guilty,
                     tag=tag if k == guilty else "") for k, call, ins in _CHAIN]
     exp, got = dict(check.expected or {}), dict(check.got or {})
     callout = []
@@ -338,5 +354,6 @@ def _captioning(item: ItemResult, check: CheckResult) -> Figure | None:
         callout=tuple(callout),
         intro=("CaptioningRNN.loss as the course builds it: h0 from the image features, the "
                "words embedded, the recurrence, the vocabulary scores and the temporal softmax "
-               "loss; the backward calls run the same chain from the end."),
+               "loss, each wire with its shape at the example; the backward calls run the same "
+               "chain from the end."),
     )

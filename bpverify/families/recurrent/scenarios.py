@@ -109,6 +109,7 @@ class CaptioningReply(TypedDict, total=False):
     loss: Any
     grads: Any
     calls: list[TracedCall]  #: the traced layer calls, in order (``traced=True``)
+    unwritten: str  #: the layer the net needs that the folder has not written (not run)
 
 
 def vocabulary(size: int) -> dict[str, int]:
@@ -153,7 +154,10 @@ def captioning(sub: LoadedSubmission, cell_type: str, dims: dict[str, int],
                params: dict[str, Any], features: np.ndarray, captions: np.ndarray,
                traced: bool = False) -> CaptioningReply:
     """``CaptioningRNN(...).loss(features, captions)`` with the grader's parameters; with
-    ``traced``, the layer calls it made, in order."""
+    ``traced``, the layer calls it made, in order.  An LSTM net whose folder has not written
+    lstm_forward yet (extra credit from 2021 on) is not run: the reply says so."""
+    if cell_type == "lstm" and _unwritten(sub, "lstm_forward"):
+        return {"unwritten": "lstm_forward"}
     net = _captioning(sub, cell_type, dims, params)
     where = f"{CAPTIONING}.loss(features, captions)"
     calls: list[TracedCall] = []
@@ -170,6 +174,23 @@ def captioning(sub: LoadedSubmission, cell_type: str, dims: dict[str, int],
     if traced:
         reply["calls"] = calls
     return reply
+
+
+def _unwritten(sub: LoadedSubmission, name: str) -> bool:
+    """``name`` (a sequence layer) is missing, or still the starter: on a one-step probe it
+    raises NotImplementedError or returns None for its output."""
+    fn = sub.get(name) if name in sub.names else None
+    if fn is None:
+        return True
+    try:
+        out = fn(np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 4)), np.zeros((1, 4)),
+                 np.zeros(4))
+    except NotImplementedError:
+        return True
+    except Exception:
+        return False
+    first = out[0] if isinstance(out, (tuple, list)) and out else out
+    return first is None
 
 
 def captioning_loss(sub: LoadedSubmission, cell_type: str, dims: dict[str, int],

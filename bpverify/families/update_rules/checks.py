@@ -119,7 +119,8 @@ class UpdateChecks:
     def judge_step(self, where: str, w: Any, dw: Any, config: dict[str, Any],
                    got: dict[str, Any]) -> None:
         got_w, got_config = got["next_w"], got["config"]
-        expect_shape(got_w, np.shape(w), "next_w", where, "next_w has the shape of w")
+        expect_shape(got_w, np.shape(w), "next_w", where, "next_w has the shape of w",
+                     named=True)  # next_w of (next_w, config): None is the starter's
         bad = ~np.isfinite(np.asarray(got_w, dtype=np.float64))
         if bad.any():  # (not expect_finite: its advice is about exp overflowing)
             raise CheckFailed("not-finite", f"{where} returned next_w containing nan or inf "

@@ -93,7 +93,8 @@ def _state(key: str, got: Any, exp: dict[str, Any]) -> Diagnosis | None:
     if g.shape == before.shape and match(g, before):
         what = "t" if key == "t" else key
         return found("optim-state-not-stored", f"config['{key}'] came back as it was given: "
-                     + ("t was not incremented" if key == "t" else
+                     + ("t was not incremented (Adam's bias corrections 1 - β₁ᵗ and "
+                        "1 - β₂ᵗ need it: code that never reads t has none)" if key == "t" else
                         f"the new {key} was computed but not stored in config"), subject=what)
     return None
 

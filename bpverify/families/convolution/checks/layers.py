@@ -150,7 +150,8 @@ class ConvChecks:
 
     def judge_forward(self, case: Case, out: Any) -> None:
         where = f"{self.fwd}({', '.join(self.spec.inputs)}, {self.spec.param})"
-        expect_shape(out, self.spec.out_shape(case), "out", where, self.spec.shape_hint)
+        expect_shape(out, self.spec.out_shape(case), "out", where, self.spec.shape_hint,
+                     named=True)  # out of (out, cache): None is the starter's placeholder
         dtype = working_dtype(out)
         judge(where, ["out"], [out], [self.expected(case, dtype)[0]], tolerance_for(dtype),
               "the oracle's value")

@@ -106,7 +106,7 @@ class NormChecks:
 
     def judge_forward(self, case: Case, out: Any) -> None:
         where = self.where()
-        expect_shape(out, case["x"].shape, "out", where, "the shape of x")
+        expect_shape(out, case["x"].shape, "out", where, "the shape of x", named=True)
         _judge(where, ["out"], [out], lambda dtype: [self.expected(case, dtype)[0]],
                f"the oracle's value (statistics {self.spec.over}, eps inside the square root)")
 
@@ -138,7 +138,7 @@ class NormChecks:
     def test_mode(self, ex: Executor, case: Case) -> None:
         out = self.call(ex, case, backward=False, mode="test")["out"]
         where = self.where("test")
-        expect_shape(out, case["x"].shape, "out", where, "the shape of x")
+        expect_shape(out, case["x"].shape, "out", where, "the shape of x", named=True)
 
         def expected(dtype: np.dtype[Any]) -> list[Any]:
             x, g, b, rm, rv = (rounded(case[n], dtype) for n in

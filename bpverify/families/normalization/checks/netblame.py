@@ -30,7 +30,9 @@ class Blame:
     the value it got wrong, and the sentence that says so.  The net's own faults have the
     values "W3 regularization" (W3 left out of the L2 term), "gamma regularization" (gamma and
     beta put in it), "regularization" (no L2 term), "regularization factor" (reg*sum(W**2)),
-    "dropout_param['mode']" / "bn_param['mode']" (the wrong mode) and "grads['W1']"."""
+    "dropout_param['mode']" / "bn_param['mode']" (the wrong mode), "relu_backward skipped"
+    (a layer's backward never called), "dout of affine_backward" (another upstream gradient
+    than the next call's dx) and "grads['W1']"."""
 
     culprit: str
     value: str
@@ -206,6 +208,66 @@ def _mode(replay: _Replay, test: bool) -> Blame | None:
     return None
 
 
+_NORM_BACKWARD = ("batchnorm_backward", "batchnorm_backward_alt", "layernorm_backward")
+
+
+def _skipped(replay: _Replay, step: str, k: int, prev: Any) -> Any:
+    """What the ReLU's or dropout's backward of layer ``k`` would have made of ``prev`` (the
+    net may compute it inline, without calling it), or None when nothing was skipped."""
+    fwd = replay.first(step.replace("_backward", "_forward"), k)
+    args = (fwd or {}).get("args") or []
+    if fwd is None or not args:
+        return None
+    x = _f(args[0])
+    if step == "relu_backward":
+        return np.where(x > 0, _f(prev), 0.0)
+    seen = x != 0
+    return _f(prev) * np.where(seen, _f(fwd.get("out")) / np.where(seen, x, 1.0), 0.0)
+
+
+def _upstream(replay: _Replay) -> Blame | None:
+    """Each backward call got the dx of the call after it (softmax_loss's for the last
+    affine layer): the chain between the layers, walked from the loss down.  A ReLU or dropout
+    backward the net never calls is blamed only when the gradient went on unchanged where it
+    had to change (a net may compute them inline)."""
+    softmax = next((c for c in replay.calls if c["fn"] == "softmax_loss"), None)
+    pair = _parts(softmax.get("out"), 2) if softmax is not None else None
+    if pair is None:
+        return None
+    prev, what = pair[1], "dx of softmax_loss"
+    missing: tuple[str, Any] | None = None  # a skipped step and what it would have given
+    for k in range(LAYERS, 0, -1):
+        steps = ("affine_backward",) if k == LAYERS else (
+            "dropout_backward", "relu_backward", "norm", "affine_backward")
+        for step in steps:
+            names = _NORM_BACKWARD if step == "norm" else (step,)
+            c = next((c for n in names if (c := replay.first(n, k)) is not None), None)
+            if c is None:
+                if step == "relu_backward" and replay.first("relu_forward", k) is None:
+                    return None  # a ReLU computed inline, both ways: the chain is not seen
+                alt = _skipped(replay, step, k, prev) if step != "norm" else None
+                if alt is not None:
+                    missing = (step, alt)
+                continue
+            if "dout" in c and missing is not None:
+                step_, alt = missing
+                if close(c["dout"], alt):
+                    prev = alt  # computed inline: the chain holds
+                elif close(c["dout"], prev):
+                    return Blame(NET, f"{step_} skipped", f"{NET} never calls {step_} for "
+                                 f"layer {k}: the gradient skips that layer's backward")
+                missing = None
+            if "dout" in c and not close(c["dout"], prev):
+                return Blame(NET, f"dout of {c['fn']}", f"{NET} passes {c['fn']}, layer {k} "
+                             f"another upstream gradient than {what}")
+            parts = _parts(c.get("out"), 1) if c["fn"] in ("relu_backward", "dropout_backward") \
+                else _parts(c.get("out"), 3)
+            if parts is None:
+                return None
+            prev, what = parts[0], f"dx of {c['fn']}, layer {k}"
+    return None
+
+
 def _l2(case: dict[str, Any], norm: str | None, res: dict[str, Any],
         replay: _Replay) -> Blame | None:
     """The L2 term of the loss, read against softmax_loss's own loss."""
@@ -304,5 +366,6 @@ def blame_fc_net(case: dict[str, Any], norm: str | None, res: dict[str, Any],
             found = None  # a call of a shape the replay cannot judge: skip it
         if found is not None:
             return found
-    return _mode(replay, test) or (None if test else (_l2(case, norm, res, replay)
+    return _mode(replay, test) or (None if test else (_upstream(replay)
+                                                      or _l2(case, norm, res, replay)
                                                       or _grads(case, norm, res, replay)))

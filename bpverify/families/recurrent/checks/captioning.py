@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from hypothesis import assume
 
 from bpverify.closeness import tolerance_for, working_dtype
 from bpverify.contract import ContractError, check_numeric
@@ -47,6 +48,9 @@ def _call(ex: Executor, case: Case, traced: bool = False) -> CaptioningReply:
     reply: CaptioningReply = ex.call(
         "captioning", cell_type=case["cell_type"], dims=case["dims"], params=case["params"],
         features=case["features"], captions=case["captions"], traced=traced)
+    # An LSTM net in a folder that has not written lstm_forward (extra credit from 2021 on):
+    # its layers' own items say so; the net is judged on its RNN examples.
+    assume("unwritten" not in reply)
     return reply
 
 

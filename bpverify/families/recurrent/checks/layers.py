@@ -80,7 +80,7 @@ class RecurrentChecks:
         where = self.spec.forward_call()
         for name, out, up in zip(self.spec.outputs, outs, self.upstream(case)):
             expect_shape(out, np.shape(up), name, where, f"{name} has the shape {np.shape(up)} "
-                         "that the docstring gives it")
+                         "that the docstring gives it", named=True)  # None: the starter's
         dtype = working_dtype(*outs)
         judge(where, list(self.spec.outputs), list(outs), self.expected(case, dtype)[0],
               tolerance_for(dtype), "the oracle's value")
