@@ -274,10 +274,10 @@ def import_paths(submission: str | Path) -> list[str]:
             continue
         seen_files.add(file)
         names, added = _imported(file)
-        for where in neighbours(file):  # from .functions import *
-            if where not in found.values():
-                found[f".{where}"] = where
-                todo += sorted(where.rglob("*.py"))[:_MAX_FILES] if where.is_dir() else [where]
+        for beside in neighbours(file):  # from .functions import *
+            if beside not in found.values():
+                found[f".{beside}"] = beside
+                todo += sorted(beside.rglob("*.py"))[:_MAX_FILES] if beside.is_dir() else [beside]
         for name in sorted(names - set(found)):
             where = _locate(name, [*near, *added], path) or (
                 None if name in sys.stdlib_module_names or name == "numpy"
