@@ -276,6 +276,9 @@ def test_imports_resolve_as_the_learner_ran_them_with_stand_ins_for_unused_libra
     assert f"imports of src resolve from {root}: loaded as if run from there" in notes
     # sys.path.append("../03 helpers"), relative to the folder the learner ran from.
     grade(wild / "sys_path" / "05 backprop" / "layers.py", "Sigmoid")
+    # common/layers.py doing `from .functions import *`, graded as a lone file.
+    notes = grade(wild / "relative" / "common" / "layers.py", "Sigmoid").notes
+    assert any("loaded as a module of common/" in n for n in notes)
 
 
 def test_an_example_that_cannot_tell_two_mistakes_apart_says_so() -> None:

@@ -24,6 +24,7 @@ from bpverify import registry
 from bpverify.contract import GATES
 from bpverify.submission.cs231n import load_cs231n
 from bpverify.submission.namespace import LoadedSubmission, describe_exception
+from bpverify.submission.relatives import Neighbours, neighbours, uses_relative_imports
 from bpverify.submission.standins import StandIns
 
 __all__ = [
@@ -129,9 +130,18 @@ def load_submission(
                 if _exec(spec, mod, sub, file.name):
                     modules.append(mod)
         elif path.suffix == ".py" and path.is_file():
-            spec = importlib.util.spec_from_file_location(modname, path)
+            name = modname
+            if uses_relative_imports(path):  # a module of its folder's package, as it ran
+                package = Neighbours(modname, path.parent)
+                package.install()
+                sys.meta_path.insert(0, package)
+                name = f"{modname}.{path.stem}"
+                sub.notes.append(f"{path.name} imports the files beside it relatively: loaded "
+                                 f"as a module of {path.parent.name}/, as "
+                                 f"`from {path.parent.name} import {path.stem}` would")
+            spec = importlib.util.spec_from_file_location(name, path)
             mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-            sys.modules[modname] = mod
+            sys.modules[name] = mod
             if _exec(spec, mod, sub, path.name):
                 modules.append(mod)
         else:
@@ -140,6 +150,7 @@ def load_submission(
                 "(e.g. solution.py) or a package folder"
             )
     finally:
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, Neighbours)]
         for root in roots:
             sys.path.remove(root)
         sys.meta_path.remove(siblings)
@@ -263,6 +274,10 @@ def import_paths(submission: str | Path) -> list[str]:
             continue
         seen_files.add(file)
         names, added = _imported(file)
+        for beside in neighbours(file):  # from .functions import *
+            if beside not in found.values():
+                found[f".{beside}"] = beside
+                todo += sorted(beside.rglob("*.py"))[:_MAX_FILES] if beside.is_dir() else [beside]
         for name in sorted(names - set(found)):
             where = _locate(name, [*near, *added], path) or (
                 None if name in sys.stdlib_module_names or name == "numpy"
