@@ -194,8 +194,9 @@ def _make_fc_net(sub: LoadedSubmission, config: NetConfig, params: dict[str, Any
     """A fresh net built for ``config`` with ``params`` in place of its own, or why none can
     be built (a string)."""
     cls = sub.get("FullyConnectedNet")
-    if config["norm"] == "layernorm" and "layernorm_forward" not in sub.names:
-        return "layernorm_forward is not defined, so the net's layer normalization is not graded"
+    for norm in ("batchnorm", "layernorm"):
+        if config["norm"] == norm and f"{norm}_forward" not in sub.names:
+            return f"{norm}_forward is not defined, so the net's {norm} is not graded"
     kw = fc_net_kwargs(cls, config)
     if isinstance(kw, str):
         return kw
