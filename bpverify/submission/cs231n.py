@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import inspect
 import sys
 import types
 from collections.abc import Sequence
@@ -337,3 +338,28 @@ def load_cs231n(sub: LoadedSubmission, options: dict[str, Any] | None = None) ->
     for name in list(sub.elsewhere):
         if name in sub.names or name in sub.unavailable or name in present:
             del sub.elsewhere[name]
+    _not_in_older_starters(sub)
+
+
+#: What the 2016-2017 starters do not ask for: layer and group normalization came in 2018.
+SINCE_2018 = ("layernorm_forward", "layernorm_backward",
+              "spatial_groupnorm_forward", "spatial_groupnorm_backward")
+
+
+def _not_in_older_starters(sub: LoadedSubmission) -> None:
+    """A 2016-2017 assignment 2 (its FullyConnectedNet takes ``use_batchnorm``, which 2018's
+    ``normalization=`` replaced along with adding layer norm) has no layer or group norm to
+    write: the folder's absent functions of those are not in this assignment, not missing."""
+    net = sub.names.get("FullyConnectedNet")
+    if net is None:
+        return
+    try:
+        takes = inspect.signature(net).parameters
+    except (TypeError, ValueError):
+        return
+    if "use_batchnorm" not in takes or "normalization" in takes:
+        return
+    for name in SINCE_2018:
+        if name not in sub.names and name not in sub.unavailable:
+            sub.elsewhere.setdefault(name, "the 2016-2017 starters have no layer or group "
+                                     "normalization: FullyConnectedNet takes use_batchnorm")
