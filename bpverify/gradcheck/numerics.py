@@ -117,6 +117,11 @@ MAX_ROUNDS = 8
 # further direction squares that probability and costs 2 more evaluations;
 # after a mismatch is found, every round draws fresh directions anyway.
 DEFAULT_DIRECTIONS = 1
+
+# With a batched evaluator, a group whose first step is suspicious gets its next steps
+# computed in one call: a verdict needs a stable pair (t/2), a kink near x often clears at
+# t/4.  More would be wasted on the groups that pass at t/2.
+GROUP_PREFETCH_STEPS = 2
 DEFAULT_ELEMENTWISE_LIMIT = 64
 # With a batched evaluator (check_gradient's f_many), the first steps of this many elements
 # are computed in one call: with the default limit, a small problem's whole first pass.

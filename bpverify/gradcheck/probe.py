@@ -21,6 +21,7 @@ from bpverify.gradcheck.numerics import (
     EPS32,
     EPS64,
     GRAD_ULPS,
+    GROUP_PREFETCH_STEPS,
     MAX_REFINEMENTS,
     NOISE_COVERAGE,
     NOISE_POINTS,
@@ -438,10 +439,12 @@ class Prober:
             steps.append(step)
             k = len(steps) - 1  # index of this step
             t /= SHRINK
-            if k == 0 and to_smallest and abs(step.residual) > step.bound:
+            if k == 0 and abs(step.residual) > step.bound:
                 # An element that did not pass at once usually runs to the smallest step (a
-                # kink, or an error): fetch all its steps in one batch, not one per step.
-                self.prefetch_steps(d, [t / SHRINK**j for j in range(MAX_REFINEMENTS)])
+                # kink, or an error): fetch all its steps in one batch, not one per step.  A
+                # group needs at least one more (a stable pair), often two (a kink clearing).
+                more = MAX_REFINEMENTS if to_smallest else GROUP_PREFETCH_STEPS
+                self.prefetch_steps(d, [t / SHRINK**j for j in range(more)])
             if not step.finite:
                 run = 0
                 continue

@@ -27,7 +27,7 @@ from bpverify.contract import ContractError
 from bpverify.submission import LoadSpec, StudentError, reaper, run_scenario
 from bpverify.submission import sandbox as _sandbox
 from bpverify.submission.namespace import undefined_name
-from bpverify.submission.wire import LENGTH, MAX_TEXT, decode, encode
+from bpverify.submission.wire import LENGTH, MAX_TEXT, decode_request, encode
 
 __all__ = ["BOOT", "INTERRUPTED", "MAX_FILE_BYTES", "MAX_FRAME", "OUTPUT_TAIL", "Capture",
            "serve", "student_fields", "where"]
@@ -135,7 +135,8 @@ def serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
     capture = Capture()
     try:
         _put(resp_fd, (0, "booted", None))
-        _, _, (layout, options, lookup) = decode(_get(req_fd, _LEN.unpack(_get(req_fd, 4))[0]))
+        request = _get(req_fd, _LEN.unpack(_get(req_fd, 4))[0])
+        _, _, (layout, options, lookup) = decode_request(request)
         registry.load_worker_side()  # the sandbox hides bpverify's files from here on
         try:
             applied = _sandbox.confine(plan, path, os.getcwd())
@@ -152,7 +153,7 @@ def serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
             head = _get(req_fd, 4)
             if not head:
                 os._exit(0)  # the grader is done; skip atexit handlers the submission set up
-            seq, scenario, kwargs = decode(_get(req_fd, _LEN.unpack(head)[0]))
+            seq, scenario, kwargs = decode_request(_get(req_fd, _LEN.unpack(head)[0]))
             sys.stdout = sys.stderr = capture  # the submission may have replaced them
             capture.take()
             _sandbox.set_where(where(scenario, kwargs, Path(path)))

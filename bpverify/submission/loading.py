@@ -24,7 +24,13 @@ from bpverify import registry
 from bpverify.contract import GATES
 from bpverify.submission.cs231n import load_cs231n
 from bpverify.submission.namespace import LoadedSubmission, describe_exception
-from bpverify.submission.relatives import Neighbours, neighbours, uses_relative_imports
+from bpverify.submission.relatives import (
+    Neighbours,
+    neighbours,
+    parse,
+    statements,
+    uses_relative_imports,
+)
 from bpverify.submission.standins import StandIns
 
 __all__ = [
@@ -217,23 +223,25 @@ def _imported(file: Path) -> tuple[set[str], list[Path]]:
     the learner's run from there resolved them."""
     import ast
 
-    try:
-        tree = ast.parse(file.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, SyntaxError, ValueError):
+    source = parse(file)
+    if source is None:
         return set(), []
+    text, tree = source
     wanted: set[str] = set()
     folders: list[Path] = []
-    for node in ast.walk(tree):
+    for node in statements(tree):
         if isinstance(node, ast.Import):
             wanted.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             wanted.add(node.module.split(".")[0])
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and node.func.attr in ("append", "insert") and node.args
-              and ast.unparse(node.func.value) == "sys.path"):
-            folder = _static_path(node.args[-1])
-            if folder is not None:
-                folders.append((file.parent / folder).resolve())
+    if "sys.path" in text:  # only then look through the expressions for sys.path.append(...)
+        for call in ast.walk(tree):
+            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and call.func.attr in ("append", "insert") and call.args
+                    and ast.unparse(call.func.value) == "sys.path"):
+                folder = _static_path(call.args[-1])
+                if folder is not None:
+                    folders.append((file.parent / folder).resolve())
     return wanted, folders
 
 

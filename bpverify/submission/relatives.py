@@ -15,22 +15,53 @@ import importlib.machinery
 import importlib.util
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Neighbours", "neighbours", "uses_relative_imports"]
+__all__ = ["Neighbours", "neighbours", "parse", "statements", "uses_relative_imports"]
+
+
+def parse(file: Path) -> tuple[str, ast.Module] | None:
+    """``file``'s text and syntax tree (None if it cannot be read or parsed); kept while the
+    file is unchanged, since loading a submission reads each of its files more than once."""
+    try:
+        stat = file.stat()
+        key = (str(file), stat.st_size, stat.st_mtime_ns)
+        if key not in _PARSED:
+            text = file.read_text(encoding="utf-8", errors="replace")
+            if len(_PARSED) >= 256:
+                _PARSED.clear()
+            _PARSED[key] = (text, ast.parse(text))
+        return _PARSED[key]
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
+
+
+_PARSED: dict[tuple[str, int, int], tuple[str, ast.Module]] = {}
+
+
+def statements(tree: ast.AST) -> Iterator[ast.stmt]:
+    """Every statement of ``tree``, at any depth (in functions, classes, branches, handlers),
+    without visiting the expressions, where most of a module's nodes are."""
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.stmt):
+            yield node
+        todo.extend(child for child in ast.iter_child_nodes(node)
+                    if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)))
 
 
 def _relative_names(file: Path) -> tuple[bool, set[str]]:
     """Whether ``file`` imports relatively, and the module names its ``from .x`` imports name
     (``from . import x`` names x)."""
-    try:
-        tree = ast.parse(file.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, SyntaxError, ValueError):
+    source = parse(file)
+    if source is None:
         return False, set()
     relative = False
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in statements(source[1]):
         if isinstance(node, ast.ImportFrom) and node.level:
             relative = True
             if node.level == 1 and node.module:

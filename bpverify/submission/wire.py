@@ -6,6 +6,10 @@ an array and ``{"g": n}`` a numpy scalar stored as blob ``n``, ``{"o": [type, te
 ``np.save`` and read back with ``allow_pickle=False``.  Every part is prefixed by its length
 (:data:`LENGTH`, 4 bytes little-endian).  :func:`decode` accepts nothing else: whatever the
 worker sends, the grader gets plain data or a :class:`ProtocolError`.
+
+Requests go the other way, from the grader to the worker, which trusts its grader: they are
+pickled (:func:`encode_request`, :func:`decode_request`), several times faster on both sides
+for the small calls a grade makes thousands of.  Nothing the worker sends is ever unpickled.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import pickle
 import re
 import struct
 import sys
@@ -22,7 +27,8 @@ import numpy as np
 
 from bpverify.contract import Opaque
 
-__all__ = ["LENGTH", "MAX_TEXT", "ProtocolError", "decode", "encode"]
+__all__ = ["LENGTH", "MAX_TEXT", "ProtocolError", "decode", "decode_request", "encode",
+           "encode_request"]
 
 #: The length prefix of a frame and of each part of a body.
 LENGTH = struct.Struct("<I")
@@ -53,6 +59,54 @@ def encode(value: Any) -> bytes:
     for blob in blobs:
         parts += [_LEN.pack(len(blob)), blob]
     return b"".join(parts)
+
+
+def encode_request(value: Any) -> bytes:
+    """A request (plain data, as :func:`encode` allows) as bytes for the worker: pickled.
+    Anything else raises :class:`ProtocolError` here, not an import error in the worker."""
+    _check_plain(value, 0)
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+_PLAIN_SCALARS = (type(None), bool, int, float, str, Opaque)
+
+
+def _check_plain(v: Any, depth: int) -> None:
+    if isinstance(v, _PLAIN_SCALARS):
+        return
+    if depth > _MAX_DEPTH:
+        raise ProtocolError(f"data nested more than {_MAX_DEPTH} levels deep")
+    if isinstance(v, (np.ndarray, np.generic)):
+        if v.dtype.kind not in _ARRAY_KINDS or v.dtype.names is not None:
+            raise ProtocolError(f"an array of dtype {v.dtype}; expected bool, int or float")
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            _check_plain(x, depth + 1)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            if not isinstance(k, str):
+                raise ProtocolError("a dict with non-str keys; expected str keys")
+            _check_plain(x, depth + 1)
+    else:
+        raise ProtocolError(f"a {type(v).__name__}; only plain data crosses between processes")
+
+
+def decode_request(data: bytes) -> Any:
+    """The inverse of :func:`encode_request`, in the worker: only ever given the grader's
+    bytes.  Identifier-like strings are interned, as :func:`decode` interns them."""
+    return _interned(pickle.loads(data))
+
+
+def _interned(v: Any) -> Any:
+    if isinstance(v, str):
+        return sys.intern(v) if len(v) <= _INTERNED and v.isidentifier() else v
+    if isinstance(v, dict):
+        return {_interned(k): _interned(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_interned(x) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_interned(x) for x in v)
+    return v
 
 
 def _tree(v: Any, blobs: list[bytes], depth: int) -> Any:

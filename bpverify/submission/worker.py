@@ -51,7 +51,7 @@ from bpverify.options import (
 from bpverify.submission import LoadSpec, StudentError, reaper
 from bpverify.submission.child import BOOT, INTERRUPTED, MAX_FRAME, where
 from bpverify.submission.sandbox import plan as sandbox_plan
-from bpverify.submission.wire import LENGTH, ProtocolError, decode, encode
+from bpverify.submission.wire import LENGTH, ProtocolError, decode, encode, encode_request
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
@@ -225,7 +225,7 @@ class WorkerExecutor:
             ) from None
         spec = self.load_spec
         try:
-            request = encode((0, "load", (spec.layout, spec.options, spec.lookup)))
+            request = encode_request((0, "load", (spec.layout, spec.options, spec.lookup)))
             self._send(_LEN.pack(len(request)) + request, deadline)
             ready = self._receive(deadline)
             self._expect(ready, "ready")
@@ -282,7 +282,7 @@ class WorkerExecutor:
 
     def _ask(self, scenario: str, kwargs: dict[str, Any]) -> Any:
         self._seq += 1
-        request = encode((self._seq, scenario, kwargs))
+        request = encode_request((self._seq, scenario, kwargs))
         budget_left = self.item_budget - self._item_used if self._item else math.inf
         limit = min(self.timeout, budget_left)
         start = time.monotonic()

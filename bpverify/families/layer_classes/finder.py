@@ -52,7 +52,27 @@ def typo_of(key: str, known: str) -> bool:
     """``key`` is one or two letters off ``known`` (two only for longer names)."""
     if len(known) < 4 or key == known:
         return False
-    return edit_distance(key, known) <= (1 if len(known) <= 5 else 2)
+    most = 1 if len(known) <= 5 else 2
+    # The distance is at least the difference in length: most pairs need no table.
+    return abs(len(key) - len(known)) <= most and _within(key, known, most)
+
+
+def _within(a: str, b: str, most: int) -> bool:
+    """``edit_distance(a, b) <= most``, row by row, stopping once every entry of a row (and
+    so every later one: entries never fall below their row's minimum) is above ``most``."""
+    before: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], before[j - 2] + 1)
+        if min(row) > most:
+            return False
+        before, prev = prev, row
+    return prev[len(b)] <= most
 
 
 # --- the finder ----------------------------------------------------------------------------

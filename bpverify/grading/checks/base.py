@@ -297,7 +297,7 @@ def judge_numerical(
     f_many = f.many if isinstance(f, ScenarioForward) else None
     budget = max_evaluations or DEFAULT_MAX_EVALUATIONS
     result = check_gradient(f, list(args), list(grads), seed=case_seed(case), precision=precision,
-                            f_many=f_many, max_evaluations=budget)
+                            f_many=f_many, max_evaluations=budget, screen_first=True)
     # The claimed gradients carry their own rounding error, a few ulps of the largest gradient
     # in the submission's precision (float32: ~1e-7 relative), which the difference quotient's
     # error bound does not include: judge what remains by the same dtype table as the oracle.
