@@ -41,6 +41,7 @@ from bpverify.model import SubmissionResult
 from bpverify.options import GradeOptions
 from bpverify.submission import Executor
 from bpverify.submission.worker import WorkerExecutor
+from bpverify.submission.zygote import use_zygote
 
 __all__ = ["MAX_DEFAULT_JOBS", "default_jobs", "grade", "grade_all"]
 
@@ -77,6 +78,7 @@ def grade_all(paths: list[Path], options: GradeOptions,
         if jobs == 1:
             replays = Replays()
             memo.remember(True)
+            use_zygote(True)
             try:
                 for n, path in enumerate(paths):
                     show = functools.partial(_show_task, bar, task, path.name)
@@ -84,6 +86,7 @@ def grade_all(paths: list[Path], options: GradeOptions,
                     bar.advance(task)
             finally:
                 memo.remember(False)
+                use_zygote(False)
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -130,6 +133,7 @@ def _start_batch_process() -> None:
     examples, and the oracle's kept values."""
     _REPLAYS.append(Replays())
     memo.remember(True)
+    use_zygote(True)
 
 
 def _grade_one(path: str, options: GradeOptions) -> str:

@@ -138,6 +138,7 @@ def serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
         request = _get(req_fd, _LEN.unpack(_get(req_fd, 4))[0])
         _, _, (layout, options, lookup) = decode_request(request)
         registry.load_worker_side()  # the sandbox hides bpverify's files from here on
+        _seed_randomness()
         try:
             applied = _sandbox.confine(plan, path, os.getcwd())
         except BaseException:
@@ -173,6 +174,18 @@ def serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
             _put(resp_fd, body)
     except BaseException:  # e.g. a KeyboardInterrupt the submission scheduled
         os._exit(INTERRUPTED)
+
+
+def _seed_randomness() -> None:  # pragma: no cover - runs in the worker
+    """Every worker starts with the same random state, however it was started (afresh or
+    forked by a batch's zygote): a submission that draws from numpy's or Python's global
+    generator without a seed (a dropout mask) sees the same numbers in every grade."""
+    import random
+
+    import numpy as np
+
+    random.seed(0)
+    np.random.seed(0)
 
 
 def _only_the_worker(me: int, namespaces: str) -> None:  # pragma: no cover - in the worker

@@ -52,6 +52,7 @@ from bpverify.submission import LoadSpec, StudentError, reaper
 from bpverify.submission.child import BOOT, INTERRUPTED, MAX_FRAME, where
 from bpverify.submission.sandbox import plan as sandbox_plan
 from bpverify.submission.wire import LENGTH, ProtocolError, decode, encode, encode_request
+from bpverify.submission.zygote import Launched, zygote
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
@@ -133,7 +134,7 @@ class WorkerExecutor:
         self.item_budget = float(item_budget or ITEM_BUDGET_FACTOR * timeout)
         self.calls = 0  #: calls answered or failed
         self.starts = 0  #: workers started (1 + restarts)
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | Launched | None = None
         self._req = self._resp = -1
         self._home: str | None = None
         self._seq = 0
@@ -199,14 +200,24 @@ class WorkerExecutor:
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         env.update(HOME=str(cwd), TMPDIR=str(cwd), OPENBLAS_NUM_THREADS="1",
                    OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        rest = [str(self.path), str(self.memory_mb)]
+        tail = [self.plan.to_argv(), str(crash)]
         try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c", BOOT, _PACKAGE_DIR,
-                 str(req_r), str(resp_w), str(self.path), str(self.memory_mb), str(os.getpid()),
-                 self.plan.to_argv(), str(crash)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                cwd=cwd, env=env, pass_fds=(req_r, resp_w), start_new_session=True,
-            )
+            # In a batch, forked by this process's zygote (warm: numpy already imported),
+            # else started afresh; the worker is the same from serve() on.
+            warm = zygote(_PACKAGE_DIR, _zygote_env(env))
+            if warm is not None:
+                with contextlib.suppress(OSError):
+                    self._proc = warm.launch(["{req}", "{resp}", *rest, str(warm.proc.pid),
+                                              *tail], (req_r, resp_w), str(cwd), env)
+            if self._proc is None:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-I", "-B", "-c", BOOT, _PACKAGE_DIR,
+                     str(req_r), str(resp_w), *rest, str(os.getpid()), *tail],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, cwd=cwd, env=env, pass_fds=(req_r, resp_w),
+                    start_new_session=True,
+                )
         finally:
             os.close(req_r)
             os.close(resp_w)
@@ -250,7 +261,7 @@ class WorkerExecutor:
         """Kill the worker's whole process group; its exit status if it had ended by itself."""
         proc, status = self._proc, None
         if proc is not None:
-            ended = _ended(proc.pid)
+            ended = _has_ended(proc)
             reaper.kill_cgroup(self.plan.cgroup2, proc.pid)  # all of it at once, where we can
             reaper.kill_tree(proc.pid)  # PID 1 of its namespace, setsid() children, orphans
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -355,7 +366,7 @@ class WorkerExecutor:
                 # In slices: a process the submission forked may hold the pipe open after the
                 # worker has died, so end of file alone does not tell us.
                 if not _wait(self._resp, select.POLLIN, min(deadline, time.monotonic() + 0.2)):
-                    if self._proc is not None and _ended(self._proc.pid):
+                    if self._proc is not None and _has_ended(self._proc):
                         raise _Lost("died") from None
                     if time.monotonic() >= deadline:
                         raise _Lost("timeout") from None
@@ -371,7 +382,7 @@ class WorkerExecutor:
         crash = self._crash_text()
         if lost.reason == "died":  # give it a moment to finish dying by itself
             end = time.monotonic() + 1.0
-            while self._proc is not None and not _ended(self._proc.pid) \
+            while self._proc is not None and not _has_ended(self._proc) \
                     and time.monotonic() < end:
                 time.sleep(0.002)
         status = self._stop()
@@ -395,6 +406,15 @@ def _wait(fd: int, event: int, deadline: float) -> bool:
     poller = select.poll()
     poller.register(fd, event)
     return bool(poller.poll(math.ceil(left * 1000)))
+
+
+def _has_ended(proc: subprocess.Popen[bytes] | Launched) -> bool:
+    return proc.ended() if isinstance(proc, Launched) else _ended(proc.pid)
+
+
+def _zygote_env(env: dict[str, str]) -> dict[str, str]:
+    """The zygote's environment: a worker's, without the worker's own folders."""
+    return {k: v for k, v in env.items() if k not in ("HOME", "TMPDIR")}
 
 
 def _ended(pid: int) -> bool:
