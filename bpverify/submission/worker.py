@@ -11,9 +11,11 @@ own session (so a SIGKILL to the process group also ends whatever the submission
 resource limits on address space, core dumps and file size.
 
 The two processes talk over two dedicated pipes, never stdout: a frame is a 4-byte length and a
-body; a body is a JSON tree (tagged: tuples, dicts, arrays, :class:`~bpverify.contract.Opaque`)
-followed by the arrays it refers to, each written by ``np.save`` and read by ``np.load`` with
-``allow_pickle=False`` (the codec: :mod:`bpverify.submission.wire`).  The submission's prints
+body; a reply's body is a JSON tree (tagged: tuples, dicts, arrays,
+:class:`~bpverify.contract.Opaque`) followed by the arrays it refers to, each written by
+``np.save`` and read by ``np.load`` with ``allow_pickle=False``; requests, from the grader, are
+pickled (the codec: :mod:`bpverify.submission.wire`).  In a batch the worker is forked by the
+grading process's zygote (:mod:`bpverify.submission.zygote`) instead of started afresh.  The submission's prints
 go to a bounded in-memory buffer whose tail is attached to its error messages.  Every reply is
 checked by the grader before it is used, and all judging happens in the grader.
 docs/isolation.md states the threat model.
