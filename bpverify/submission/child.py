@@ -253,11 +253,17 @@ def _put(fd: int, value: Any) -> None:  # pragma: no cover - runs in the worker
 
 
 def _get(fd: int, n: int) -> bytes:  # pragma: no cover - runs in the worker
-    chunks, got = [], 0
-    while got < n:
-        chunk = os.read(fd, n - got)
+    """The next ``n`` bytes of requests (b"" at end of file); what one read brings beyond
+    them (a request's body with its length) is kept for the next call."""
+    inbox = _INBOX
+    while len(inbox) < n:
+        chunk = os.read(fd, max(n - len(inbox), 1 << 16))
         if not chunk:
             return b""
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+        inbox += chunk
+    data = bytes(inbox[:n])
+    del inbox[:n]
+    return data
+
+
+_INBOX = bytearray()

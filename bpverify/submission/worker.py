@@ -15,8 +15,9 @@ body; a reply's body is a JSON tree (tagged: tuples, dicts, arrays,
 :class:`~bpverify.contract.Opaque`) followed by the arrays it refers to, each written by
 ``np.save`` and read by ``np.load`` with ``allow_pickle=False``; requests, from the grader, are
 pickled (the codec: :mod:`bpverify.submission.wire`).  In a batch the worker is forked by the
-grading process's zygote (:mod:`bpverify.submission.zygote`) instead of started afresh.  The submission's prints
-go to a bounded in-memory buffer whose tail is attached to its error messages.  Every reply is
+grading process's zygote (:mod:`bpverify.submission.zygote`) instead of started afresh.  The
+submission's prints go to a bounded in-memory buffer whose tail is attached to its error
+messages.  Every reply is
 checked by the grader before it is used, and all judging happens in the grader.
 docs/isolation.md states the threat model.
 
@@ -138,6 +139,7 @@ class WorkerExecutor:
         self.starts = 0  #: workers started (1 + restarts)
         self._proc: subprocess.Popen[bytes] | Launched | None = None
         self._req = self._resp = -1
+        self._inbox = bytearray()  #: bytes read from the worker, not yet taken
         self._home: str | None = None
         self._seq = 0
         self._item: str | None = None
@@ -275,6 +277,7 @@ class WorkerExecutor:
             if fd >= 0:
                 os.close(fd)
         self._proc, self._req, self._resp = None, -1, -1
+        self._inbox.clear()
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
@@ -360,24 +363,28 @@ class WorkerExecutor:
         return reply
 
     def _read(self, n: int, deadline: float) -> bytes:
-        chunks, got = [], 0
-        while got < n:
+        """The next ``n`` bytes from the worker.  Whatever more one read brings (a reply's
+        body with its length) is kept for the next call: one system call per reply."""
+        inbox = self._inbox
+        while len(inbox) < n:
+            # In slices: a process the submission forked may hold the pipe open after the
+            # worker has died, so end of file alone does not tell us.
+            if not _wait(self._resp, select.POLLIN, min(deadline, time.monotonic() + 0.2)):
+                if self._proc is not None and _has_ended(self._proc):
+                    raise _Lost("died") from None
+                if time.monotonic() >= deadline:
+                    raise _Lost("timeout") from None
+                continue
             try:
-                chunk = os.read(self._resp, min(n - got, 1 << 20))
+                chunk = os.read(self._resp, max(n - len(inbox), 1 << 16))
             except BlockingIOError:
-                # In slices: a process the submission forked may hold the pipe open after the
-                # worker has died, so end of file alone does not tell us.
-                if not _wait(self._resp, select.POLLIN, min(deadline, time.monotonic() + 0.2)):
-                    if self._proc is not None and _has_ended(self._proc):
-                        raise _Lost("died") from None
-                    if time.monotonic() >= deadline:
-                        raise _Lost("timeout") from None
                 continue
             if not chunk:
                 raise _Lost("died")
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
+            inbox += chunk
+        data = bytes(inbox[:n])
+        del inbox[:n]
+        return data
 
     def _failure(self, lost: _Lost, where: str) -> StudentError:
         """Stop the worker and describe what happened as the submission's error."""

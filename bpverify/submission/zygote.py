@@ -23,6 +23,7 @@ group) stays reserved until the grader has killed the group.  It dies with its g
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -178,6 +179,10 @@ def serve_zygote(fd: int, grader: int) -> None:  # pragma: no cover - runs in th
     from bpverify.submission import child
 
     registry.load_worker_side()
+    # What is loaded now stays out of every later collection (gc.freeze): a child's
+    # collections would otherwise walk, and so copy page by page, the zygote's whole heap.
+    gc.collect()
+    gc.freeze()
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(sock, _MESSAGE, 2)
