@@ -12,34 +12,20 @@ wrong.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bpverify.closeness import close
 from bpverify.families.convolution import maths
+from bpverify.grading.checks.blame import Blame, as_float, parts
 
 __all__ = ["Blame", "blame_conv_net"]
 
+_f = as_float
+_parts = parts
+
 NET = "ThreeLayerConvNet.loss"
-
-
-@dataclass(frozen=True)
-class Blame:
-    culprit: str  #: the guilty call, or the net's loss for its own faults
-    value: str  #: what it got wrong: "dx", "out", "W1 regularization", "grads['W2']"
-    message: str
-
-
-def _f(v: Any) -> np.ndarray:
-    return np.asarray(v, dtype=np.float64)
-
-
-def _parts(value: Any, n: int) -> list[Any] | None:
-    if n == 1:
-        return [value] if not isinstance(value, (list, tuple)) else None
-    return list(value) if isinstance(value, (list, tuple)) and len(value) == n else None
 
 
 def _kind(fn: str) -> str:

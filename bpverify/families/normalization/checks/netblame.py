@@ -5,48 +5,33 @@ own inputs (numpy, float64), so the first wrong call is the guilty one, whatever
 before it: affine, ReLU, batch or layer norm, dropout, softmax_loss.  When every call is right,
 the fault is in the net itself: the mode it set (a train-mode call at test time), the L2 term
 (a weight left out, gamma and beta regularized) or a gradient that does not reach its key.
+
+A :class:`~bpverify.grading.checks.blame.Blame` names the guilty call and the value it got
+wrong; the net's own faults have the values "W3 regularization" (W3 left out of the L2 term),
+"gamma regularization" (gamma and beta put in it), "regularization" (no L2 term),
+"regularization factor" (reg*sum(W**2)), "dropout_param['mode']" / "bn_param['mode']" (the
+wrong mode), "relu_backward skipped" (a layer's backward never called), "dout of
+affine_backward" (another upstream gradient than the next call's dx) and "grads['W1']".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bpverify.closeness import close
 from bpverify.families.normalization.checks.netoracle import EPS, LAYERS
+from bpverify.grading.checks.blame import Blame, as_float, parts
 
 __all__ = ["NET", "Blame", "blame_fc_net"]
 
+_f = as_float
+_parts = parts
+
 #: The culprit when every layer call is right: the net's own loss.
 NET = "FullyConnectedNet.loss"
-
-
-@dataclass(frozen=True)
-class Blame:
-    """The guilty call (a layer function, or the net's loss for what lies between them),
-    the value it got wrong, and the sentence that says so.  The net's own faults have the
-    values "W3 regularization" (W3 left out of the L2 term), "gamma regularization" (gamma and
-    beta put in it), "regularization" (no L2 term), "regularization factor" (reg*sum(W**2)),
-    "dropout_param['mode']" / "bn_param['mode']" (the wrong mode), "relu_backward skipped"
-    (a layer's backward never called), "dout of affine_backward" (another upstream gradient
-    than the next call's dx) and "grads['W1']"."""
-
-    culprit: str
-    value: str
-    message: str
-
-
-def _f(v: Any) -> np.ndarray:
-    return np.asarray(v, dtype=np.float64)
-
-
-def _parts(value: Any, n: int) -> list[Any] | None:
-    if n == 1:
-        return [value] if not isinstance(value, (list, tuple)) else None
-    return list(value) if isinstance(value, (list, tuple)) and len(value) == n else None
 
 
 def _eps(param: Any) -> float:

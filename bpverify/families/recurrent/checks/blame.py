@@ -10,7 +10,6 @@ first hidden state, or a gradient that does not reach its key of ``grads``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,29 +17,15 @@ import numpy as np
 from bpverify.closeness import close
 from bpverify.families.recurrent.checks import oracle
 from bpverify.families.recurrent.contract import CAPTIONING, SPECS
+from bpverify.grading.checks.blame import Blame, as_float, parts
 
 __all__ = ["Blame", "blame_captioning"]
 
-
-@dataclass(frozen=True)
-class Blame:
-    """The guilty call (a layer function, or the net's own loss for the wiring), the value
-    it got wrong, and the sentence that says so."""
-
-    culprit: str
-    value: str
-    message: str
-
-
-def _f(v: Any) -> np.ndarray:
-    return np.asarray(v, dtype=np.float64)
+_f = as_float
 
 
 def _parts(value: Any, n: int) -> list[Any] | None:
-    if n == 1:
-        return [value] if not isinstance(value, (list, tuple)) else (
-            list(value) if len(value) == 1 else None)
-    return list(value) if isinstance(value, (list, tuple)) and len(value) == n else None
+    return parts(value, n, lone_list=True)
 
 
 def _out_shape(base: str, ins: dict[str, Any]) -> tuple[int, ...]:
