@@ -277,3 +277,16 @@ def test_a_reflected_power_is_checked(tmp_path: Path, swapped: bool) -> None:
     else:
         assert [i.status for i in result.items] == ["passed", "passed"], [
             i.first_failure and i.first_failure.message for i in result.items]
+
+
+def test_an_optional_operation_of_an_engine_that_did_not_import_says_why(tmp_path: Path) -> None:
+    # An engine file with a syntax error may well define tanh: "not in this engine" would be
+    # a guess; its optional items say the import failed, and still cost nothing
+    result = _grade(tmp_path, "broken_engine", "class Value:\n    def __init__(self, data\n",
+                    only=["Value tanh", "Value +"])
+    items = {i.name: i for i in result.items}
+    tanh = items["Value tanh"]
+    assert tanh.status == "not implemented" and tanh.max_score == 0
+    assert "did not import" in tanh.message and "SyntaxError" in tanh.message, tanh.message
+    assert "not in this" not in tanh.message
+    assert items["Value +"].max_score > 0  # a required one still counts

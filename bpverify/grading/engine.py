@@ -199,6 +199,11 @@ def _absent_note(item: Item, inv: Mapping[str, Any]) -> str:
     what = family.noun if family is not None else "submission"
     missing = [n for n in item.needs if n not in inv["names"]]
     needs = f" (it needs {', '.join(missing)})" if missing and missing != [item.name] else ""
+    # A module that did not import may be where it is: say why rather than "not in it".
+    why = _load_error_of(item, inv, "; ".join(inv.get("load_errors") or ()))
+    if why:
+        return (f"not graded{needs}: optional, but the {what} did not import, so whether it "
+                f"defines it is not known: {why}")
     return f"not in this {what}{needs}: optional, graded when the {what} defines it"
 
 
