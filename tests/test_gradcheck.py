@@ -632,3 +632,21 @@ def test_f_many_that_raises_leaves_the_single_calls_to_tell():
         check_gradient(broken, params, grads, f_many=broken_many)
     with pytest.raises(GradCheckInputError, match="f_many is int"):
         check_gradient(f, params, grads, f_many=3)
+
+
+def test_screening_first_finds_the_mismatches_judging_every_element_finds():
+    # The grader's numerical checks (screen_first=True) probe one random direction before
+    # judging elements one by one: what is wrong is found all the same, only faster when
+    # nothing is.
+    for f, args, grads, options in f_many_problems():
+        every = check_gradient(f, args, grads, **options)
+        screened = check_gradient(f, args, grads, screen_first=True, **options)
+        assert named(screened) == named(every), (every.summary(), screened.summary())
+        assert not screened.ok or every.ok or every.unresolved
+    x = np.linspace(-1.0, 1.0, 30)
+    f = lambda v: float(np.sum(np.sin(v)))  # noqa: E731
+    assert check_gradient(f, [x], [np.cos(x)], screen_first=True).evaluations == 2
+    assert check_gradient(f, [x], [np.cos(x)]).evaluations >= 2 * x.size
+    wrong = np.cos(x)
+    wrong[7] += 0.5
+    assert named(check_gradient(f, [x], [wrong], screen_first=True)) == {(0, (7,))}
