@@ -45,10 +45,12 @@ from bpverify.submission.zygote import use_zygote
 
 __all__ = ["MAX_DEFAULT_JOBS", "default_jobs", "grade", "grade_all"]
 
-#: The most processes a grade starts when ``--jobs`` is not given.  Each grading process holds
-#: about 260 MB (JAX, Hypothesis, the compiled oracles, a batch's examples) and its worker some
-#: 60 MB more: four stay under 1.5 GB, and past four a single submission gains little (its
-#: longest items bound it, and each helper first spends ~1.2 s importing).
+#: The most processes a grade starts when ``--jobs`` is not given: past four a single submission
+#: gains little (its longest items bound it, and each helper first spends ~1.2 s importing).
+#: Memory grows with the rubric: a batch's grading process holds JAX, Hypothesis, the compiled
+#: oracles and the examples and oracle values it keeps, its zygote and worker some 100 MB more;
+#: a class of 40 under the whole default rubric peaked at 1405 MB with two (831 MB under
+#: 0242ba7's 19 items; benchmarks/README.md), so four need about twice that.
 MAX_DEFAULT_JOBS = 4
 
 #: In a batch's grading process: the examples drawn so far, replayed to its next submissions.
