@@ -414,3 +414,31 @@ def test_figures_escape_every_text_and_check_their_graph() -> None:
         Graph((Stage("y", "y", ("z",)),))
     with pytest.raises(ValueError, match="appears twice"):
         Graph((Stage("x", "x"), Stage("x", "x")))
+
+
+RELU_TWICE = '''
+import numpy as np
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0) * 2.0
+'''
+
+
+def test_a_failed_gradient_check_is_drawn_as_numerical_against_analytic(tmp_path: Path) -> None:
+    """The lecture's two gradients side by side where they disagree most: the numerical one
+    (centred differences of the submission's own forward) and the analytic one (its backward),
+    the analytic one ringed because the check measured it off."""
+    path = tmp_path / "relu_twice.py"
+    path.write_text(RELU_TWICE)
+    result = bpverify.check_submission(path, profile="ci", only=["relu_backward"])
+    check = result.item("relu_backward").check("numerical")
+    assert check.status == "failed" and check.mismatches
+    m = check.mismatches[0]
+    assert m.got == pytest.approx(2 * m.expected)
+    svg = _figure_of(to_html(result), "numerical")
+    assert _rings(svg) == {f"analytic gradient: {m.value}[{', '.join(map(str, m.index))}] "
+                           "from your relu_backward"}
+    assert "numerical gradient: (f(x[" in svg

@@ -21,6 +21,7 @@ from bpverify.model import CheckResult, ElementMismatch, ItemResult, SubmissionR
 from bpverify.output.figures import figure_svg
 from bpverify.output.svg import circuit_svg, num
 from bpverify.registry import figure_maker
+from bpverify.teaching.numerical import numerical_figure
 
 if TYPE_CHECKING:
     import jinja2
@@ -158,16 +159,17 @@ def _check_view(item: ItemResult, check: CheckResult) -> dict[str, Any]:
 def _figure(item: ItemResult, check: CheckResult) -> dict[str, Any] | None:
     """The family's teaching drawing of a failed check (its ``explain`` role), or None.
 
-    A circuit's trace is drawn gate by gate instead; a family that draws nothing, or a check
-    whose values do not make a drawing, has none.
+    A circuit's trace is drawn gate by gate instead; where the family draws nothing, a failed
+    gradient check is drawn as the lecture's numerical against analytic gradient
+    (:mod:`bpverify.teaching.numerical`); a check whose values make no drawing has none.
     """
     if check.status != "failed" or check.trace:
         return None
     make = figure_maker(item.category)
-    if make is None:
-        return None
     try:
-        fig = make(item, check)
+        fig = make(item, check) if make is not None else None
+        if fig is None:  # a gradient check is drawn the same way in every family
+            fig = numerical_figure(check)
     except (ValueError, TypeError, IndexError, KeyError, ArithmeticError):
         # values of a shape the drawing does not know (a report is never lost to a drawing):
         # the tests draw every diagnosed zoo mistake, so a drawing that breaks shows there
