@@ -258,7 +258,9 @@ def test_the_fragment_is_self_contained_and_scoped(failing: bpverify.NotebookRes
     # No ids of its own (a notebook shows many reports) but each drawing's arrowhead, named
     # after the drawing so that a collapsed drawing never hides another one's arrows.
     ids = re.findall(r' id="([^"]*)"', html)
-    assert all(re.fullmatch(r"bp-arrow-[0-9a-f]{12}", i) for i in ids), ids
+    # (circuits' bp-arrow-*, teaching figures' bp-fig-arrow-*: a gradient check is drawn too)
+    assert all(re.fullmatch(r"bp-(fig-)?arrow-[0-9a-f]{12}", i) for i in ids), ids
+    assert len(ids) == len(set(ids))
     css = re.search(r"<style>(.*?)</style>", html, re.S)
     assert css is not None
     rules = re.sub(r"/\*.*?\*/", "", css.group(1), flags=re.S)
