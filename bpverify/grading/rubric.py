@@ -44,6 +44,7 @@ from typing import Any
 from bpverify import registry
 from bpverify.model import ItemResult
 from bpverify.submission.loading import LAYOUTS
+from bpverify.submission.relatives import parse
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -260,11 +261,10 @@ def defined_names(path: Path, most: int = 200) -> set[str]:
     files = [path] if path.is_file() else sorted(path.rglob("*.py"))[:most]
     names: set[str] = set()
     for f in files:
-        try:
-            tree = ast.parse(f.read_text(errors="replace"))
-        except (OSError, SyntaxError, ValueError):
+        source = parse(f)  # kept: loading the submission reads these files again
+        if source is None:
             continue
-        names |= {n.name for n in tree.body
+        names |= {n.name for n in source[1].body
                   if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
     return names
 
