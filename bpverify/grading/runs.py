@@ -25,7 +25,16 @@ from bpverify.grading import memo
 from bpverify.grading.checks import Check, CheckFailed, plain_case
 from bpverify.grading.checks.base import contract_failed, student_failed
 from bpverify.grading.draws import strategies_only
-from bpverify.grading.replay import Known, Outcome, Replays, Trace, copied, recordable, replay
+from bpverify.grading.replay import (
+    Known,
+    Outcome,
+    Replays,
+    Trace,
+    copied,
+    recordable,
+    replay,
+    taping,
+)
 from bpverify.model import CheckResult
 from bpverify.submission import Executor, StudentError
 
@@ -52,7 +61,8 @@ def run_check(
     known: Known | None = None
     trace = replays.get(key) if replays is not None else None
     if replays is not None and trace is not None:
-        same, outcomes = replay(trace, functools.partial(_judge, check, executor))
+        same, outcomes = replay(trace, functools.partial(_judge, check, executor), executor,
+                                replays)
         for outcome in outcomes:
             _count(state, outcome)
         if same:
@@ -76,13 +86,24 @@ def run_check(
             recording.append(Outcome(copied(case)) if recordable(case) else Outcome(None))
         state["runs"] += 1
         state["case"] = case
+        # The first run of a check in a batch records each example's calls too.
+        tape: contextlib.AbstractContextManager[list[Any]] = (
+            taping(executor) if recording is not None and known is None
+            else contextlib.nullcontext([]))
+        taped: list[Any] = []
         try:
-            judged = _judge(check, executor, case)
+            with tape as taped:
+                judged = _judge(check, executor, case)
         except UnsatisfiedAssumption:  # set aside by the check's assume (at a ReLU kink, ...)
             state["rejected"] += 1
             if recording:
                 recording[-1] = replace(recording[-1], rejected=True, judged=False)
             raise
+        finally:
+            if recording and taped:
+                recording[-1] = replace(recording[-1], taped=taped[0])
+        if recording:
+            recording[-1] = replace(recording[-1], judged=judged)
         if judged:
             state["judged"] += 1
 
@@ -125,7 +146,9 @@ def run_check(
             and all(o.case is not None for o in recording):
         # A passing run from its first example: every later submission replays it.
         replays.record(key, Trace(tuple(o.case for o in recording),
-                                  tuple(o.rejected for o in recording)))
+                                  tuple(o.rejected for o in recording),
+                                  tuple(o.judged for o in recording),
+                                  tuple(o.taped for o in recording)))
     return _passed(check, state, base)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bpverify.submission.loading import LAYOUTS, LoadSpec, load_submission
 from bpverify.submission.namespace import LoadedSubmission
-from bpverify.submission.protocol import Executor, StudentError
+from bpverify.submission.protocol import Executor, Rerunnable, StudentError, Tape
 from bpverify.submission.scenarios import SCENARIOS, InProcessExecutor, plain, run_scenario
 
 __all__ = [
@@ -18,7 +18,9 @@ __all__ = [
     "InProcessExecutor",
     "LoadSpec",
     "LoadedSubmission",
+    "Rerunnable",
     "StudentError",
+    "Tape",
     "load_submission",
     "plain",
     "run_scenario",

@@ -4,10 +4,13 @@ runs scenarios for the grader (:mod:`bpverify.submission.worker` is the grader's
 The child is started as ``python -I -B -c BOOT``: :data:`BOOT` installs a stub ``bpverify``
 package (so that ``bpverify/__init__.py`` and what it would import are never loaded) and calls
 :func:`serve`, which limits the process, enters the sandbox, loads the submission and answers
-requests until the grader closes the pipe.  Each reply is a frame of the wire codec: ``(seq,
-"ok", value)``, ``(seq, "contract", (message, facts))`` or ``(seq, "student", fields)``, the
-fields built by :func:`student_fields` in the order the grader reads them.  This module imports
-numpy and ``bpverify.submission``/``.contract``/``.options``/``.registry`` only; the grader
+requests until the grader closes the pipe.  A frame is its length, the request's sequence
+number (:data:`~bpverify.submission.wire.SEQ`) and a body: a request's ``(scenario, kwargs)``,
+pickled; a reply's ``("ok", value)``, ``("contract", (message, facts))`` or ``("student",
+fields)`` in the wire codec, the fields built by :func:`student_fields` in the order the grader
+reads them.  The number stays outside the body, so that the same call gets the same bytes
+back whenever it is asked (a batch compares them: ``WorkerExecutor.rerun``).  This module
+imports numpy and ``bpverify.submission``/``.contract``/``.options``/``.registry`` only; the grader
 imports it for :data:`BOOT`, :func:`where` and the limits both sides share.
 """
 
@@ -27,7 +30,7 @@ from bpverify.contract import ContractError
 from bpverify.submission import LoadSpec, StudentError, reaper, run_scenario
 from bpverify.submission import sandbox as _sandbox
 from bpverify.submission.namespace import undefined_name
-from bpverify.submission.wire import LENGTH, MAX_TEXT, decode_request, encode
+from bpverify.submission.wire import LENGTH, MAX_TEXT, SEQ, decode_request, encode
 
 __all__ = ["BOOT", "INTERRUPTED", "MAX_FILE_BYTES", "MAX_FRAME", "OUTPUT_TAIL", "Capture",
            "serve", "student_fields", "where"]
@@ -134,9 +137,9 @@ def serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
     me = os.getpid()  # only this process speaks for the worker (see _only_the_worker)
     capture = Capture()
     try:
-        _put(resp_fd, (0, "booted", None))
+        _put(resp_fd, 0, ("booted", None))
         request = _get(req_fd, _LEN.unpack(_get(req_fd, 4))[0])
-        _, _, (layout, options, lookup) = decode_request(request)
+        _, (layout, options, lookup) = decode_request(request[SEQ.size:])
         registry.load_worker_side()  # the sandbox hides bpverify's files from here on
         _seed_randomness()
         try:
@@ -149,29 +152,31 @@ def serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
         _sandbox.set_where(Path(path).name)
         sub = LoadSpec(layout, options, lookup).load(path)
         _only_the_worker(me, namespaces)
-        _put(resp_fd, (0, "ready", _sandbox.describe_applied(plan, namespaces, applied)))
+        _put(resp_fd, 0, ("ready", _sandbox.describe_applied(plan, namespaces, applied)))
         while True:
             head = _get(req_fd, 4)
             if not head:
                 os._exit(0)  # the grader is done; skip atexit handlers the submission set up
-            seq, scenario, kwargs = decode_request(_get(req_fd, _LEN.unpack(head)[0]))
+            frame = _get(req_fd, _LEN.unpack(head)[0])
+            (seq,) = SEQ.unpack_from(frame)
+            scenario, kwargs = decode_request(frame[SEQ.size:])
             sys.stdout = sys.stderr = capture  # the submission may have replaced them
             capture.take()
             _sandbox.set_where(where(scenario, kwargs, Path(path)))
             reaper.reap()  # children the grader killed since (WorkerExecutor.begin_item)
-            reply = _run(sub, seq, scenario, kwargs, capture)
+            reply = _run(sub, scenario, kwargs, capture)
             _only_the_worker(me, namespaces)
             try:
                 body = encode(reply)
             except Exception as exc:  # e.g. MemoryError copying a huge array
-                body = encode((seq, "student", student_fields(
+                body = encode(("student", student_fields(
                     where(scenario, kwargs, Path(path)), type(exc).__name__, str(exc))))
             if len(body) > MAX_FRAME:
-                body = encode((seq, "student", student_fields(
+                body = encode(("student", student_fields(
                     where(scenario, kwargs, Path(path)), "ValueError",
                     f"returned {len(body) / 2**20:.0f} MB of data; the limit is "
                     f"{MAX_FRAME // 2**20} MB")))
-            _put(resp_fd, body)
+            _put(resp_fd, seq, body)
     except BaseException:  # e.g. a KeyboardInterrupt the submission scheduled
         os._exit(INTERRUPTED)
 
@@ -213,23 +218,23 @@ def _only_the_worker(me: int, namespaces: str) -> None:  # pragma: no cover - in
             continue
 
 
-def _run(sub: Any, seq: int, scenario: str, kwargs: dict[str, Any],
+def _run(sub: Any, scenario: str, kwargs: dict[str, Any],
          capture: Capture) -> tuple[Any, ...]:  # pragma: no cover - runs in the worker
     try:
-        return (seq, "ok", run_scenario(sub, scenario, **kwargs))
+        return ("ok", run_scenario(sub, scenario, **kwargs))
     except StudentError as exc:
-        return (seq, "student", student_fields(exc.where, exc.exc_type, exc.message,
+        return ("student", student_fields(exc.where, exc.exc_type, exc.message,
                                                exc.tb + capture.take(), exc.got_name,
                                                exc.expected_name))
     except ContractError as exc:  # the facts cross too: a diagnosis reads them, not the text
         facts = {"where": _text(exc.where), "returned_none": bool(exc.returned_none),
                  "only_none": bool(exc.only_none),
                  "returned_count": exc.returned_count, "expected_count": exc.expected_count}
-        return (seq, "contract", (_text(_safe_str(exc)), facts))
+        return ("contract", (_text(_safe_str(exc)), facts))
     except BaseException as exc:  # raised by the submission's objects
         tb = "".join(traceback.format_tb(exc.__traceback__)[-5:]) + capture.take()
         where_ = where(scenario, kwargs, Path(sub.path))
-        return (seq, "student", student_fields(where_, type(exc).__name__, _safe_str(exc), tb,
+        return ("student", student_fields(where_, type(exc).__name__, _safe_str(exc), tb,
                                                undefined_name(exc)))
 
 
@@ -245,9 +250,9 @@ def _text(s: Any) -> str:
     return s if len(s) <= MAX_TEXT else s[: MAX_TEXT - 15] + " … [truncated]"
 
 
-def _put(fd: int, value: Any) -> None:  # pragma: no cover - runs in the worker
+def _put(fd: int, seq: int, value: Any) -> None:  # pragma: no cover - runs in the worker
     body = value if isinstance(value, bytes) else encode(value)
-    view = memoryview(_LEN.pack(len(body)) + body)
+    view = memoryview(_LEN.pack(SEQ.size + len(body)) + SEQ.pack(seq) + body)
     while view:
         view = view[os.write(fd, view):]
 

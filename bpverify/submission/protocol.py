@@ -7,7 +7,10 @@ isolated worker) and returns plain data, typed per scenario in
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol, overload
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 from bpverify.submission.replies import (
     CircuitReply,
@@ -22,7 +25,7 @@ from bpverify.submission.replies import (
     TrainReply,
 )
 
-__all__ = ["Executor", "StudentError"]
+__all__ = ["Executor", "Rerunnable", "StudentError", "Tape"]
 
 
 class StudentError(Exception):
@@ -96,3 +99,31 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Release what runs the submission; the executor is not used afterwards."""
+
+
+@dataclass
+class Tape:
+    """The calls an executor made inside :meth:`Rerunnable.taping`: each request's and its
+    reply's bytes, in order.  ``spoilt`` when one of them did not come back (a timeout, a
+    crash) or a worker started meanwhile: such calls cannot be asked again as they were."""
+
+    calls: list[tuple[bytes, bytes]] = field(default_factory=list)
+    spoilt: bool = False
+
+
+@runtime_checkable
+class Rerunnable(Protocol):
+    """An executor whose calls can be recorded and asked again (the isolated worker): a batch
+    asks a later submission the calls an earlier one's grade made, and where every reply is
+    the same bytes, the earlier judgement stands (bpverify.grading.replay)."""
+
+    def taping(self) -> AbstractContextManager[Tape]:
+        """Record the calls made inside the block."""
+
+    def rerun(self, calls: Sequence[tuple[bytes, bytes]]) -> bool:
+        """Ask ``calls`` again while each reply is the recorded bytes: True when all were.
+        False when one was not: the next calls are then answered from those asked, then
+        :meth:`settle`."""
+
+    def settle(self) -> int:
+        """Forget what :meth:`rerun` kept: how many of its calls were not made again."""

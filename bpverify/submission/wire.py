@@ -27,11 +27,14 @@ import numpy as np
 
 from bpverify.contract import Opaque
 
-__all__ = ["LENGTH", "MAX_TEXT", "ProtocolError", "decode", "decode_request", "encode",
+__all__ = ["LENGTH", "MAX_TEXT", "SEQ", "ProtocolError", "decode", "decode_request", "encode",
            "encode_request"]
 
 #: The length prefix of a frame and of each part of a body.
 LENGTH = struct.Struct("<I")
+#: A request's sequence number, which the worker sends back with its reply (first in a frame,
+#: after the length: bodies do not depend on it).
+SEQ = struct.Struct("<I")
 #: Strings coming back from the worker are cut to this length.
 MAX_TEXT = 4000
 _MAX_DEPTH = 32

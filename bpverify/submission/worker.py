@@ -10,15 +10,17 @@ the worker produced).  The child gets a clean environment, a temporary working d
 own session (so a SIGKILL to the process group also ends whatever the submission spawned), and
 resource limits on address space, core dumps and file size.
 
-The two processes talk over two dedicated pipes, never stdout: a frame is a 4-byte length and a
-body; a reply's body is a JSON tree (tagged: tuples, dicts, arrays,
-:class:`~bpverify.contract.Opaque`) followed by the arrays it refers to, each written by
-``np.save`` and read by ``np.load`` with ``allow_pickle=False``; requests, from the grader, are
-pickled (the codec: :mod:`bpverify.submission.wire`).  In a batch the worker is forked by the
-grading process's zygote (:mod:`bpverify.submission.zygote`) instead of started afresh.  The
-submission's prints go to a bounded in-memory buffer whose tail is attached to its error
-messages.  Every reply is
-checked by the grader before it is used, and all judging happens in the grader.
+The two processes talk over two dedicated pipes, never stdout: a frame is a 4-byte length, the
+request's 4-byte sequence number and a body; a reply's body is a JSON tree (tagged: tuples,
+dicts, arrays, :class:`~bpverify.contract.Opaque`) followed by the arrays it refers to, each
+written by ``np.save`` and read by ``np.load`` with ``allow_pickle=False``; requests, from the
+grader, are pickled (the codec: :mod:`bpverify.submission.wire`). In a batch the worker is
+forked by the grading process's zygote (:mod:`bpverify.submission.zygote`) instead of started
+afresh. The submission's prints go to a bounded in-memory buffer whose tail is attached to its
+error messages. Every reply is checked by the grader before it is used, and all judging happens
+in the grader. A batch may also ask a call another submission's grade recorded and compare the
+reply's bytes with the recorded ones (:meth:`WorkerExecutor.rerun`): the same bytes back, and
+nothing needs judging.
 docs/isolation.md states the threat model.
 
 The worker imports numpy and ``bpverify.submission``/``.contract``/``.options`` only (never JAX or
@@ -38,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +55,10 @@ from bpverify.options import (
     check_sandbox,
     check_timeout,
 )
-from bpverify.submission import LoadSpec, StudentError, reaper
+from bpverify.submission import LoadSpec, StudentError, Tape, reaper
 from bpverify.submission.child import BOOT, INTERRUPTED, MAX_FRAME, where
 from bpverify.submission.sandbox import plan as sandbox_plan
-from bpverify.submission.wire import LENGTH, ProtocolError, decode, encode, encode_request
+from bpverify.submission.wire import LENGTH, SEQ, ProtocolError, decode, encode, encode_request
 from bpverify.submission.zygote import Launched, zygote
 
 __all__ = [
@@ -142,6 +146,9 @@ class WorkerExecutor:
         self._inbox = bytearray()  #: bytes read from the worker, not yet taken
         self._home: str | None = None
         self._seq = 0
+        self._tape: Tape | None = None
+        #: Calls :meth:`rerun` asked, to answer the grader's same calls with (in order).
+        self._preload: deque[tuple[bytes, bytes | _Lost]] = deque()
         self._item: str | None = None
         self._item_used = 0.0
         self._item_error: StudentError | None = None
@@ -151,7 +158,8 @@ class WorkerExecutor:
     def call(self, scenario: str, **kwargs: Any) -> Any:
         err = self._item_error
         if err is None:
-            self.calls += 1
+            if not self._preload:  # (rerun counted those it asked)
+                self.calls += 1
             try:
                 if self._proc is None:
                     self._start()
@@ -240,7 +248,8 @@ class WorkerExecutor:
             ) from None
         spec = self.load_spec
         try:
-            request = encode_request((0, "load", (spec.layout, spec.options, spec.lookup)))
+            request = SEQ.pack(0) + encode_request(("load", (spec.layout, spec.options,
+                                                              spec.lookup)))
             self._send(_LEN.pack(len(request)) + request, deadline)
             ready = self._receive(deadline)
             self._expect(ready, "ready")
@@ -278,6 +287,7 @@ class WorkerExecutor:
                 os.close(fd)
         self._proc, self._req, self._resp = None, -1, -1
         self._inbox.clear()
+        self._preload.clear()
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
@@ -297,29 +307,13 @@ class WorkerExecutor:
     # -- one call --
 
     def _ask(self, scenario: str, kwargs: dict[str, Any]) -> Any:
-        self._seq += 1
-        request = encode_request((self._seq, scenario, kwargs))
-        budget_left = self.item_budget - self._item_used if self._item else math.inf
-        limit = min(self.timeout, budget_left)
-        start = time.monotonic()
+        body = encode_request((scenario, kwargs))
+        served = self._served(body)
+        reply = self._exchange(body) if served is None else served
         try:
-            self._send(_LEN.pack(len(request)) + request, start + limit)
-            reply = self._receive(start + limit)
-        except _Lost as lost:
-            if lost.reason == "timeout":
-                lost.detail = (
-                    f"timed out after {self.timeout:g} s (the limit per call, --timeout)"
-                    if limit == self.timeout else
-                    f"used up the item's time budget of {self.item_budget:g} s "
-                    f"({ITEM_BUDGET_FACTOR} x --timeout)"
-                )
-            raise
-        finally:
-            if self._item:
-                self._item_used += time.monotonic() - start
-        seq, kind, payload = reply
-        if seq != self._seq:
-            raise _Lost("protocol", f"a reply to request {seq!r} while waiting for {self._seq}")
+            kind, payload = decode(reply)
+        except (ProtocolError, TypeError, ValueError):
+            raise _Lost("protocol", f"a reply that is not (kind, value): {reply[:80]!r}") from None
         if kind == "ok":
             return _checked(scenario, payload)
         if kind == "contract" and isinstance(payload, tuple) and len(payload) == 2 \
@@ -336,6 +330,102 @@ class WorkerExecutor:
             raise err
         raise _Lost("protocol", f"a reply of kind {str(kind)[:40]!r}")
 
+    def _exchange(self, body: bytes) -> bytes:
+        """Send one request's body, return the reply's body (not decoded); a tape being
+        recorded gets both, and is spoilt by a call that did not come back."""
+        self._seq += 1
+        budget_left = self.item_budget - self._item_used if self._item else math.inf
+        limit = min(self.timeout, budget_left)
+        start = time.monotonic()
+        try:
+            self._send(_LEN.pack(SEQ.size + len(body)) + SEQ.pack(self._seq) + body,
+                       start + limit)
+            seq, reply = self._receive_raw(start + limit)
+        except _Lost as lost:
+            if self._tape is not None:
+                self._tape.spoilt = True
+            if lost.reason == "timeout":
+                lost.detail = (
+                    f"timed out after {self.timeout:g} s (the limit per call, --timeout)"
+                    if limit == self.timeout else
+                    f"used up the item's time budget of {self.item_budget:g} s "
+                    f"({ITEM_BUDGET_FACTOR} x --timeout)"
+                )
+            raise
+        finally:
+            if self._item:
+                self._item_used += time.monotonic() - start
+        if seq != self._seq:
+            raise _Lost("protocol", f"a reply to request {seq!r} while waiting for {self._seq}")
+        if self._tape is not None:
+            self._tape.calls.append((body, reply))
+        return reply
+
+    # -- calls asked again: a batch's recorded calls (bpverify.grading.replay) --
+
+    @contextlib.contextmanager
+    def taping(self) -> Iterator[Tape]:
+        """Record the calls made inside (:class:`~bpverify.submission.Tape`)."""
+        tape = Tape()
+        outer, starts = self._tape, self.starts
+        self._tape = tape
+        try:
+            yield tape
+        finally:
+            tape.spoilt = tape.spoilt or self.starts != starts
+            self._tape = outer
+
+    def rerun(self, calls: Sequence[tuple[bytes, bytes]]) -> bool:
+        """Ask ``calls`` (a tape another submission's grade recorded) again, one at a time as
+        the grade would, while each reply is the same bytes as recorded.  True when all were;
+        their outcome is then the recorded one, and nothing needs judging.
+
+        False when one differs (or did not come back): the calls asked so far are kept, and
+        the next calls the grader makes are answered from them, in order (then the differing
+        reply, or the failure), as long as each asks for the same bytes, so that the
+        submission sees each call once, exactly as a grade of it alone makes them.  Call
+        :meth:`settle` once the grader has made them.  False at once, asking nothing, when the
+        worker is not running or the item has already failed.
+        """
+        if self._proc is None or self._item_error is not None or self._preload:
+            return False
+        asked: list[tuple[bytes, bytes | _Lost]] = []
+        for body, recorded in calls:
+            self.calls += 1
+            try:
+                reply: bytes | _Lost = self._exchange(body)
+            except _Lost as lost:
+                reply = lost
+            asked.append((body, reply))
+            if reply != recorded:
+                self._preload.extend(asked)
+                return False
+        return True
+
+    def settle(self) -> int:
+        """The end of what :meth:`rerun` kept: how many of those calls the grader did not make
+        again (0, unless its judge did not repeat itself; then a call that failed stops the
+        worker, as the failure would have)."""
+        left = len(self._preload)
+        failed = any(isinstance(reply, _Lost) for _, reply in self._preload)
+        self._preload.clear()
+        if left and failed:
+            self._stop()
+        return left
+
+    def _served(self, body: bytes) -> bytes | None:
+        """The kept reply to ``body`` if :meth:`rerun` asked it already (raising the failure
+        it met, as the call would have), else None: ask the worker."""
+        if not self._preload:
+            return None
+        asked, reply = self._preload.popleft()
+        if asked != body:  # the grader asks for something else: never expected
+            self._preload.clear()
+            return None
+        if isinstance(reply, _Lost):
+            raise reply
+        return reply
+
     def _send(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)
         while view:
@@ -350,17 +440,26 @@ class WorkerExecutor:
                 raise _Lost("timeout")
 
     def _receive(self, deadline: float) -> tuple[Any, ...]:
-        (n,) = _LEN.unpack(self._read(4, deadline))
-        if n > MAX_FRAME:
-            raise _Lost("protocol", f"a reply of {n / 2**20:.0f} MB (the limit is "
-                        f"{MAX_FRAME // 2**20} MB): the submission returned too much data")
+        """The next reply, decoded: ``(seq, kind, value)``."""
+        seq, body = self._receive_raw(deadline)
         try:
-            reply = decode(self._read(n, deadline))
+            reply = decode(body)
         except ProtocolError as exc:
             raise _Lost("protocol", str(exc)) from None
-        if not (isinstance(reply, tuple) and len(reply) == 3 and isinstance(reply[0], int)):
-            raise _Lost("protocol", f"a reply that is not (id, kind, value): {str(reply)[:80]}")
-        return reply
+        if not (isinstance(reply, tuple) and len(reply) == 2):
+            raise _Lost("protocol", f"a reply that is not (kind, value): {str(reply)[:80]}")
+        return (seq, *reply)
+
+    def _receive_raw(self, deadline: float) -> tuple[int, bytes]:
+        """The next reply's sequence number and body (not decoded)."""
+        (n,) = _LEN.unpack(self._read(4, deadline))
+        if n > MAX_FRAME + SEQ.size:
+            raise _Lost("protocol", f"a reply of {n / 2**20:.0f} MB (the limit is "
+                        f"{MAX_FRAME // 2**20} MB): the submission returned too much data")
+        if n < SEQ.size:
+            raise _Lost("protocol", f"a frame of {n} bytes")
+        frame = self._read(n, deadline)
+        return SEQ.unpack_from(frame)[0], frame[SEQ.size:]
 
     def _read(self, n: int, deadline: float) -> bytes:
         """The next ``n`` bytes from the worker.  Whatever more one read brings (a reply's

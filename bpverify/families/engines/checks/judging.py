@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import weakref
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 from bpverify.closeness import Tolerance, tolerance_for
 from bpverify.families.engines.checks.programs import Program
 from bpverify.grading.checks.base import CheckFailed
+from bpverify.grading.replay import asked_once
 from bpverify.model import ElementMismatch, Facts, GateStep
 from bpverify.submission import Executor
 
@@ -48,20 +48,12 @@ STEP_LOW = 2.0**-7
 #: Centred differences' tolerance, relative to max(1, |difference|): float64's, and that of a
 #: float32 engine, whose differences carry its rounding over the step (~1e-4 on a long chain).
 NUMERICAL_TOL = {"float64": 1e-4, "low": 1e-2}
-_DTYPES: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def engine_dtype(ex: Executor) -> str:
     """The dtype of the engine's values (``Value(1.5).data``), asked once per executor."""
-    try:
-        cached = _DTYPES.get(ex)
-    except TypeError:
-        cached = None
-    if cached is None:
-        cached = str(ex.call("engine_info").get("dtype") or "float64")
-        with contextlib.suppress(TypeError):
-            _DTYPES[ex] = cached
-    return cached
+    return asked_once(ex, "engine_dtype",
+                      lambda: str(ex.call("engine_info").get("dtype") or "float64"))
 
 
 @contextlib.contextmanager

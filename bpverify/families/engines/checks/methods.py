@@ -12,9 +12,7 @@ evidence and are skipped.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -35,6 +33,7 @@ from bpverify.families.engines.checks.judging import (
 from bpverify.families.engines.checks.programs import LEAF, Program, fmt_const, program_on
 from bpverify.families.engines.contract import METHODS_ITEM
 from bpverify.grading.checks.base import Case, Check, CheckFailed
+from bpverify.grading.replay import asked_once
 from bpverify.model import ElementMismatch, Facts
 from bpverify.submission import Executor, StudentError
 
@@ -42,20 +41,11 @@ __all__ = ["method_checks", "methods_of"]
 
 #: Numbers a method is called with where it takes one (a slope, a power, a bound, ...).
 NUMBERS = (0.5, 1.5, 2.0, -0.5, 3.0, 0.25)
-_METHODS: weakref.WeakKeyDictionary[Any, list[dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
 def methods_of(ex: Executor) -> list[dict[str, Any]]:
     """The methods the finder found (``{"name": "softplus", "args": ""}``), once per executor."""
-    try:
-        cached = _METHODS.get(ex)
-    except TypeError:
-        cached = None
-    if cached is None:
-        cached = list(ex.call("engine_methods"))
-        with contextlib.suppress(TypeError):
-            _METHODS[ex] = cached
-    return cached
+    return asked_once(ex, "engine_methods", lambda: list(ex.call("engine_methods")))
 
 
 def _program(method: dict[str, Any], case: Case) -> Program:

@@ -9,9 +9,7 @@ a failing operation says which wrong operations it is built on (``a - b`` as ``a
 
 from __future__ import annotations
 
-import contextlib
 import math
-import weakref
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,6 +43,7 @@ from bpverify.families.engines.checks.programs import (
 )
 from bpverify.families.engines.contract import ENGINE_OPS, EngineOp
 from bpverify.grading.checks.base import Case, Check, CheckFailed
+from bpverify.grading.replay import asked_once
 from bpverify.submission import Executor, StudentError
 
 __all__ = ["Survey", "built_on", "op_checks", "sound_ops", "survey"]
@@ -60,25 +59,18 @@ class Survey:
     calls: dict[str, tuple[str, ...]]
 
 
-_SURVEYS: weakref.WeakKeyDictionary[Any, Survey] = weakref.WeakKeyDictionary()
 #: The item of each method an operation is defined by (``__neg__`` -> ``Value neg``).
 _METHOD_ITEM = {op.attrs[0]: name for name, op in ENGINE_OPS.items()}
 
 
 def survey(ex: Executor) -> Survey:
     """Each operation the engine has, checked once at a few points (cached per executor)."""
-    try:
-        cached = _SURVEYS.get(ex)
-    except TypeError:
-        cached = None
-    if cached is not None:
-        return cached
-    names = ex.call("inventory")["names"]
-    with precision(engine_dtype(ex)):
-        found = _survey(ex, names)
-    with contextlib.suppress(TypeError):
-        _SURVEYS[ex] = found
-    return found
+    def ask() -> Survey:
+        names = ex.call("inventory")["names"]
+        with precision(engine_dtype(ex)):
+            return _survey(ex, names)
+
+    return asked_once(ex, "engine_survey", ask)
 
 
 def _survey(ex: Executor, names: Collection[str]) -> Survey:

@@ -7,7 +7,6 @@ when its input does is ``ignores-input``; a wrong Sigmoid that cached only a 0/1
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import replace
 from typing import Any
 
@@ -16,25 +15,16 @@ import numpy as np
 from bpverify.contract import ContractError, as_gradients
 from bpverify.families.layer_classes.contract import LAYER_CLASSES
 from bpverify.grading.checks.base import Case, CheckFailed
+from bpverify.grading.replay import asked_once
 from bpverify.submission import Executor, StudentError
 
 __all__ = ["cached_mask", "ignored_input", "interface_of"]
 
 
-#: executor -> {class name: its interface reply}; an executor grades one submission.
-_INTERFACES: weakref.WeakKeyDictionary[Any, dict[str, dict[str, str]]] = (
-    weakref.WeakKeyDictionary())
-
-
 def interface_of(ex: Executor, name: str) -> dict[str, str]:
     """The submission's answer to "has ``name`` the book's interface?", asked once."""
-    try:
-        known = _INTERFACES.setdefault(ex, {})
-    except TypeError:  # an executor that cannot be weakly referenced: ask every time
-        return dict(ex.call("layer_class_interface", name=name))
-    if name not in known:
-        known[name] = dict(ex.call("layer_class_interface", name=name))
-    return known[name]
+    return asked_once(ex, ("layer_class_interface", name),
+                      lambda: dict(ex.call("layer_class_interface", name=name)))
 
 
 #: The input each gradient of a class is the upstream gradient times (a multiply switches).
