@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -94,8 +95,9 @@ def grade_all(paths: list[Path], options: GradeOptions,
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             # Spawned, not forked: the grader holds JAX's threads.  Results come back as JSON.
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                     initializer=_start_batch_process) as pool:
+            spawn = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_start_batch_process,
+                                     initargs=(spawn.Value("i", 0),)) as pool:
                 futures = {pool.submit(_grade_one, str(p), options): n
                            for n, p in enumerate(paths)}
                 for future in as_completed(futures):
@@ -130,12 +132,32 @@ def grade(path: str | Path, options: GradeOptions,
                             jobs=options.jobs, replays=replays)
 
 
-def _start_batch_process() -> None:
+def _start_batch_process(started: Any = None) -> None:
     """Set up a process that grades a batch's submissions one after another: its record of
-    examples, and the oracle's kept values."""
+    examples, and the oracle's kept values.  ``started`` counts the processes set up so far
+    (a shared ``multiprocessing.Value``): the n-th keeps to the n-th usable core."""
+    if started is not None:
+        with started.get_lock():
+            n = started.value
+            started.value += 1
+        _keep_to_one_core(n)
     _REPLAYS.append(Replays())
     memo.remember(True)
     use_zygote(True)
+
+
+def _keep_to_one_core(n: int) -> None:
+    """Run this process, and the workers it starts, on the ``n``-th core it may use (modulo
+    their number).  A grading process and its worker take turns (each call waits for its
+    reply): on one core a call's round trip is a switch between them, across two cores each
+    reply wakes a sleeping core, several times slower.  Where affinity cannot be set, nothing
+    changes."""
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) > 1:
+            os.sched_setaffinity(0, {cores[n % len(cores)]})
+    except (AttributeError, OSError):  # not Linux, or not allowed
+        pass
 
 
 def _grade_one(path: str, options: GradeOptions) -> str:

@@ -9,7 +9,6 @@ compare every item's verdict, every check's status, counts, shrunk minimal examp
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 import textwrap
@@ -165,15 +164,15 @@ def test_replayed_examples_save_hypothesis_and_fall_back_where_outcomes_differ(
     paths = _class(tmp_path / "class")
     replays = Replays()
     options: dict[str, Any] = {
-        "profile": "ci", "max_examples": 8, "only": ("AddGate", "MultiplyGate", "relu_backward"),
-        "executor_factory": functools.partial(WorkerExecutor, timeout=3, memory_mb=600)}
-    batch = [check_submission(p, replays=replays, **options) for p in paths]
+        "timeout": 3, "max_examples": 8, "only": ("AddGate", "MultiplyGate", "relu_backward")}
+    batch = _graded_counting(paths, replays, **options)
     # The first submission drew the examples; the second replayed them (every check passed
-    # alone too), the wrong and hostile ones fell back on the checks they fail.
-    assert replays.replayed > 0 and replays.fallbacks > 0
-    alone = [check_submission(p, **options) for p in paths]
-    for b, a in zip(batch, alone):
-        assert _graded(b.to_dict()) == _graded(a.to_dict())
+    # alone too), the wrong and hostile ones fell back on the checks they fail.  The copy of
+    # the first (last) answered its recorded calls with the same bytes: nothing judged.
+    assert replays.replayed > 0 and replays.fallbacks > 0 and replays.reasked > 0
+    # The same verdicts, and each submission answered as many calls as alone: the hostile
+    # one, which counts its calls, among them.
+    assert batch == _graded_counting(paths, None, **options)
 
 
 def test_kept_oracle_values_are_told_apart_by_their_bits_and_handed_out_as_copies() -> None:
@@ -197,3 +196,69 @@ def test_kept_oracle_values_are_told_apart_by_their_bits_and_handed_out_as_copie
         assert after["misses"] - before["misses"] == 2
     finally:
         memo.remember(False)
+
+
+def _copies(root: Path, sources: list[Path | tuple[Path, str]]) -> list[Path]:
+    """Each source (or its text changed: ``(path, old, new)``) in a folder of its own."""
+    paths = []
+    for n, source in enumerate(sources):
+        (root / f"s{n}").mkdir(parents=True)
+        if isinstance(source, tuple):
+            path, old, new = source
+            text = path.read_text()
+            assert old in text
+            target = root / f"s{n}" / path.name
+            target.write_text(text.replace(old, new))
+            paths.append(target)
+        else:
+            paths.append(Path(shutil.copy(source, root / f"s{n}" / source.name)))
+    return paths
+
+
+def _graded_counting(paths: list[Path], replays: Replays | None, timeout: float = 5,
+                     **options: Any) -> list[tuple[Any, int]]:
+    """Each submission's result, and how many calls its workers answered."""
+    out = []
+    for path in paths:
+        seen: list[WorkerExecutor] = []
+
+        def factory(*args: Any, _seen: list[WorkerExecutor] = seen, **kwargs: Any) -> Any:
+            ex = WorkerExecutor(*args, timeout=timeout, memory_mb=600, **kwargs)
+            _seen.append(ex)
+            return ex
+
+        result = check_submission(path, replays=replays, profile="ci",
+                                  executor_factory=factory, **{"max_examples": 6, **options})
+        out.append((_graded(result.to_dict()), sum(ex.calls for ex in seen)))
+    return out
+
+
+#: A correct tanh that rounds differently past |x| = 2.6 (where the engine's survey of its
+#: operations never looks): a later submission's replies differ only in some examples.
+_TANH = ("        t = math.tanh(self.data)\n",
+         "        x = self.data\n"
+         "        e = math.exp(2 * x)\n"
+         "        t = math.tanh(x) if abs(x) < 2.6 else (e - 1) / (e + 1)\n")
+
+
+@pytest.mark.parametrize("sources", [
+    # An engine's survey, dtype and methods are asked once per submission (asked_once):
+    # asking a later submission an example's calls again must keep what its judge kept.
+    ["engines/good.py", "engines/wild/lecture_tanh.py", ("engines/good.py", *_TANH)],
+    # Layer classes: each class's interface is asked once per submission.
+    ["layer_classes/correct/layers.py", "layer_classes/variants/names.py",
+     "layer_classes/correct/layers.py"],
+], ids=["engines", "layer-classes"])
+def test_calls_asked_again_give_each_submission_its_result_alone(
+        tmp_path: Path, sources: list[Any]) -> None:
+    here = Path(__file__).parent
+    paths = _copies(tmp_path, [(here / s[0], s[1], s[2]) if isinstance(s, tuple) else here / s
+                               for s in sources])
+    replays = Replays()
+    batch = _graded_counting(paths, replays)
+    # The third submission answers many of the first one's recorded calls with the same
+    # bytes: those examples are not judged.
+    assert replays.reasked > 0
+    alone = _graded_counting(paths, None)
+    # The same verdicts, and each submission answered as many calls as alone (each once).
+    assert batch == alone

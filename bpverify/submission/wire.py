@@ -74,7 +74,14 @@ def encode_request(value: Any) -> bytes:
 
 class _RequestPickler(pickle.Pickler):
     """Pickles plain data only: numpy's arrays and scalars (of the kinds :func:`encode`
-    allows, with what numpy pickles them by) and :class:`Opaque` besides the builtin types."""
+    allows, with what numpy pickles them by) and :class:`Opaque` besides the builtin types.
+    Identifier-like strings go as persistent ids, which the worker interns as it loads them
+    (as CPython interns such literals: a submission may compare them with ``is``)."""
+
+    def persistent_id(self, obj: Any) -> Any:  # called for every object: keep it short
+        if type(obj) is str and len(obj) <= _INTERNED and obj.isidentifier():
+            return obj
+        return None
 
     def reducer_override(self, obj: Any) -> Any:  # not called for builtin containers, str...
         if isinstance(obj, (np.ndarray, np.generic)):
@@ -89,28 +96,29 @@ class _RequestPickler(pickle.Pickler):
         return NotImplemented
 
 
+class _RequestUnpickler(pickle.Unpickler):
+    def persistent_load(self, pid: Any) -> Any:
+        if type(pid) is not str:
+            raise pickle.UnpicklingError(f"a persistent id {pid!r}")
+        return sys.intern(pid)
+
+
 def decode_request(data: bytes) -> Any:
     """The inverse of :func:`encode_request`, in the worker: only ever given the grader's
     bytes.  Identifier-like strings are interned, as :func:`decode` interns them."""
-    return _interned(pickle.loads(data))
-
-
-def _interned(v: Any) -> Any:
-    if isinstance(v, str):
-        return sys.intern(v) if len(v) <= _INTERNED and v.isidentifier() else v
-    if isinstance(v, dict):
-        return {_interned(k): _interned(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_interned(x) for x in v]
-    if isinstance(v, tuple):
-        return tuple(_interned(x) for x in v)
-    return v
+    return _RequestUnpickler(io.BytesIO(data)).load()
 
 
 def _tree(v: Any, blobs: list[bytes], depth: int) -> Any:
     if depth > _MAX_DEPTH:
         raise ProtocolError(f"data nested more than {_MAX_DEPTH} levels deep")
-    if v is None or isinstance(v, (bool, str)):
+    t = type(v)
+    if t is float or t is str or t is bool or v is None:  # the common leaves first
+        return v
+    if t is np.ndarray and v.dtype.kind in _ARRAY_KINDS and v.dtype.names is None:
+        blobs.append(_saved(v))
+        return {"a": len(blobs) - 1}
+    if isinstance(v, (bool, str)):
         return v
     if isinstance(v, (np.ndarray, np.generic)):
         arr = np.asarray(v)
