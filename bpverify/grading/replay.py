@@ -40,7 +40,7 @@ import weakref
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -52,6 +52,10 @@ __all__ = ["Known", "Outcome", "Replays", "Taped", "Trace", "asked_once", "copie
            "replay", "same_case", "taping"]
 
 _T = TypeVar("_T")
+
+#: The most bytes of recorded calls a grading process keeps (requests and replies; the whole
+#: default rubric's come to about 20 MB); past it, checks are replayed without their calls.
+TAPE_LIMIT = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class Replays:
     replayed: int = 0
     fallbacks: int = 0
     reasked: int = 0  #: examples whose calls were asked again with the same replies
+    tape_bytes: int = 0  #: the size of the calls kept
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def get(self, key: tuple[Any, ...]) -> Trace | None:
@@ -125,8 +130,17 @@ class Replays:
             return self.traces.get(key)
 
     def record(self, key: tuple[Any, ...], trace: Trace) -> None:
+        """Keep ``trace`` for ``key`` (the first one recorded stays); its calls only while
+        all the tapes kept stay under :data:`TAPE_LIMIT` bytes."""
+        size = sum(len(q) + len(r) for t in trace.tapes if t is not None for q, r in t.calls)
         with self._lock:
-            self.traces.setdefault(key, trace)
+            if key in self.traces:
+                return
+            if self.tape_bytes + size > TAPE_LIMIT:
+                trace = replace(trace, tapes=())
+            else:
+                self.tape_bytes += size
+            self.traces[key] = trace
 
 
 def copied(case: Any) -> Any:
