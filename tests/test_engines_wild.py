@@ -159,3 +159,19 @@ def test_an_overwrite_hidden_by_the_order_of_a_set_is_still_caught(tmp_path: Pat
         assert failed is not None and failed.kind == "engine-overwrite", seed
         assert "(Value exp) overwrite" in failed.message, failed.message
         assert failed.diagnosis is not None and failed.diagnosis.mistake == "engine-overwrite"
+
+
+def test_a_type_alias_named_value_is_not_taken_for_an_engine(tmp_path: Path) -> None:
+    """``Value = Any`` in a typed gates file (the reference's own gates.py): typing.Any is a
+    class since Python 3.11, and is no engine, so there is nothing to report about it."""
+    sub = tmp_path / "gates.py"
+    sub.write_text("from typing import Any\n\nValue = Any\n\n\nclass AddGate:\n"
+                   "    def forward(self, x: Value, y: Value) -> Value:\n        return x + y\n\n"
+                   "    def backward(self, dz: Value) -> tuple[Value, Value]:\n"
+                   "        return dz, dz\n")
+    js = tmp_path / "r.json"
+    assert main(["grade", str(sub), "--profile", "ci", "--examples", "5", "--only", "AddGate",
+                 "--json", str(js)]) == 0
+    result = SubmissionResult.from_dict(json.loads(js.read_text()))
+    assert result.load_error == ""
+    assert result.item("AddGate").status == "passed"

@@ -8,6 +8,7 @@ readers find where a value keeps its number and its gradient.
 from __future__ import annotations
 
 import inspect
+import sys
 import types
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,7 +45,7 @@ def find_engine(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) 
         if isinstance(found, type) and cls is None:
             cls = found
     for alias in CLASS_NAMES if cls is None else ():
-        cls = next((ns[alias] for ns in namespaces if isinstance(ns.get(alias), type)), None)
+        cls = next((ns[alias] for ns in namespaces if _own_class(ns.get(alias))), None)
         if cls is not None:
             break
     if cls is None:
@@ -89,6 +90,15 @@ def find_engine(namespaces: Sequence[Mapping[str, Any]], sub: LoadedSubmission) 
     kept = "" if dtype == "float64" else f", kept in {dtype}: judged in {dtype}'s precision"
     sub.notes.append(f"autograd engine: class {cls.__name__} (value in .{data}, gradient in "
                      f".{grad_attr(probe)}{kept}) with {' '.join(has) or 'no operations'}")
+
+
+def _own_class(found: Any) -> bool:
+    """A class the submission may have written: not one of Python's own (``Value = Any``, a
+    type alias in a typed gates file: ``typing.Any`` is a class since Python 3.11)."""
+    if not isinstance(found, type):
+        return False
+    module = str(getattr(found, "__module__", "")).split(".")[0]
+    return module != "builtins" and module not in sys.stdlib_module_names
 
 
 #: Where engines keep a node's operands (micrograd: ``_prev``).
