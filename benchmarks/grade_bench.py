@@ -203,10 +203,10 @@ class Examples:
 
 def _examples(paths: list[Path]) -> dict[str, Examples]:
     counts: dict[str, Examples] = {}
-    # A batch writes one file per submission (out/<folder>/bpverify.json): the folder tells
-    # the copies apart (and is the same for both versions).
-    files = [(f, str(f.parent.relative_to(p))) for p in paths if p.is_dir()
-             for f in sorted(p.rglob("*.json"))]
+    # A batch writes one file per submission (out/<folder>/bpverify.json), in folders that
+    # versions name differently: the n-th file in name order stands for the n-th submission.
+    files = [(f, f"submission {n + 1}") for p in paths if p.is_dir()
+             for n, f in enumerate(sorted(p.rglob("bpverify.json")))]
     files += [(p, "") for p in paths if not p.is_dir()]
     for p, label in files:
         if not p.exists():

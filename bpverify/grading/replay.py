@@ -20,7 +20,8 @@ submission has seen the same calls in the same order, as alone.
 Cases are copied before each use: a judge may change its case's arrays in place.
 
 Where the submission runs in a worker (:class:`~bpverify.submission.Rerunnable`), each recorded
-example also keeps the calls its judge made, request and reply as bytes (:class:`Taped`).  A
+example also keeps the calls its judge made: each request's bytes and a digest of its reply's
+(:class:`Taped`).  A
 later submission is asked those same calls first; when every reply is the same bytes, the judge
 would have been given the same answers and would have asked the same questions, so the example
 has its recorded outcome and is not judged at all (not even copied).  At the first reply that
@@ -53,15 +54,16 @@ __all__ = ["Known", "Outcome", "Replays", "Taped", "Trace", "asked_once", "copie
 
 _T = TypeVar("_T")
 
-#: The most bytes of recorded calls a grading process keeps (requests and replies; the whole
-#: default rubric's come to about 20 MB); past it, checks are replayed without their calls.
+#: The most bytes of recorded calls a grading process keeps (requests and replies' digests:
+#: the whole default rubric's come to about 14 MB); past it, checks are replayed without
+#: their calls.
 TAPE_LIMIT = 256 * 2**20
 
 
 @dataclass(frozen=True)
 class Taped:
-    """One recorded example's calls (request and reply bytes, in order) and what its judge
-    looked up with :func:`asked_once` (key, whether it was known already, the value)."""
+    """One recorded example's calls (request bytes and reply digest, in order) and what its
+    judge looked up with :func:`asked_once` (key, whether it was known already, the value)."""
 
     calls: tuple[tuple[bytes, bytes], ...]
     notes: tuple[tuple[Hashable, bool, Any], ...]

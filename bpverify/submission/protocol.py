@@ -7,6 +7,7 @@ isolated worker) and returns plain data, typed per scenario in
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from bpverify.submission.replies import (
     TrainReply,
 )
 
-__all__ = ["Executor", "Rerunnable", "StudentError", "Tape"]
+__all__ = ["Executor", "Rerunnable", "StudentError", "Tape", "reply_digest"]
 
 
 class StudentError(Exception):
@@ -101,11 +102,18 @@ class Executor(Protocol):
         """Release what runs the submission; the executor is not used afterwards."""
 
 
+def reply_digest(reply: bytes) -> bytes:
+    """What a tape keeps of a reply: a 128-bit BLAKE2b digest of its bytes (two replies with
+    the same digest are the same bytes; a tape keeps a fraction of the memory)."""
+    return hashlib.blake2b(reply, digest_size=16).digest()
+
+
 @dataclass
 class Tape:
-    """The calls an executor made inside :meth:`Rerunnable.taping`: each request's and its
-    reply's bytes, in order.  ``spoilt`` when one of them did not come back (a timeout, a
-    crash) or a worker started meanwhile: such calls cannot be asked again as they were."""
+    """The calls an executor made inside :meth:`Rerunnable.taping`: each request's bytes and
+    its reply's digest (:func:`reply_digest`), in order.  ``spoilt`` when one of them did not
+    come back (a timeout, a crash) or a worker started meanwhile: such calls cannot be asked
+    again as they were."""
 
     calls: list[tuple[bytes, bytes]] = field(default_factory=list)
     spoilt: bool = False

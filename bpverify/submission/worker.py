@@ -19,8 +19,8 @@ forked by the grading process's zygote (:mod:`bpverify.submission.zygote`) inste
 afresh. The submission's prints go to a bounded in-memory buffer whose tail is attached to its
 error messages. Every reply is checked by the grader before it is used, and all judging happens
 in the grader. A batch may also ask a call another submission's grade recorded and compare the
-reply's bytes with the recorded ones (:meth:`WorkerExecutor.rerun`): the same bytes back, and
-nothing needs judging.
+reply's bytes with the recorded ones (by digest: :meth:`WorkerExecutor.rerun`): the same bytes
+back, and nothing needs judging.
 docs/isolation.md states the threat model.
 
 The worker imports numpy and ``bpverify.submission``/``.contract``/``.options`` only (never JAX or
@@ -57,6 +57,7 @@ from bpverify.options import (
 )
 from bpverify.submission import LoadSpec, StudentError, Tape, reaper
 from bpverify.submission.child import BOOT, INTERRUPTED, MAX_FRAME, where
+from bpverify.submission.protocol import reply_digest
 from bpverify.submission.sandbox import plan as sandbox_plan
 from bpverify.submission.wire import LENGTH, SEQ, ProtocolError, decode, encode, encode_request
 from bpverify.submission.zygote import Launched, zygote
@@ -332,7 +333,8 @@ class WorkerExecutor:
 
     def _exchange(self, body: bytes) -> bytes:
         """Send one request's body, return the reply's body (not decoded); a tape being
-        recorded gets both, and is spoilt by a call that did not come back."""
+        recorded gets the request and the reply's digest, and is spoilt by a call that did not
+        come back."""
         self._seq += 1
         budget_left = self.item_budget - self._item_used if self._item else math.inf
         limit = min(self.timeout, budget_left)
@@ -358,7 +360,7 @@ class WorkerExecutor:
         if seq != self._seq:
             raise _Lost("protocol", f"a reply to request {seq!r} while waiting for {self._seq}")
         if self._tape is not None:
-            self._tape.calls.append((body, reply))
+            self._tape.calls.append((body, reply_digest(reply)))
         return reply
 
     # -- calls asked again: a batch's recorded calls (bpverify.grading.replay) --
@@ -377,7 +379,8 @@ class WorkerExecutor:
 
     def rerun(self, calls: Sequence[tuple[bytes, bytes]]) -> bool:
         """Ask ``calls`` (a tape another submission's grade recorded) again, one at a time as
-        the grade would, while each reply is the same bytes as recorded.  True when all were;
+        the grade would, while each reply is the same bytes as recorded (its digest is the
+        recorded one: :func:`~bpverify.submission.protocol.reply_digest`).  True when all were;
         their outcome is then the recorded one, and nothing needs judging.
 
         False when one differs (or did not come back): the calls asked so far are kept, and
@@ -397,7 +400,7 @@ class WorkerExecutor:
             except _Lost as lost:
                 reply = lost
             asked.append((body, reply))
-            if reply != recorded:
+            if isinstance(reply, _Lost) or reply_digest(reply) != recorded:
                 self._preload.extend(asked)
                 return False
         return True
