@@ -4,6 +4,8 @@
     python benchmarks/grade_bench.py --against c7d9dd0    # and a git revision, interleaved
     python benchmarks/grade_bench.py --against /path/to/venv/bin/python --rounds 3
     python benchmarks/grade_bench.py --against 0242ba7 --rounds 1 --only "class of"
+    python benchmarks/grade_bench.py --items-of 0242ba7 --class-size 500 --rounds 1 \
+        --only "items (--only)"                           # a class of 500, measured
 
 Every case runs as a fresh process, exactly as a user runs it (``python -m bpverify grade ...``
 or ``python -m pytest --bpverify-submission ...``).  With ``--against`` the two versions run
@@ -327,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="submissions in the class-of-N cases (default 40)")
     parser.add_argument("--project", type=_positive, default=500, metavar="N",
                         help="the class size the class-of-N figures are projected to")
+    parser.add_argument("--items-of", metavar="REV|PYTHON",
+                        help="give the class cases this version's default rubric's items "
+                        "(as --against does) without running it: a class of 500 measured, "
+                        "not projected")
     args = parser.parse_args(argv)
 
     new = Version(label="this checkout", python=sys.executable)
@@ -335,9 +341,14 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         parser.error(str(exc))
     older = None
-    if len(versions) == 2:
+    try:
+        items_of = versions[1] if len(versions) == 2 else (
+            resolve_version(args.items_of) if args.items_of else None)
+    except BenchError as exc:
+        parser.error(str(exc))
+    if items_of is not None:
         with tempfile.TemporaryDirectory(prefix="bpverify-bench-") as tmp:
-            older = (versions[1].label, rubric_items(versions[1].python, Path(tmp)))
+            older = (items_of.label, rubric_items(items_of.python, Path(tmp)))
     every = cases(args.batch, args.class_size, older)
     chosen = [c for c in every if not args.only or any(w in c.name for w in args.only)]
     if not chosen:
