@@ -50,7 +50,7 @@ __all__ = ["MAX_DEFAULT_JOBS", "default_jobs", "grade", "grade_all"]
 #: gains little (its longest items bound it, and each helper first spends ~1.2 s importing).
 #: Memory grows with the rubric: a batch's grading process holds JAX, Hypothesis, the compiled
 #: oracles and the examples and oracle values it keeps, its zygote and worker some 100 MB more;
-#: a class of 40 under the whole default rubric peaked at 1405 MB with two (831 MB under
+#: a class of 40 under the whole default rubric peaked at 1468 MB with two (841 MB under
 #: 0242ba7's 19 items; benchmarks/README.md), so four need about twice that.
 MAX_DEFAULT_JOBS = 4
 
