@@ -21,15 +21,14 @@ Cases are copied before each use: a judge may change its case's arrays in place.
 
 Where the submission runs in a worker (:class:`~bpverify.submission.Rerunnable`), each recorded
 example also keeps the calls its judge made: each request's bytes and a digest of its reply's
-(:class:`Taped`).  A
-later submission is asked those same calls first; when every reply is the same bytes, the judge
-would have been given the same answers and would have asked the same questions, so the example
-has its recorded outcome and is not judged at all (not even copied).  At the first reply that
-differs the judge runs after all, answered from the calls already asked as long as it asks the
-same (it does, having had the same answers so far): the submission sees each call once, as in a
-grade of it alone.  What the judges keep per submission besides (what the submission defines,
-an engine's dtype) goes through :func:`asked_once`, which the tape records too: an example is
-asked again only where the grader knows the same as when it was recorded.
+(:class:`Taped`).  A later submission is asked those same calls first; when every reply is the
+same bytes, the judge would have been given the same answers and would have asked the same
+questions, so the example has its recorded outcome and is not judged at all (not even copied).
+At the first reply that differs the judge runs after all, answered from the calls already asked
+as long as it asks the same (it does, having had the same answers so far): the submission sees
+each call once, as in a grade of it alone.  What the judges keep per submission besides (what the
+submission defines, an engine's dtype) goes through :func:`asked_once`, which the tape records
+too: an example is asked again only where the grader knows the same as when it was recorded.
 """
 
 from __future__ import annotations
