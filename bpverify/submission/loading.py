@@ -372,9 +372,10 @@ class _OwnName:
 
     def forget(self) -> None:
         """Drop the aliases (the modules stay under the loader's names)."""
-        for name in [n for n in sys.modules
+        # list(): one copy, atomic, while another thread of the process may be importing
+        for name in [n for n in list(sys.modules)
                      if n == self.name or n.startswith(self.name + ".")]:
-            del sys.modules[name]
+            sys.modules.pop(name, None)
 
 
 def _forget_siblings(before: set[str], own: str, parent: str, libraries: list[str]) -> None:
