@@ -491,3 +491,24 @@ def test_encoding_a_known_shape_writes_exactly_what_np_save_writes(arr: np.ndarr
         blob = frame[4 + head + 4:]
         assert blob == saved.getvalue()
         assert decode(frame).tobytes() == arr.tobytes() and decode(frame).shape == arr.shape
+
+
+def test_a_worker_started_while_sigint_is_ignored_still_meets_a_self_interrupt() -> None:
+    """A grade's parent ignores SIGINT for the moment it spawns a helper; a worker its other
+    thread starts then must still raise KeyboardInterrupt when the submission signals itself
+    (it used to inherit the ignoring: the zoo's SigmoidNeuron then passed its 0.0 off as an
+    answer, now and then, in a loaded test run)."""
+    import signal
+
+    from bpverify.grading.engine import check_item
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ex = WorkerExecutor(HOSTILE / "zoo.py", timeout=5, memory_mb=600)
+        ex.call("inventory")  # the worker starts here, with SIGINT ignored
+    finally:
+        signal.signal(signal.SIGINT, before)
+    with ex:
+        result = check_item("SigmoidNeuron", ex, profile="ci", max_examples=3)
+    assert result.checks and all(c.kind == "raised" and "KeyboardInterrupt" in c.message
+                                 for c in result.checks), result.checks

@@ -124,6 +124,11 @@ def serve(argv: list[str]) -> None:  # pragma: no cover - runs in the worker
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(limit, (value, value))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, not the worker
+    # SIGINT raises KeyboardInterrupt in every worker, however it was started: a process
+    # started while its parent ignored SIGINT (a grade's parent, for the moment it spawns a
+    # helper) would inherit the ignoring, and a submission that interrupts itself would get
+    # another verdict depending on when its worker started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     crash = open(crash_path, "w")  # noqa: SIM115 - open for the life of the process
     faulthandler.enable(file=crash)
     req_fd, resp_fd = int(req), int(resp)
