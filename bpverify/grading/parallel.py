@@ -268,8 +268,8 @@ def _helper_main(conn: Connection, open_helper: OpenHelper,
                  sigint: str) -> None:  # pragma: no cover - runs in the helper
     """A helper process: ask for an item, grade it, send it back as JSON, until told to stop.
 
-    SIGINT is set back to what the parent has (``sigint``): a worker started here inherits it,
-    and a submission that signals itself must meet the same worker wherever it is graded.
+    SIGINT is set back to what the parent has (``sigint``).  (A worker sets its own at boot,
+    whoever starts it: a submission that signals itself meets the same worker everywhere.)
     """
     if sigint == "default":
         signal.signal(signal.SIGINT, signal.default_int_handler)
